@@ -1,0 +1,39 @@
+"""numpynn: multilayer perceptrons in NumPy — readable, correct to the last gradient, fast, and safe with files.
+
+    import numpynn as nn
+    model = nn.Sequential([nn.Dense(784, 256), nn.ReLU(), nn.Dense(256, 10)], seed=0)
+    history = model.fit(X, y, loss="cross_entropy", optimizer=nn.Adam(1e-3), epochs=10, batch_size=128)
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from . import initializers, losses, optim
+from .errors import DataError, DatasetError, ModelFileError, NumpynnError, ShapeError, TrainingDivergedError
+from .gradcheck import GradcheckResult, gradcheck
+from .io import load_model as load
+from .layers import (
+    ELU, GELU, BatchNorm, Dense, Dropout, Flatten, Identity, Layer, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh,
+)
+from .losses import BinaryCrossEntropy, CrossEntropy, Loss, MeanSquaredError
+from .model import Sequential
+from .optim import (
+    SGD, Adagrad, Adam, AdamW, CosineDecay, ExponentialDecay, OneCycle, Optimizer, RMSprop, Schedule, StepDecay,
+)
+from .training import metrics
+from .training.callbacks import (
+    Callback, CSVLogger, EarlyStopping, JSONLogger, LearningRateScheduler, ModelCheckpoint, ProgressBar,
+    ReduceLROnPlateau,
+)
+from .training.history import History
+
+__all__ = [
+    "ELU", "GELU", "SGD", "Adagrad", "Adam", "AdamW", "BatchNorm", "BinaryCrossEntropy", "CSVLogger", "Callback",
+    "CosineDecay", "CrossEntropy", "DataError", "DatasetError", "Dense", "Dropout", "EarlyStopping",
+    "ExponentialDecay", "Flatten", "GradcheckResult", "History", "Identity", "JSONLogger", "Layer",
+    "LearningRateScheduler", "LeakyReLU", "Loss", "MeanSquaredError", "ModelCheckpoint", "ModelFileError",
+    "NumpynnError", "OneCycle", "Optimizer", "ProgressBar", "RMSprop", "ReLU", "ReduceLROnPlateau", "Schedule",
+    "Sequential", "ShapeError", "Sigmoid", "Softmax", "StepDecay", "Tanh", "TrainingDivergedError", "gradcheck",
+    "initializers", "load", "losses", "metrics", "optim",
+]

@@ -1,0 +1,44 @@
+"""The array namespace and the dtype policy.
+
+numpynn computes with whatever `xp` a Backend holds (NumPy today; any module with NumPy's API,
+such as CuPy, tomorrow). Code converts to NumPy only for I/O and plots. There is no module-level
+switch: a model carries its own Backend.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+_FLOAT_DTYPES = {"float32": np.float32, "float64": np.float64}
+
+
+def resolve_dtype(dtype: Any) -> np.dtype:
+    """Return float32 or float64 as a NumPy dtype; anything else is a ValueError naming what came."""
+    try:
+        dt = np.dtype(dtype)
+    except TypeError as exc:
+        raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}") from exc
+    if dt.name not in _FLOAT_DTYPES:
+        raise ValueError(f"dtype must be 'float32' or 'float64', got {dt.name!r}")
+    return dt
+
+
+@dataclass(frozen=True)
+class Backend:
+    """An array module plus the floating dtype every parameter, gradient and buffer uses."""
+
+    xp: Any = np
+    dtype: np.dtype = np.dtype(np.float32)
+
+    def to_numpy(self, a: Any) -> np.ndarray:
+        """Bring an array back to host NumPy (a no-op for NumPy arrays)."""
+        get = getattr(a, "get", None)  # CuPy arrays expose .get()
+        return get() if callable(get) and not isinstance(a, np.ndarray) else np.asarray(a)
+
+
+def numpy_backend(dtype: Any = "float32") -> Backend:
+    """The default backend: NumPy with float32 unless asked otherwise."""
+    return Backend(np, resolve_dtype(dtype))

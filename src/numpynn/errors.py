@@ -1,0 +1,27 @@
+"""numpynn's own exceptions: every user-facing failure is one of these, never a raw struct/zlib/KeyError."""
+
+from __future__ import annotations
+
+
+class NumpynnError(Exception):
+    """Base class of every error numpynn raises on purpose."""
+
+
+class ShapeError(NumpynnError, ValueError):
+    """An array had the wrong shape for the layer or model it was given to."""
+
+
+class DataError(NumpynnError, ValueError):
+    """Input data is unusable: NaN/inf, empty, mismatched lengths, labels outside the classes."""
+
+
+class ModelFileError(NumpynnError, ValueError):
+    """A model file is missing, truncated, corrupted or describes something numpynn does not build."""
+
+
+class TrainingDivergedError(NumpynnError, FloatingPointError):
+    """The loss or a weight became non-finite; training stopped before anything bad was saved."""
+
+
+class DatasetError(NumpynnError, ValueError):
+    """A dataset file is corrupt, incomplete, or could not be found or downloaded."""

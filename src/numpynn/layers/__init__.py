@@ -1,0 +1,13 @@
+"""Layers: one small file per family; every class here is in the registry model files are rebuilt from."""
+
+from .activations import ELU, GELU, ACTIVATION_LAYERS, Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
+from .base import LAYERS, Layer, layer_from_config
+from .dense import Dense
+from .dropout import Dropout
+from .norm import BatchNorm
+from .reshape import Flatten
+
+__all__ = [
+    "ACTIVATION_LAYERS", "BatchNorm", "Dense", "Dropout", "ELU", "Flatten", "GELU", "Identity", "LAYERS", "Layer",
+    "LeakyReLU", "ReLU", "Sigmoid", "Softmax", "Tanh", "layer_from_config",
+]

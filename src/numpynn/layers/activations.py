@@ -1,0 +1,142 @@
+"""Activation layers: ReLU, LeakyReLU, ELU, GELU, Sigmoid, Tanh, Softmax, Identity.
+
+The maths lives in activation_math.py; these classes only cache what backward needs.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import numpy as np
+
+from .activation_math import ACTIVATIONS
+from .base import Layer
+
+
+def activation_functions(name: str, alpha: float | None = None):
+    """(forward, backward, needs_input) for an activation name, with alpha bound where it applies."""
+    try:
+        f, df, needs_x = ACTIVATIONS[name]
+    except KeyError:
+        raise ValueError(f"unknown activation {name!r}; expected one of {sorted(ACTIVATIONS)}") from None
+    if alpha is not None and name in ("leaky_relu", "elu"):
+        f, df = functools.partial(f, alpha=alpha), functools.partial(df, alpha=alpha)
+    return f, df, needs_x
+
+
+class _Activation(Layer):
+    fn_name = "identity"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._f, self._df, self._needs_x = activation_functions(self.fn_name, self._alpha())
+        self._x: np.ndarray | None = None
+        self._y: np.ndarray | None = None
+
+    def _alpha(self) -> float | None:
+        return None
+
+    def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
+        y = self._f(x, self._buffer("y", x.shape))
+        self._ready_for_backward = training
+        if training:
+            self._x, self._y = (x if self._needs_x else None), y
+        return y
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        self._check_backward()
+        return self._df(self._x, self._y, dy, self._buffer("dx", dy.shape))
+
+    def flops_per_sample(self) -> int:
+        return int(np.prod(self.output_shape)) if self.output_shape else 0
+
+
+class ReLU(_Activation):
+    """max(x, 0)."""
+
+    fn_name = "relu"
+
+
+class LeakyReLU(_Activation):
+    """x for x > 0, alpha * x otherwise."""
+
+    fn_name = "leaky_relu"
+
+    def __init__(self, alpha: float = 0.01) -> None:
+        if not 0 <= alpha < 1:
+            raise ValueError(f"LeakyReLU alpha must be in [0, 1), got {alpha!r}")
+        self.alpha = float(alpha)
+        super().__init__()
+
+    def _alpha(self) -> float:
+        return self.alpha
+
+    def get_config(self) -> dict[str, Any]:
+        return {"alpha": self.alpha}
+
+
+class ELU(_Activation):
+    """x for x > 0, alpha * (exp(x) - 1) otherwise."""
+
+    fn_name = "elu"
+
+    def __init__(self, alpha: float = 1.0) -> None:
+        if alpha <= 0:
+            raise ValueError(f"ELU alpha must be > 0, got {alpha!r}")
+        self.alpha = float(alpha)
+        super().__init__()
+
+    def _alpha(self) -> float:
+        return self.alpha
+
+    def get_config(self) -> dict[str, Any]:
+        return {"alpha": self.alpha}
+
+
+class GELU(_Activation):
+    """Gaussian error linear unit (tanh approximation)."""
+
+    fn_name = "gelu"
+
+
+class Sigmoid(_Activation):
+    """1 / (1 + exp(-x)), computed without overflow."""
+
+    fn_name = "sigmoid"
+
+
+class Tanh(_Activation):
+    """Hyperbolic tangent."""
+
+    fn_name = "tanh"
+
+
+class Softmax(_Activation):
+    """Row-wise softmax over the features axis. As a last layer before cross-entropy it is fused into the loss."""
+
+    fn_name = "softmax"
+
+
+class Identity(_Activation):
+    """Passes its input through unchanged."""
+
+    fn_name = "identity"
+
+    def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
+        self._ready_for_backward = training
+        return x
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        self._check_backward()
+        return dy
+
+    def flops_per_sample(self) -> int:
+        return 0
+
+
+# names accepted by Dense(activation=...) and by the CLI, mapped to their layer class
+ACTIVATION_LAYERS: dict[str, type[_Activation]] = {
+    "relu": ReLU, "leaky_relu": LeakyReLU, "elu": ELU, "gelu": GELU,
+    "sigmoid": Sigmoid, "tanh": Tanh, "softmax": Softmax, "identity": Identity, "linear": Identity,
+}

@@ -1,0 +1,111 @@
+"""The Layer contract and the registry that model files are rebuilt from.
+
+A layer is built once for a per-sample input shape, then
+- `forward(x, training=...)` maps a batch (batch, *in_shape) to (batch, *out_shape), caching only what
+  `backward` needs when training;
+- `backward(dy)` returns dx and writes the parameter gradients into `grads`, whose keys and shapes
+  mirror `params`.
+Only classes registered here can be named in a model file: loading never imports or evaluates anything else.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+
+from ..backend import Backend, numpy_backend
+from ..errors import NumpynnError
+
+Shape = tuple[int, ...]
+LAYERS: dict[str, type[Layer]] = {}
+
+
+class Layer:
+    """Base class: bookkeeping for params, grads, buffers, and the forward/backward cache."""
+
+    trainable_params: ClassVar[tuple[str, ...]] = ()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if not cls.__name__.startswith("_"):
+            LAYERS[cls.__name__] = cls
+
+    def __init__(self) -> None:
+        self.params: dict[str, np.ndarray] = {}
+        self.grads: dict[str, np.ndarray] = {}
+        self.buffers: dict[str, np.ndarray] = {}  # saved state that is not trained (BatchNorm statistics)
+        self.backend: Backend = numpy_backend()
+        self.rng: np.random.Generator | None = None
+        self.input_shape: Shape | None = None
+        self.output_shape: Shape | None = None
+        self._scratch: dict[str, np.ndarray] = {}
+        self._ready_for_backward = False
+
+    # --- building -------------------------------------------------------------------------
+    def build(self, input_shape: Shape | None, backend: Backend, rng: np.random.Generator) -> Shape | None:
+        """Create parameters for `input_shape` (per sample, no batch axis); return the output shape."""
+        self.backend, self.rng = backend, rng
+        self.input_shape = input_shape
+        self.output_shape = input_shape
+        return self.output_shape
+
+    def param_shapes(self) -> dict[str, Shape]:
+        """Shapes of every parameter and buffer this layer will create, known before building
+        (a model file is checked against them before any memory is allocated)."""
+        return {}
+
+    def _add_param(self, name: str, value: np.ndarray) -> None:
+        self.params[name] = np.ascontiguousarray(value, dtype=self.backend.dtype)
+        self.grads[name] = np.zeros_like(self.params[name])
+
+    # --- computing ------------------------------------------------------------------------
+    def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
+        raise NotImplementedError
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def _check_backward(self) -> None:
+        if not self._ready_for_backward:
+            raise NumpynnError(f"{self.describe()}: backward() called without a forward(..., training=True) first")
+
+    def _buffer(self, name: str, shape: Shape) -> np.ndarray:
+        """A scratch array reused across batches (no per-step allocation); a smaller batch gets a row slice."""
+        buf = self._scratch.get(name)
+        dtype = self.backend.dtype
+        if buf is None or buf.dtype != dtype or buf.shape[1:] != tuple(shape[1:]) or buf.shape[0] < shape[0]:
+            buf = self._scratch[name] = np.empty(shape, dtype=dtype)
+        return buf[: shape[0]]
+
+    # --- describing -----------------------------------------------------------------------
+    def get_config(self) -> dict[str, Any]:
+        """Constructor arguments, JSON-serialisable, from which `type(self)(**config)` rebuilds the layer."""
+        return {}
+
+    def describe(self) -> str:
+        return type(self).__name__
+
+    def flops_per_sample(self) -> int:
+        """Approximate floating-point operations of one sample's forward pass."""
+        return int(np.prod(self.output_shape)) if self.output_shape else 0
+
+    def n_params(self) -> int:
+        return int(sum(p.size for p in self.params.values()))
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({args})"
+
+
+def layer_from_config(spec: Any) -> Layer:
+    """Build a layer from {"class": name, "config": {...}} using only the registry; anything else is an error."""
+    if not isinstance(spec, dict) or not isinstance(spec.get("class"), str) or not isinstance(spec.get("config", {}), dict):
+        raise NumpynnError(f"a layer entry must be {{'class': str, 'config': dict}}, got {spec!r:.200}")
+    cls = LAYERS.get(spec["class"])
+    if cls is None:
+        raise NumpynnError(f"unknown layer {spec['class']!r:.80}; known layers: {sorted(LAYERS)}")
+    try:
+        return cls(**spec.get("config", {}))
+    except (TypeError, ValueError) as exc:
+        raise NumpynnError(f"cannot build {spec['class']} from {spec.get('config')!r:.200}: {exc}") from None

@@ -1,0 +1,119 @@
+"""Dense (fully connected) layer: y = act(x @ W + b), W of shape (in, out) so the hot path is one GEMM."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..errors import ShapeError
+from ..initializers import BIAS_INITIALIZERS, get_initializer
+from .activations import activation_functions
+from .base import Layer, Shape
+
+# the initializer that keeps activations' variance steady for each activation, when init="auto"
+_AUTO_INIT = {"relu": "he_normal", "leaky_relu": "he_normal", "elu": "he_normal", "gelu": "he_normal"}
+
+
+class Dense(Layer):
+    """Affine map with an optional fused activation and optional L1/L2 weight penalties.
+
+    Shapes: x (batch, in_features) -> y (batch, out_features).
+    `activation` fuses an elementwise activation in place (no extra layer, no extra copy);
+    `init` is an initializer name ("auto" picks He for ReLU-like activations, Glorot otherwise);
+    `l1`/`l2` add l1*sum|W| + l2*sum(W^2) to the loss.
+    """
+
+    trainable_params = ("W", "b")
+
+    def __init__(self, in_features: int, out_features: int, activation: str | None = None, *,
+                 init: str = "auto", bias_init: str = "zeros", l1: float = 0.0, l2: float = 0.0) -> None:
+        super().__init__()
+        for name, v in (("in_features", in_features), ("out_features", out_features)):
+            if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < 1:
+                raise ValueError(f"Dense {name} must be a positive integer, got {v!r}")
+        if l1 < 0 or l2 < 0:
+            raise ValueError(f"Dense penalties must be >= 0, got l1={l1!r}, l2={l2!r}")
+        if bias_init not in BIAS_INITIALIZERS:
+            raise ValueError(f"Dense bias_init must be one of {BIAS_INITIALIZERS}, got {bias_init!r}")
+        self.in_features, self.out_features = int(in_features), int(out_features)
+        self.activation = None if activation in (None, "identity", "linear") else activation
+        self.init = init if init != "auto" else _AUTO_INIT.get(self.activation or "", "glorot_uniform")
+        get_initializer(self.init)  # fail now, not at build
+        self.bias_init, self.l1, self.l2 = bias_init, float(l1), float(l2)
+        self._act = activation_functions(self.activation) if self.activation else None
+        self.apply_activation = True  # a model switches this off when the loss fuses the output activation
+        self.needs_input_grad = True  # the first layer skips the dx GEMM
+        self._x = self._z = self._y = None
+
+    def param_shapes(self) -> dict[str, Shape]:
+        return {"W": (self.in_features, self.out_features), "b": (self.out_features,)}
+
+    def build(self, input_shape, backend, rng) -> Shape:
+        if input_shape is not None and tuple(input_shape) != (self.in_features,):
+            raise ShapeError(f"{self.describe()} cannot follow a layer whose output is {tuple(input_shape)} per sample")
+        super().build((self.in_features,), backend, rng)
+        shape = (self.in_features, self.out_features)
+        self._add_param("W", get_initializer(self.init)(shape, rng, backend.dtype))
+        self._add_param("b", get_initializer(self.bias_init)((self.out_features,), rng, backend.dtype))
+        self.output_shape = (self.out_features,)
+        return self.output_shape
+
+    def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
+        if x.ndim != 2 or x.shape[1] != self.in_features:
+            raise ShapeError(f"{self.describe()} expected input (batch, {self.in_features}), got {tuple(x.shape)}")
+        n = x.shape[0]
+        z = self._buffer("z", (n, self.out_features))
+        np.matmul(x, self.params["W"], out=z)
+        z += self.params["b"]
+        y = z
+        if self._act is not None and self.apply_activation:
+            f, _, needs_z = self._act
+            y = f(z, self._buffer("y", z.shape) if needs_z else z)
+        self._ready_for_backward = training
+        if training:
+            self._x, self._z, self._y = x, z, y
+        return y
+
+    def backward(self, dy: np.ndarray) -> np.ndarray | None:
+        self._check_backward()
+        dz = dy
+        if self._act is not None and self.apply_activation:
+            dz = self._act[1](self._z, self._y, dy, self._buffer("dz", dy.shape))
+        np.matmul(self._x.T, dz, out=self.grads["W"])
+        np.sum(dz, axis=0, out=self.grads["b"])
+        if not self.needs_input_grad:
+            return None
+        return np.matmul(dz, self.params["W"].T, out=self._buffer("dx", self._x.shape))
+
+    def penalty(self) -> float:
+        """The L1/L2 term this layer adds to the loss."""
+        W, total = self.params["W"], 0.0
+        if self.l1:
+            total += self.l1 * float(np.abs(W).sum(dtype=np.float64))
+        if self.l2:
+            total += self.l2 * float(np.einsum("ij,ij->", W, W, dtype=np.float64))
+        return total
+
+    def add_penalty_grad(self) -> None:
+        W, gW = self.params["W"], self.grads["W"]
+        if self.l1:
+            gW += self.l1 * np.sign(W)
+        if self.l2:
+            gW += (2.0 * self.l2) * W
+
+    def get_config(self) -> dict[str, Any]:
+        cfg: dict[str, Any] = {"in_features": self.in_features, "out_features": self.out_features,
+                               "activation": self.activation, "init": self.init, "bias_init": self.bias_init}
+        if self.l1:
+            cfg["l1"] = self.l1
+        if self.l2:
+            cfg["l2"] = self.l2
+        return cfg
+
+    def describe(self) -> str:
+        act = f", {self.activation}" if self.activation else ""
+        return f"Dense({self.in_features}\u2192{self.out_features}{act})"
+
+    def flops_per_sample(self) -> int:
+        return 2 * self.in_features * self.out_features + 2 * self.out_features

@@ -1,0 +1,106 @@
+"""Batch normalisation over the batch axis for (batch, features) data."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..errors import ShapeError
+from .base import Layer
+
+
+class BatchNorm(Layer):
+    """y = gamma * (x - mean) / sqrt(var + eps) + beta.
+
+    Training uses the batch's statistics and updates the running ones
+    (running = (1 - momentum) * running + momentum * batch, unbiased variance);
+    evaluation uses the running statistics. Shapes: (batch, features) -> same.
+    """
+
+    trainable_params = ("gamma", "beta")
+
+    def __init__(self, num_features: int | None = None, *, momentum: float = 0.1, eps: float = 1e-5) -> None:
+        super().__init__()
+        if num_features is not None and (isinstance(num_features, bool) or not isinstance(num_features, int)
+                                         or num_features < 1):
+            raise ValueError(f"BatchNorm num_features must be a positive integer or None, got {num_features!r}")
+        if not 0 < momentum <= 1:
+            raise ValueError(f"BatchNorm momentum must be in (0, 1], got {momentum!r}")
+        if eps <= 0:
+            raise ValueError(f"BatchNorm eps must be > 0, got {eps!r}")
+        self.num_features, self.momentum, self.eps = num_features, float(momentum), float(eps)
+        self._xhat = self._inv_std = None
+
+    def param_shapes(self):
+        if self.num_features is None:
+            return {}
+        f = (self.num_features,)
+        return {"gamma": f, "beta": f, "running_mean": f, "running_var": f}
+
+    def build(self, input_shape, backend, rng):
+        if input_shape is None or len(input_shape) != 1:
+            if self.num_features is None:
+                raise ShapeError(f"BatchNorm needs (batch, features) input; got per-sample shape {input_shape}")
+            input_shape = (self.num_features,)
+        if self.num_features is not None and input_shape != (self.num_features,):
+            raise ShapeError(f"BatchNorm({self.num_features}) cannot follow an output of {input_shape} per sample")
+        self.num_features = input_shape[0]
+        super().build(input_shape, backend, rng)
+        self._add_param("gamma", np.ones(self.num_features))
+        self._add_param("beta", np.zeros(self.num_features))
+        self.buffers["running_mean"] = np.zeros(self.num_features, dtype=backend.dtype)
+        self.buffers["running_var"] = np.ones(self.num_features, dtype=backend.dtype)
+        return self.output_shape
+
+    def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
+        if x.ndim != 2 or x.shape[1] != self.num_features:
+            raise ShapeError(f"{self.describe()} expected input (batch, {self.num_features}), got {tuple(x.shape)}")
+        self._ready_for_backward = training
+        y = self._buffer("y", x.shape)
+        if training:
+            n = x.shape[0]
+            if n < 2:
+                raise ShapeError(f"{self.describe()} needs at least 2 samples per training batch, got {n}")
+            mean = x.mean(axis=0)
+            xhat = self._buffer("xhat", x.shape)
+            np.subtract(x, mean, out=xhat)
+            var = np.einsum("ij,ij->j", xhat, xhat) / n
+            inv_std = 1.0 / np.sqrt(var + self.eps)
+            xhat *= inv_std
+            m = self.momentum
+            rm, rv = self.buffers["running_mean"], self.buffers["running_var"]
+            rm *= 1 - m
+            rm += m * mean
+            rv *= 1 - m
+            rv += (m * n / (n - 1)) * var
+            self._xhat, self._inv_std = xhat, inv_std.astype(x.dtype, copy=False)
+            np.multiply(xhat, self.params["gamma"], out=y)
+        else:
+            scale = self.params["gamma"] / np.sqrt(self.buffers["running_var"] + self.eps)
+            np.subtract(x, self.buffers["running_mean"], out=y)
+            y *= scale
+        y += self.params["beta"]
+        return y
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        self._check_backward()
+        xhat, n = self._xhat, dy.shape[0]
+        g_beta = np.sum(dy, axis=0, out=self.grads["beta"])
+        g_gamma = np.einsum("ij,ij->j", dy, xhat, out=self.grads["gamma"])
+        # dx = gamma * inv_std / n * (n * dy - sum(dy) - xhat * sum(dy * xhat))
+        dx = self._buffer("dx", dy.shape)
+        np.multiply(xhat, g_gamma, out=dx)
+        dx += g_beta
+        np.subtract(dy * n, dx, out=dx)
+        dx *= self.params["gamma"] * self._inv_std / n
+        return dx
+
+    def get_config(self) -> dict[str, Any]:
+        return {"num_features": self.num_features, "momentum": self.momentum, "eps": self.eps}
+
+    def describe(self) -> str:
+        return f"BatchNorm({self.num_features})"
+
+    def flops_per_sample(self) -> int:
+        return 4 * (self.num_features or 0)

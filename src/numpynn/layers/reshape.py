@@ -1,0 +1,43 @@
+"""Flatten: (batch, d1, d2, ...) -> (batch, d1*d2*...), e.g. MNIST images (n, 28, 28) -> (n, 784)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..errors import ShapeError
+from .base import Layer
+
+
+class Flatten(Layer):
+    """Reshapes each sample to a vector; a view, never a copy, for C-ordered input."""
+
+    def __init__(self, input_shape: tuple[int, ...] | list[int] | None = None) -> None:
+        super().__init__()
+        self.expected = tuple(int(d) for d in input_shape) if input_shape is not None else None
+        self._in_shape: tuple[int, ...] | None = None
+
+    def build(self, input_shape, backend, rng):
+        shape = self.expected or input_shape
+        super().build(shape, backend, rng)
+        self.output_shape = (int(np.prod(shape)),) if shape is not None else None
+        return self.output_shape
+
+    def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
+        if self.expected is not None and tuple(x.shape[1:]) != self.expected:
+            raise ShapeError(f"Flatten expected input (batch, {', '.join(map(str, self.expected))}), "
+                             f"got {tuple(x.shape)}")
+        self._ready_for_backward = training
+        self._in_shape = x.shape
+        return x.reshape(x.shape[0], -1)
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        self._check_backward()
+        return dy.reshape(self._in_shape)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"input_shape": list(self.expected)} if self.expected else {}
+
+    def flops_per_sample(self) -> int:
+        return 0

@@ -1,0 +1,176 @@
+"""Losses computed from logits, each returning (mean loss, dL/dlogits) in one stable step.
+
+- cross_entropy: softmax fused in; targets are integer labels (batch,) or one-hot/probabilities (batch, k);
+  optional label smoothing. Gradient: (softmax(z) - t) / batch.
+- binary_cross_entropy: sigmoid fused in, for a one-output network; targets 0/1 of shape (batch,) or (batch, 1).
+  Loss: max(z, 0) - z*t + log(1 + exp(-|z|)), never overflowing. Gradient: (sigmoid(z) - t) / batch.
+- mse: mean squared error for regression, averaged over samples and outputs.
+Optional per-sample weights scale each sample's term; the mean divides by their sum.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+
+from .errors import DataError
+from .layers.activation_math import sigmoid, softmax
+
+
+class Loss:
+    """Base: `__call__(logits, targets, weights=None) -> (loss, dlogits)`."""
+
+    name: ClassVar[str] = ""
+    is_classification: ClassVar[bool] = False
+    fused_activation: ClassVar[str | None] = None  # the output activation this loss absorbs
+
+    def __call__(self, logits: np.ndarray, targets: np.ndarray, weights: np.ndarray | None = None):
+        raise NotImplementedError
+
+    def output(self, logits: np.ndarray) -> np.ndarray:
+        """What the network's output means to a user: probabilities for classifiers, values for regression."""
+        return logits
+
+    def get_config(self) -> dict[str, Any]:
+        return {}
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.get_config()})"
+
+
+def _weights_and_norm(weights, n, dtype):
+    if weights is None:
+        return None, 1.0 / n
+    w = np.asarray(weights, dtype=dtype)
+    total = float(w.sum())
+    if total <= 0:
+        raise DataError(f"sample weights of a batch must sum to > 0, got {total}")
+    return w, 1.0 / total
+
+
+class CrossEntropy(Loss):
+    """Softmax cross-entropy from logits (batch, k) with integer or one-hot targets."""
+
+    name = "cross_entropy"
+    is_classification = True
+    fused_activation = "softmax"
+
+    def __init__(self, label_smoothing: float = 0.0) -> None:
+        if not 0 <= label_smoothing < 1:
+            raise ValueError(f"label_smoothing must be in [0, 1), got {label_smoothing!r}")
+        self.label_smoothing = float(label_smoothing)
+
+    def __call__(self, logits, targets, weights=None):
+        n, k = logits.shape
+        w, norm = _weights_and_norm(weights, n, logits.dtype)
+        shifted = logits - logits.max(axis=1, keepdims=True)
+        with np.errstate(under="ignore"):
+            exp = np.exp(shifted)
+        sums = exp.sum(axis=1, keepdims=True)
+        log_z = np.log(sums)  # log-sum-exp of the shifted logits, >= 0
+        probs = np.divide(exp, sums, out=exp)
+        eps = self.label_smoothing
+        if targets.ndim == 1:
+            rows = np.arange(n)
+            per_sample = log_z[:, 0] - shifted[rows, targets]
+            if eps:
+                per_sample = (1 - eps) * per_sample + eps * (log_z[:, 0] - shifted.mean(axis=1))
+            grad = probs
+            if eps:
+                grad -= eps / k
+            grad[rows, targets] -= 1 - eps
+        else:
+            t = targets.astype(logits.dtype, copy=False)
+            if eps:
+                t = t * (1 - eps) + eps / k
+            per_sample = (t * (log_z - shifted)).sum(axis=1)
+            grad = probs - t
+        if w is not None:
+            per_sample = per_sample * w
+            grad *= w[:, None]
+        grad *= norm
+        return float(per_sample.sum(dtype=np.float64) * norm), grad
+
+    def output(self, logits):
+        return softmax(logits, np.empty_like(logits))
+
+    def get_config(self):
+        return {"label_smoothing": self.label_smoothing} if self.label_smoothing else {}
+
+
+class BinaryCrossEntropy(Loss):
+    """Sigmoid cross-entropy from one logit per sample, targets in {0, 1}."""
+
+    name = "binary_cross_entropy"
+    is_classification = True
+    fused_activation = "sigmoid"
+
+    def __call__(self, logits, targets, weights=None):
+        n = logits.shape[0]
+        w, norm = _weights_and_norm(weights, n, logits.dtype)
+        z = logits.reshape(n)
+        t = targets.reshape(n).astype(logits.dtype, copy=False)
+        with np.errstate(under="ignore"):
+            per_sample = np.maximum(z, 0) - z * t + np.log1p(np.exp(-np.abs(z)))
+        grad = sigmoid(z, np.empty_like(z))
+        grad -= t
+        if w is not None:
+            per_sample = per_sample * w
+            grad *= w
+        grad *= norm
+        return float(per_sample.sum(dtype=np.float64) * norm), grad.reshape(logits.shape)
+
+    def output(self, logits):
+        return sigmoid(logits, np.empty_like(logits))
+
+
+class MeanSquaredError(Loss):
+    """mean((y - t)^2) over samples and outputs; targets (batch,) or (batch, k)."""
+
+    name = "mse"
+
+    def __call__(self, logits, targets, weights=None):
+        n = logits.shape[0]
+        w, norm = _weights_and_norm(weights, n, logits.dtype)
+        diff = logits - targets.reshape(logits.shape).astype(logits.dtype, copy=False)
+        k = diff.size // n
+        per_sample = np.einsum("ij,ij->i", diff.reshape(n, k), diff.reshape(n, k))
+        if w is not None:
+            per_sample = per_sample * w
+            diff *= w.reshape((n,) + (1,) * (diff.ndim - 1))
+        diff *= 2.0 * norm / k
+        return float(per_sample.sum(dtype=np.float64) * norm / k), diff
+
+
+LOSSES: dict[str, type[Loss]] = {
+    "cross_entropy": CrossEntropy, "categorical_cross_entropy": CrossEntropy,
+    "binary_cross_entropy": BinaryCrossEntropy, "bce": BinaryCrossEntropy,
+    "mse": MeanSquaredError, "mean_squared_error": MeanSquaredError,
+}
+
+
+def get_loss(loss: str | Loss | None, n_outputs: int) -> Loss:
+    """Resolve a loss: an instance, a name, or None for the default from the output size
+    (1 output -> binary cross-entropy, more -> cross-entropy)."""
+    if isinstance(loss, Loss):
+        return loss
+    if loss is None or loss == "auto":
+        return BinaryCrossEntropy() if n_outputs == 1 else CrossEntropy()
+    if isinstance(loss, dict):
+        return loss_from_config(loss)
+    try:
+        return LOSSES[loss]()
+    except (KeyError, TypeError):
+        raise ValueError(f"unknown loss {loss!r}; expected one of {sorted(LOSSES)} or a Loss instance") from None
+
+
+def loss_from_config(spec: dict) -> Loss:
+    cls = LOSSES.get(spec.get("name", ""))
+    if cls is None:
+        raise ValueError(f"unknown loss {spec.get('name')!r}; expected one of {sorted(LOSSES)}")
+    return cls(**spec.get("config", {}))
+
+
+def loss_to_config(loss: Loss) -> dict:
+    return {"name": loss.name, "config": loss.get_config()}

@@ -1,0 +1,247 @@
+"""Sequential: a stack of layers with forward, backward, parameters, prediction, training and saving.
+
+Parameter keys are "<layer index>.<name>" ("0.W", "0.b", "2.gamma"); the same keys name tensors in model
+files and optimizer state.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import numpy as np
+
+from .backend import numpy_backend
+from .errors import NumpynnError, ShapeError
+from .layers import Dense, Layer, Sigmoid, Softmax, layer_from_config
+from .losses import Loss, get_loss
+from .optim import Optimizer
+from .training.history import History
+from .validation import check_targets, check_X
+
+PREDICT_BATCH = 8192  # rows per forward pass in predict/evaluate: bounds memory on large inputs
+
+
+class Sequential:
+    """A feed-forward network.
+
+    >>> model = Sequential([Dense(784, 128, "relu"), Dense(128, 10)], seed=0)
+
+    `seed` seeds the model's Generator, which draws the initial weights, dropout masks, minibatch order and
+    augmentation; `dtype` is "float32" (default) or "float64".
+    """
+
+    def __init__(self, layers: Sequence[Layer], *, seed: int | None = 0, dtype: str | np.dtype = "float32",
+                 input_shape: Sequence[int] | None = None) -> None:
+        layers = list(layers)
+        if not layers:
+            raise ValueError("Sequential needs at least one layer, got an empty list")
+        for i, layer in enumerate(layers):
+            if not isinstance(layer, Layer):
+                raise TypeError(f"layer {i} must be a numpynn Layer, got {type(layer).__name__}")
+        self.layers = layers
+        self.seed = seed
+        self.backend = numpy_backend(dtype)
+        self.rng = np.random.default_rng(seed)
+        self.loss: Loss | None = None
+        self.optimizer: Optimizer | None = None
+        self.metrics: list[str] = []
+        self.history = History()
+        self.epoch = 0  # epochs completed; resuming continues from here
+        self.stop_training = False
+        self._build(tuple(input_shape) if input_shape is not None else None)
+
+    # --- structure ------------------------------------------------------------------------
+    def _build(self, input_shape: tuple[int, ...] | None) -> None:
+        first = self.layers[0]
+        if input_shape is None:
+            input_shape = (first.in_features,) if isinstance(first, Dense) else getattr(first, "expected", None)
+        shape = input_shape
+        for layer in self.layers:
+            shape = layer.build(shape, self.backend, self.rng)
+        self.input_shape = input_shape  # None (e.g. a bare Flatten() first): layers check shapes themselves
+        out = next((ly.output_shape for ly in reversed(self.layers) if ly.output_shape is not None), None)
+        if out is None or len(out) != 1:
+            raise ShapeError(f"the last layer must output (batch, k) vectors, got per-sample shape {out}")
+        self.n_outputs = out[0]
+        # the first layer with parameters never needs dL/dx: skipping it saves one GEMM per step
+        self._first_param_layer = next((i for i, ly in enumerate(self.layers) if ly.params), 0)
+        for i, layer in enumerate(self.layers):
+            if isinstance(layer, Dense):
+                layer.needs_input_grad = i != self._first_param_layer
+        self._params = [(f"{i}.{name}", layer.params[name], layer.grads[name], layer)
+                        for i, layer in enumerate(self.layers) for name in layer.params]
+        self._penalised = [ly for ly in self.layers if isinstance(ly, Dense) and (ly.l1 or ly.l2)]
+        self.set_loss(self.loss)
+
+    def set_loss(self, loss: str | Loss | None) -> Loss:
+        """Choose the loss (None: from the output size) and fuse a matching output activation into it."""
+        self.loss = get_loss(loss, self.n_outputs)
+        last = self.layers[-1]
+        fused = self.loss.fused_activation
+        self._skip_last = isinstance(last, (Softmax, Sigmoid)) and last.fn_name == fused
+        for layer in self.layers:
+            if isinstance(layer, Dense):
+                layer.apply_activation = True
+        if isinstance(last, Dense) and last.activation is not None and last.activation == fused:
+            last.apply_activation = False
+        return self.loss
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.backend.dtype
+
+    def parameters(self) -> Iterator[tuple[str, np.ndarray, np.ndarray]]:
+        """(key, parameter, gradient) for every trainable tensor, in a stable order."""
+        for key, p, g, _ in self._params:
+            yield key, p, g
+
+    def n_params(self) -> int:
+        return sum(p.size for _, p, _, _ in self._params)
+
+    def get_weights(self) -> dict[str, np.ndarray]:
+        """Copies of every parameter and buffer (BatchNorm statistics), keyed as in model files."""
+        out = {f"{i}.{n}": a.copy() for i, ly in enumerate(self.layers) for n, a in ly.params.items()}
+        out.update({f"{i}.{n}": a.copy() for i, ly in enumerate(self.layers) for n, a in ly.buffers.items()})
+        return out
+
+    def set_weights(self, weights: dict[str, np.ndarray]) -> None:
+        """Copy values into the existing arrays, checking that keys, shapes and dtypes match exactly."""
+        targets = self._tensor_slots()
+        missing, extra = set(targets) - set(weights), set(weights) - set(targets)
+        if missing or extra:
+            raise ShapeError(f"weights do not match the model: missing {sorted(missing)}, unexpected {sorted(extra)}")
+        for key, dst in targets.items():
+            src = np.asarray(weights[key])
+            if src.shape != dst.shape:
+                raise ShapeError(f"weight {key!r}: the model has shape {dst.shape}, got {src.shape}")
+            np.copyto(dst, src, casting="same_kind")
+
+    def _tensor_slots(self) -> dict[str, np.ndarray]:
+        slots = {f"{i}.{n}": a for i, ly in enumerate(self.layers) for n, a in ly.params.items()}
+        slots.update({f"{i}.{n}": a for i, ly in enumerate(self.layers) for n, a in ly.buffers.items()})
+        return slots
+
+    # --- computing --------------------------------------------------------------------------
+    def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
+        """Logits (the output before any activation the loss fuses in), shape (batch, n_outputs)."""
+        layers = self.layers[:-1] if self._skip_last else self.layers
+        for layer in layers:
+            x = layer.forward(x, training=training)
+        return x
+
+    def backward(self, dlogits: np.ndarray, *, input_grad: bool = False) -> np.ndarray | None:
+        """Backpropagate dL/dlogits through every layer, filling each layer's `grads`; returns dL/dx if asked."""
+        layers = self.layers[:-1] if self._skip_last else self.layers
+        first = self.layers[self._first_param_layer]
+        if isinstance(first, Dense):
+            first.needs_input_grad = input_grad
+        d = dlogits
+        for layer in reversed(layers[0 if input_grad else self._first_param_layer:]):
+            d = layer.backward(d)
+        for layer in self._penalised:
+            layer.add_penalty_grad()
+        return d if input_grad else None
+
+    def penalty(self) -> float:
+        """The L1/L2 weight-penalty term added to the loss."""
+        return sum(layer.penalty() for layer in self._penalised)
+
+    def _batched_logits(self, X: np.ndarray, batch_size: int | None) -> np.ndarray:
+        n = len(X)
+        bs = batch_size or PREDICT_BATCH
+        if n <= bs:
+            return self.forward(X).copy()  # layers reuse their output buffers: hand back an array of our own
+        out = np.empty((n, self.n_outputs), dtype=self.dtype)
+        for s in range(0, n, bs):
+            out[s:s + bs] = self.forward(X[s:s + bs])
+        return out
+
+    def predict_logits(self, X: Any, batch_size: int | None = None) -> np.ndarray:
+        return self._batched_logits(check_X(X, self.input_shape, self.dtype), batch_size)
+
+    def predict_proba(self, X: Any, batch_size: int | None = None) -> np.ndarray:
+        """Class probabilities (n, k); for a one-output binary model (n, 2) = [P(0), P(1)]."""
+        if not self.loss.is_classification:
+            raise NumpynnError(f"predict_proba needs a classification loss; this model uses {self.loss.name!r}")
+        probs = self.loss.output(self.predict_logits(X, batch_size))
+        if probs.shape[1] == 1:
+            probs = np.hstack([1 - probs, probs])
+        return probs
+
+    def predict(self, X: Any, batch_size: int | None = None) -> np.ndarray:
+        """Class labels (n,) for classifiers; values (n, k) for regression."""
+        logits = self.predict_logits(X, batch_size)
+        if self.loss.name == "cross_entropy":
+            return logits.argmax(axis=1)
+        if self.loss.name == "binary_cross_entropy":
+            return (logits[:, 0] > 0).astype(np.int64)
+        return logits
+
+    def evaluate(self, X: Any, y: Any, metrics: Sequence[str] | None = None,
+                 batch_size: int | None = None) -> dict[str, float]:
+        """Loss and metrics on (X, y), e.g. {'loss': 0.21, 'accuracy': 0.94}."""
+        from .training.fit import compute_metrics
+
+        Xa = check_X(X, self.input_shape, self.dtype)
+        ya = check_targets(y, self.n_outputs, self.loss.name, self.dtype)
+        if len(Xa) != len(ya):
+            raise ShapeError(f"X and y must have the same number of samples, got {len(Xa)} and {len(ya)}")
+        logits = self._batched_logits(Xa, batch_size)
+        loss, _ = self.loss(logits, ya)
+        names = list(metrics) if metrics is not None else (self.metrics or self._default_metrics())
+        return {"loss": loss + self.penalty(), **compute_metrics(names, ya, logits, self.loss)}
+
+    def _default_metrics(self) -> list[str]:
+        return ["accuracy"] if self.loss.is_classification else ["mse"]
+
+    def fit(self, X: Any, y: Any, **kwargs: Any) -> History:
+        """Train with minibatch gradient descent; see numpynn.training.fit.fit for every argument."""
+        from .training.fit import fit
+
+        return fit(self, X, y, **kwargs)
+
+    # --- describing and saving ----------------------------------------------------------
+    def summary(self, print_fn=print) -> str:
+        """A table of layers, output shapes, parameter counts and forward FLOPs per sample."""
+        from .summary import summary_table
+
+        text = summary_table(self)
+        if print_fn is not None:
+            print_fn(text)
+        return text
+
+    def get_config(self) -> dict[str, Any]:
+        return {"class": "Sequential", "dtype": self.dtype.name, "seed": self.seed,
+                "input_shape": list(self.input_shape) if self.input_shape else None,
+                "layers": [{"class": type(ly).__name__, "config": ly.get_config()} for ly in self.layers]}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any], dtype: str | None = None) -> Sequential:
+        """Rebuild an (untrained) model from get_config() output, using only registered layer names."""
+        if not isinstance(config, dict) or config.get("class") != "Sequential":
+            raise NumpynnError(f"expected a Sequential config, got {str(config)[:200]}")
+        layers = config.get("layers")
+        if not isinstance(layers, list) or not layers:
+            raise NumpynnError("a Sequential config needs a non-empty 'layers' list")
+        return cls([layer_from_config(spec) for spec in layers], seed=config.get("seed"),
+                   dtype=dtype or config.get("dtype", "float32"), input_shape=config.get("input_shape"))
+
+    def astype(self, dtype: str | np.dtype) -> Sequential:
+        """A copy of this model (weights, loss) computing in another dtype, e.g. float64 for gradient checks."""
+        clone = Sequential.from_config(self.get_config(), dtype=np.dtype(dtype).name)
+        clone.set_weights(self.get_weights())
+        clone.set_loss(self.loss)
+        clone.rng.bit_generator.state = self.rng.bit_generator.state
+        return clone
+
+    def save(self, path: str | os.PathLike, *, include_optimizer: bool = True) -> None:
+        """Write a safetensors model file atomically (see numpynn.io)."""
+        from .io import save_model
+
+        save_model(self, path, include_optimizer=include_optimizer)
+
+    def __repr__(self) -> str:
+        inner = ", ".join(repr(ly) for ly in self.layers)
+        return f"Sequential([{inner}], seed={self.seed}, dtype={self.dtype.name!r})"

@@ -1,0 +1,148 @@
+"""Optimizer bookkeeping: hyper-parameter validation, learning rate (constant or scheduled), per-key state,
+gradient clipping by global norm, and a state dict that checkpoints save.
+
+Subclasses implement `_init_state(param)` and `_update(param, grad, state, lr, t)`, which change
+`param` in place through the small pure functions in their module.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import Any, ClassVar
+
+import numpy as np
+
+from .schedules import Schedule, schedule_from_config
+
+Parameter = tuple[str, np.ndarray, np.ndarray]  # (key, value, gradient)
+OPTIMIZERS: dict[str, type[Optimizer]] = {}
+
+
+def check_lr(lr: Any) -> float | Schedule:
+    if isinstance(lr, Schedule):
+        return lr
+    if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not math.isfinite(lr) or lr <= 0:
+        raise ValueError(f"lr must be a positive number or a Schedule, got {lr!r}")
+    return float(lr)
+
+
+def check_range(name: str, value: Any, lo: float, hi: float, *, hi_open: bool = True) -> float:
+    """Validate lo <= value < hi (or <= hi), naming the argument in the error."""
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    ok = ok and lo <= value and (value < hi if hi_open else value <= hi)
+    if not ok:
+        raise ValueError(f"{name} must be in [{lo}, {hi}{')' if hi_open else ']'}, got {value!r}")
+    return float(value)
+
+
+class Optimizer:
+    """Updates every parameter in place; state is made per parameter key on first use."""
+
+    name: ClassVar[str] = ""
+    hyper: ClassVar[tuple[str, ...]] = ()  # constructor arguments besides lr/weight_decay/clip_norm
+    state_names: ClassVar[tuple[str, ...]] = ()
+
+    def __init_subclass__(cls, **kw: Any) -> None:
+        super().__init_subclass__(**kw)
+        OPTIMIZERS[cls.name] = cls
+
+    def __init__(self, lr: float | Schedule, *, weight_decay: float = 0.0, clip_norm: float | None = None) -> None:
+        self.lr = check_lr(lr)
+        self.weight_decay = check_range("weight_decay", weight_decay, 0.0, math.inf)
+        if clip_norm is not None and not (isinstance(clip_norm, (int, float)) and clip_norm > 0):
+            raise ValueError(f"clip_norm must be a positive number or None, got {clip_norm!r}")
+        self.clip_norm = None if clip_norm is None else float(clip_norm)
+        self.iterations = 0      # steps taken; schedules and bias corrections read it
+        self.lr_scale = 1.0      # ReduceLROnPlateau multiplies this
+        self.state: dict[str, dict[str, np.ndarray]] = {}
+        self._tmp: dict[str, np.ndarray] = {}
+        self.last_grad_norm: float | None = None
+
+    def current_lr(self) -> float:
+        base = self.lr(self.iterations) if isinstance(self.lr, Schedule) else self.lr
+        return base * self.lr_scale
+
+    def step(self, parameters: Iterable[Parameter]) -> None:
+        """Apply one update to every (key, param, grad); grads may be scaled in place by clipping."""
+        params = list(parameters)
+        if self.clip_norm is not None:
+            self._clip(params)
+        lr = self.current_lr()
+        self.iterations += 1
+        t = self.iterations
+        for key, p, g in params:
+            state = self.state.get(key)
+            if state is None:
+                state = self.state[key] = {n: np.zeros_like(p) for n in self.state_names}
+            tmp = self._tmp.get(key)
+            if tmp is None or tmp.shape != p.shape or tmp.dtype != p.dtype:
+                tmp = self._tmp[key] = np.empty_like(p)
+            self._update(p, g, state, lr, t, tmp)
+
+    def _clip(self, params: list[Parameter]) -> None:
+        total = math.sqrt(sum(float(np.vdot(g, g)) for _, _, g in params))
+        self.last_grad_norm = total
+        if total > self.clip_norm:
+            scale = self.clip_norm / (total + 1e-12)
+            for _, _, g in params:
+                g *= scale
+
+    def _update(self, p, g, state, lr, t, tmp) -> None:
+        raise NotImplementedError
+
+    # --- serialisation ----------------------------------------------------------------
+    def get_config(self) -> dict[str, Any]:
+        lr = {"schedule": self.lr.name, "config": self.lr.get_config()} if isinstance(self.lr, Schedule) else self.lr
+        cfg = {"lr": lr, "weight_decay": self.weight_decay, "clip_norm": self.clip_norm}
+        cfg.update({h: getattr(self, h) for h in self.hyper})
+        return cfg
+
+    def state_dict(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        """(JSON-able scalars, arrays keyed 'param_key/state_name') — everything a resumed run needs."""
+        scalars = {"name": self.name, "config": self.get_config(), "iterations": self.iterations,
+                   "lr_scale": self.lr_scale}
+        arrays = {f"{k}/{n}": a for k, st in self.state.items() for n, a in st.items()}
+        return scalars, arrays
+
+    def load_state_dict(self, scalars: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
+        self.iterations = int(scalars.get("iterations", 0))
+        self.lr_scale = float(scalars.get("lr_scale", 1.0))
+        self.state = {}
+        for name, a in arrays.items():
+            key, _, state_name = name.rpartition("/")
+            if state_name not in self.state_names:
+                raise ValueError(f"{self.name} has no state named {state_name!r}")
+            self.state.setdefault(key, {})[state_name] = np.array(a, copy=True)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self.get_config().items())})"
+
+
+def add_l2(p: np.ndarray, g: np.ndarray, tmp: np.ndarray, weight_decay: float) -> None:
+    """g += weight_decay * p in place (g is the model's gradient buffer, rewritten every backward)."""
+    if weight_decay:
+        np.multiply(p, weight_decay, out=tmp)
+        g += tmp
+
+
+def optimizer_from_config(spec: dict[str, Any]) -> Optimizer:
+    cls = OPTIMIZERS.get(spec.get("name", ""))
+    if cls is None:
+        raise ValueError(f"unknown optimizer {spec.get('name')!r}; expected one of {sorted(OPTIMIZERS)}")
+    cfg = dict(spec.get("config", {}))
+    if isinstance(cfg.get("lr"), dict):
+        lr = cfg["lr"]
+        cfg["lr"] = schedule_from_config({"name": lr.get("schedule"), "config": lr.get("config", {})})
+    return cls(**cfg)
+
+
+def get_optimizer(optimizer: str | Optimizer | None, lr: float | None = None) -> Optimizer:
+    """An Optimizer instance, or a name ('adam', 'sgd', ...) built with its default rate or `lr`."""
+    if isinstance(optimizer, Optimizer):
+        return optimizer
+    name = optimizer or "adam"
+    cls = OPTIMIZERS.get(name)
+    if cls is None:
+        raise ValueError(f"unknown optimizer {name!r}; expected one of {sorted(OPTIMIZERS)} or an Optimizer")
+    return cls(lr) if lr is not None else cls()

@@ -1,0 +1,1 @@
+"""Training: the fit loop, History, callbacks and metrics."""

@@ -1,0 +1,68 @@
+"""History: what happened in training, per epoch and per batch, saved as JSON and CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from typing import Any
+
+
+class History:
+    """`epochs[name]` lists one value per epoch ('loss', 'val_loss', 'accuracy', 'lr', 'time', ...);
+    `batch_loss` one value per training step. `stopped_early` / `interrupted` say why training ended."""
+
+    def __init__(self) -> None:
+        self.epochs: dict[str, list[float]] = {}
+        self.batch_loss: list[float] = []
+        self.stopped_early = False
+        self.interrupted = False
+
+    @property
+    def history(self) -> dict[str, list[float]]:  # Keras-style alias
+        return self.epochs
+
+    def __getitem__(self, name: str) -> list[float]:
+        return self.epochs[name]
+
+    def __len__(self) -> int:
+        return len(self.epochs.get("epoch", []))
+
+    def record_epoch(self, logs: dict[str, float]) -> None:
+        for k, v in logs.items():
+            self.epochs.setdefault(k, []).append(float(v))
+
+    def last(self, name: str, default: float = math.nan) -> float:
+        values = self.epochs.get(name)
+        return values[-1] if values else default
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"epochs": self.epochs, "batch_loss": self.batch_loss,
+                "stopped_early": self.stopped_early, "interrupted": self.interrupted}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> History:
+        h = cls()
+        h.epochs = {str(k): [float(x) for x in v] for k, v in d.get("epochs", {}).items()}
+        h.batch_loss = [float(x) for x in d.get("batch_loss", [])]
+        h.stopped_early = bool(d.get("stopped_early", False))
+        h.interrupted = bool(d.get("interrupted", False))
+        return h
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=1, allow_nan=True)
+
+    def to_csv(self) -> str:
+        """One row per epoch, one column per recorded figure."""
+        names = list(self.epochs)
+        out = io.StringIO()
+        w = csv.writer(out, lineterminator="\n")
+        w.writerow(names)
+        for i in range(len(self)):
+            w.writerow([repr(self.epochs[n][i]) if i < len(self.epochs[n]) else "" for n in names])
+        return out.getvalue()
+
+    def __repr__(self) -> str:
+        last = {k: round(v[-1], 5) for k, v in self.epochs.items() if v}
+        return f"History({len(self)} epochs, last={last})"

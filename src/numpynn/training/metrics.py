@@ -1,0 +1,97 @@
+"""Metrics as pure functions of NumPy arrays, plus the names `fit` accepts.
+
+Classification metrics take integer labels `y_true` (n,) and either predicted labels or scores:
+scores of shape (n, k) are reduced by argmax, a (n,) or (n, 1) score by `> 0.5`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+
+def to_labels(y: np.ndarray) -> np.ndarray:
+    """Class labels from labels, one-hot rows, probability rows, or one-column probabilities."""
+    y = np.asarray(y)
+    if y.ndim == 2 and y.shape[1] > 1:
+        return y.argmax(axis=1)
+    y = y.reshape(-1)
+    if y.dtype.kind == "f" and not np.all(y == np.round(y)):  # one-column probabilities
+        return (y > 0.5).astype(np.int64)
+    return y.astype(np.int64, copy=False)
+
+
+def accuracy(y_true, y_pred) -> float:
+    """Fraction of samples whose predicted class equals the true class."""
+    return float(np.mean(to_labels(y_true) == to_labels(y_pred)))
+
+
+def top_k_accuracy(y_true, scores, k: int = 5) -> float:
+    """Fraction of samples whose true class is among the k highest scores; scores (n, classes)."""
+    scores = np.asarray(scores)
+    if scores.ndim != 2:
+        raise ValueError(f"top_k_accuracy needs scores of shape (n, classes), got {scores.shape}")
+    k = min(k, scores.shape[1])
+    top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+    return float(np.mean(np.any(top == to_labels(y_true)[:, None], axis=1)))
+
+
+def confusion_matrix(y_true, y_pred, n_classes: int | None = None) -> np.ndarray:
+    """C[i, j] = number of samples of true class i predicted as j."""
+    t, p = to_labels(y_true).astype(np.int64), to_labels(y_pred).astype(np.int64)
+    k = n_classes or int(max(t.max(initial=0), p.max(initial=0)) + 1)
+    return np.bincount(t * k + p, minlength=k * k).reshape(k, k)
+
+
+def precision_recall_f1(y_true, y_pred, n_classes: int | None = None) -> dict[str, np.ndarray]:
+    """Per-class precision, recall, F1 and support (0 where a class was never predicted or present)."""
+    cm = confusion_matrix(y_true, y_pred, n_classes).astype(np.float64)
+    tp = np.diag(cm)
+    predicted, actual = cm.sum(axis=0), cm.sum(axis=1)
+    precision = np.divide(tp, predicted, out=np.zeros_like(tp), where=predicted > 0)
+    recall = np.divide(tp, actual, out=np.zeros_like(tp), where=actual > 0)
+    denom = precision + recall
+    f1 = np.divide(2 * precision * recall, denom, out=np.zeros_like(tp), where=denom > 0)
+    return {"precision": precision, "recall": recall, "f1": f1, "support": actual.astype(np.int64)}
+
+
+def mse(y_true, y_pred) -> float:
+    y_true, y_pred = np.asarray(y_true, np.float64), np.asarray(y_pred, np.float64)
+    return float(np.mean((y_true.reshape(y_pred.shape) - y_pred) ** 2))
+
+
+def mae(y_true, y_pred) -> float:
+    y_true, y_pred = np.asarray(y_true, np.float64), np.asarray(y_pred, np.float64)
+    return float(np.mean(np.abs(y_true.reshape(y_pred.shape) - y_pred)))
+
+
+def r2(y_true, y_pred) -> float:
+    """Coefficient of determination, averaged uniformly over outputs."""
+    y_true, y_pred = np.asarray(y_true, np.float64), np.asarray(y_pred, np.float64)
+    y_true = y_true.reshape(y_pred.shape)
+    ss_res = ((y_true - y_pred) ** 2).sum(axis=0)
+    ss_tot = ((y_true - y_true.mean(axis=0)) ** 2).sum(axis=0)
+    scores = np.where(ss_tot > 0, 1 - ss_res / np.where(ss_tot > 0, ss_tot, 1), np.where(ss_res > 0, 0.0, 1.0))
+    return float(np.mean(scores))
+
+
+# metric name -> (function of (y_true, model output), whether it wants scores rather than labels)
+MetricFn = Callable[[np.ndarray, np.ndarray], float]
+METRICS: dict[str, MetricFn] = {
+    "accuracy": accuracy,
+    "top5_accuracy": lambda t, s: top_k_accuracy(t, s, 5),
+    "top3_accuracy": lambda t, s: top_k_accuracy(t, s, 3),
+    "mse": mse,
+    "mae": mae,
+    "r2": r2,
+}
+
+
+def get_metric(name: str) -> MetricFn:
+    if name in METRICS:
+        return METRICS[name]
+    if name.startswith("top") and name.endswith("_accuracy") and name[3:-9].isdigit():
+        k = int(name[3:-9])
+        return lambda t, s: top_k_accuracy(t, s, k)
+    raise ValueError(f"unknown metric {name!r}; expected one of {sorted(METRICS)} or 'topK_accuracy'")

@@ -1,0 +1,101 @@
+"""Boundary checks for user data: every failure says what was expected and what came."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .errors import DataError, ShapeError
+
+
+def _describe_bad(a: np.ndarray) -> str:
+    bad = ~np.isfinite(a)
+    first = np.unravel_index(int(np.argmax(bad)), a.shape)
+    kinds = []
+    if np.isnan(a).any():
+        kinds.append("NaN")
+    if np.isinf(a).any():
+        kinds.append("inf")
+    return f"{int(bad.sum())} {'/'.join(kinds)} value(s), the first at index {tuple(int(i) for i in first)}"
+
+
+def as_float_array(a: Any, name: str, dtype: np.dtype) -> np.ndarray:
+    """A finite floating array in `dtype` (a copy only when the dtype differs; the caller's array is never written)."""
+    try:
+        arr = np.asarray(a)
+    except (ValueError, TypeError) as exc:
+        raise DataError(f"{name} must be a numeric array, could not convert it: {exc}") from None
+    if arr.dtype.kind not in "biuf":
+        raise DataError(f"{name} must be numeric, got an array of dtype {arr.dtype}")
+    if arr.ndim == 0:
+        raise ShapeError(f"{name} must have a batch axis, got a scalar")
+    if arr.shape[0] == 0:
+        raise DataError(f"{name} is empty: expected at least 1 sample, got shape {arr.shape}")
+    arr = arr.astype(dtype, copy=False)
+    if not np.isfinite(arr).all():
+        raise DataError(f"{name} contains {_describe_bad(arr)}; expected only finite numbers")
+    return arr
+
+
+def check_X(X: Any, input_shape: tuple[int, ...] | None, dtype: np.dtype, name: str = "X") -> np.ndarray:
+    """Validate features against the model's per-sample input shape."""
+    arr = as_float_array(X, name, dtype)
+    if arr.ndim == 1 and input_shape is not None and len(input_shape) == 1 and arr.shape[0] == input_shape[0]:
+        raise ShapeError(f"{name} must be 2-D (samples, {input_shape[0]}); got one sample of shape {arr.shape} "
+                         f"- use X.reshape(1, -1) for a single sample")
+    if input_shape is not None and tuple(arr.shape[1:]) != tuple(input_shape):
+        want = ", ".join(map(str, input_shape))
+        raise ShapeError(f"model expects {name} of shape (n, {want}), got {tuple(arr.shape)}")
+    return arr
+
+
+def check_lengths(X: np.ndarray, y: np.ndarray, xname: str = "X", yname: str = "y") -> None:
+    if len(X) != len(y):
+        raise DataError(f"{xname} and {yname} must have the same number of samples, got {len(X)} and {len(y)}")
+
+
+def check_targets(y: Any, n_outputs: int, loss_name: str, dtype: np.dtype, name: str = "y") -> np.ndarray:
+    """Targets in the form the loss needs: int labels or one-hot for cross-entropy, 0/1 for binary, floats for MSE."""
+    try:
+        arr = np.asarray(y)
+    except (ValueError, TypeError) as exc:
+        raise DataError(f"{name} must be an array, could not convert it: {exc}") from None
+    if arr.dtype.kind not in "biuf":
+        raise DataError(f"{name} must be numeric, got dtype {arr.dtype} (map class names to integers 0..k-1 first)")
+    if arr.ndim == 0 or arr.shape[0] == 0:
+        raise DataError(f"{name} is empty: expected at least 1 target, got shape {arr.shape}")
+    if arr.dtype.kind == "f" and not np.isfinite(arr).all():
+        raise DataError(f"{name} contains {_describe_bad(arr)}; expected only finite numbers")
+    if loss_name == "cross_entropy":
+        if arr.ndim == 2 and arr.shape[1] == n_outputs:
+            if (arr < 0).any() or (arr > 1).any():
+                raise DataError(f"one-hot/probability {name} must lie in [0, 1], got values in "
+                                f"[{arr.min()}, {arr.max()}]")
+            return arr.astype(dtype, copy=False)
+        if arr.ndim != 1:
+            raise ShapeError(f"{name} must be labels (n,) or one-hot (n, {n_outputs}), got shape {arr.shape}")
+        return _labels(arr, n_outputs, name)
+    if loss_name == "binary_cross_entropy":
+        if not (arr.ndim == 1 or (arr.ndim == 2 and arr.shape[1] == 1)):
+            raise ShapeError(f"binary targets {name} must have shape (n,) or (n, 1), got {arr.shape}")
+        if ((arr != 0) & (arr != 1)).any():
+            raise DataError(f"binary targets {name} must be 0 or 1, got values {np.unique(arr)[:10].tolist()}")
+        return arr.reshape(-1).astype(dtype, copy=False)
+    # regression
+    want = (n_outputs,) if n_outputs > 1 else ((), (1,))
+    if (arr.shape[1:] not in want) if n_outputs == 1 else (arr.shape[1:] != want):
+        raise ShapeError(f"regression targets {name} must have shape (n, {n_outputs})"
+                         f"{' or (n,)' if n_outputs == 1 else ''}, got {arr.shape}")
+    return arr.reshape(len(arr), n_outputs).astype(dtype, copy=False)
+
+
+def _labels(arr: np.ndarray, n_classes: int, name: str) -> np.ndarray:
+    if arr.dtype.kind == "f" and not np.all(arr == np.round(arr)):
+        raise DataError(f"class labels {name} must be whole numbers 0..{n_classes - 1}, got non-integer values")
+    labels = arr.astype(np.int64, copy=False)
+    lo, hi = int(labels.min()), int(labels.max())
+    if lo < 0 or hi >= n_classes:
+        raise DataError(f"labels {name} must be in [0, {n_classes - 1}] for a model with {n_classes} outputs, "
+                        f"got values from {lo} to {hi}")
+    return labels
