@@ -14,16 +14,44 @@ from .errors import DataError, DatasetError, ModelFileError, NumpynnError, Shape
 from .gradcheck import GradcheckResult, gradcheck
 from .io import load_model as load
 from .layers import (
-    ELU, GELU, BatchNorm, Dense, Dropout, Flatten, Identity, Layer, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh,
+    ELU,
+    GELU,
+    BatchNorm,
+    Dense,
+    Dropout,
+    Flatten,
+    Identity,
+    Layer,
+    LeakyReLU,
+    ReLU,
+    Sigmoid,
+    Softmax,
+    Tanh,
 )
 from .losses import BinaryCrossEntropy, CrossEntropy, Loss, MeanSquaredError
 from .model import Sequential
 from .optim import (
-    SGD, Adagrad, Adam, AdamW, CosineDecay, ExponentialDecay, OneCycle, Optimizer, RMSprop, Schedule, StepDecay,
+    SGD,
+    Adagrad,
+    Adam,
+    AdamW,
+    CosineDecay,
+    ExponentialDecay,
+    OneCycle,
+    Optimizer,
+    RMSprop,
+    Schedule,
+    StepDecay,
 )
 from .training import metrics
 from .training.callbacks import (
-    Callback, CSVLogger, EarlyStopping, JSONLogger, LearningRateScheduler, ModelCheckpoint, ProgressBar,
+    Callback,
+    CSVLogger,
+    EarlyStopping,
+    JSONLogger,
+    LearningRateScheduler,
+    ModelCheckpoint,
+    ProgressBar,
     ReduceLROnPlateau,
 )
 from .training.history import History

@@ -97,10 +97,7 @@ def read_header(data: bytes, name: str) -> tuple[dict[str, Any], int]:
     for key, info in header.items():
         if key == "__metadata__":
             continue
-        ok = isinstance(info, dict) and info.get("dtype") in _DTYPES and isinstance(info.get("shape"), list) \
-            and all(isinstance(d, int) and d >= 0 for d in info["shape"]) and isinstance(info.get("data_offsets"), list) \
-            and len(info["data_offsets"]) == 2 and all(isinstance(o, int) for o in info["data_offsets"])
-        if not ok:
+        if not _well_formed_entry(info):
             raise ModelFileError(f"{name}: tensor {key!r:.60} has a malformed entry (numpynn files hold F32/F64 "
                                  f"tensors with a shape and data_offsets)")
         b, e = info["data_offsets"]
@@ -109,6 +106,14 @@ def read_header(data: bytes, name: str) -> tuple[dict[str, Any], int]:
             raise ModelFileError(f"{name}: tensor {key!r:.60} claims bytes {b}..{e} for shape {info['shape']} but "
                                  f"the file holds {payload} bytes of tensor data (truncated or corrupt)")
     return header, start
+
+
+def _well_formed_entry(info: Any) -> bool:
+    if not isinstance(info, dict) or info.get("dtype") not in _DTYPES:
+        return False
+    shape, offsets = info.get("shape"), info.get("data_offsets")
+    return (isinstance(shape, list) and all(isinstance(d, int) and d >= 0 for d in shape)
+            and isinstance(offsets, list) and len(offsets) == 2 and all(isinstance(o, int) for o in offsets))
 
 
 def load_model(path: str | os.PathLike):
@@ -133,7 +138,8 @@ def load_model(path: str | os.PathLike):
     except json.JSONDecodeError:
         raise ModelFileError(f"{name}: the numpynn metadata is not valid JSON; the file is corrupt") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise ModelFileError(f"{name}: unknown metadata format {meta.get('format') if isinstance(meta, dict) else meta!r:.80}")
+        found = meta.get("format") if isinstance(meta, dict) else meta
+        raise ModelFileError(f"{name}: unknown metadata format {found!r:.80}; expected {FORMAT!r}")
     if not isinstance(meta.get("format_version"), int) or meta["format_version"] > FORMAT_VERSION:
         raise ModelFileError(f"{name}: model file format version {meta.get('format_version')!r} is newer than this "
                              f"numpynn reads ({FORMAT_VERSION}); upgrade numpynn")
@@ -179,8 +185,8 @@ def _build_checked(meta: dict[str, Any], declared: dict[str, Any], Sequential):
         expected.update({f"{i}.{k}": tuple(s) for k, s in layer.param_shapes().items()})
     weight_keys = {k for k in declared if not k.startswith(_OPT_PREFIX)}
     if set(expected) != weight_keys:
-        raise ModelFileError(f"the tensors do not match the architecture: missing {sorted(set(expected) - weight_keys)}, "
-                             f"unexpected {sorted(weight_keys - set(expected))}")
+        missing, unexpected = sorted(set(expected) - weight_keys), sorted(weight_keys - set(expected))
+        raise ModelFileError(f"the tensors do not match the architecture: missing {missing}, unexpected {unexpected}")
     for key, shape in expected.items():
         info = declared[key]
         if tuple(info["shape"]) != shape:

@@ -15,7 +15,10 @@ def summary_table(model: Any) -> str:
         rows.append((str(i), layer.describe(), shape, f"{layer.n_params():,}", f"{flops:,}"))
     widths = [max(len(r[c]) for r in rows) for c in range(len(rows[0]))]
     line = "-" * (sum(widths) + 2 * (len(widths) - 1))
-    fmt = lambda r: "  ".join(v.ljust(w) if c < 3 else v.rjust(w) for c, (v, w) in enumerate(zip(r, widths)))  # noqa: E731
+
+    def fmt(row: tuple[str, ...]) -> str:  # text columns left-aligned, numbers right-aligned
+        return "  ".join(v.ljust(w) if c < 3 else v.rjust(w) for c, (v, w) in enumerate(zip(row, widths, strict=True)))
+
     out = [fmt(rows[0]), line, *(fmt(r) for r in rows[1:]), line]
     n_bytes = model.n_params() * model.dtype.itemsize
     out.append(f"parameters: {model.n_params():,} ({n_bytes / 1e6:.2f} MB as {model.dtype.name})   "

@@ -1,6 +1,6 @@
 """Layers: one small file per family; every class here is in the registry model files are rebuilt from."""
 
-from .activations import ELU, GELU, ACTIVATION_LAYERS, Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
+from .activations import ACTIVATION_LAYERS, ELU, GELU, Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
 from .base import LAYERS, Layer, layer_from_config
 from .dense import Dense
 from .dropout import Dropout

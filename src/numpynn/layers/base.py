@@ -100,7 +100,7 @@ class Layer:
 
 def layer_from_config(spec: Any) -> Layer:
     """Build a layer from {"class": name, "config": {...}} using only the registry; anything else is an error."""
-    if not isinstance(spec, dict) or not isinstance(spec.get("class"), str) or not isinstance(spec.get("config", {}), dict):
+    if not (isinstance(spec, dict) and isinstance(spec.get("class"), str) and isinstance(spec.get("config", {}), dict)):
         raise NumpynnError(f"a layer entry must be {{'class': str, 'config': dict}}, got {spec!r:.200}")
     cls = LAYERS.get(spec["class"])
     if cls is None:

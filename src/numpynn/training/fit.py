@@ -46,7 +46,8 @@ def fit(model, X: Any, y: Any, *, loss: str | Loss | None = None, optimizer: str
 
     - loss: "cross_entropy", "binary_cross_entropy", "mse", a Loss, or None (kept from an earlier fit, else
       chosen from the output size).
-    - optimizer: an Optimizer or a name; None keeps the model's current optimizer (continuing its state), else Adam(1e-3).
+    - optimizer: an Optimizer or a name; None keeps the model's current optimizer (continuing its state),
+      else Adam(1e-3).
     - batch_size=None is full-batch gradient descent.
     - validation_data=(X_val, y_val), or validation_split: a fraction held out by a permutation seeded with the
       model's seed (the same rows every time).

@@ -1,0 +1,28 @@
+"""Shared fixtures: a seeded Generator and tiny datasets that train in milliseconds."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return np.random.default_rng(1234)
+
+
+@pytest.fixture
+def blobs(rng):
+    """Three well-separated Gaussian classes in 4 dimensions: (X, y) float32/int64, 150 samples."""
+    centers = np.array([[2, 0, 0, 0], [0, 2, 0, 0], [0, 0, 2, 0]], dtype=np.float32)
+    y = np.repeat(np.arange(3), 50)
+    X = (centers[y] + 0.5 * rng.standard_normal((150, 4))).astype(np.float32)
+    perm = rng.permutation(150)
+    return X[perm], y[perm]
+
+
+@pytest.fixture
+def xor():
+    X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float32)
+    y = np.array([0, 1, 1, 0])
+    return X, y

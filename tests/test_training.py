@@ -1,0 +1,143 @@
+"""fit: the classic XOR network, batch modes, validation, callbacks, history, resume and Ctrl-C."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+
+import numpy as np
+import pytest
+
+import numpynn as nn
+
+
+def test_xor_2_3_1_sigmoid_network_reaches_100_percent(xor):
+    X, y = xor
+    model = nn.Sequential([nn.Dense(2, 3, "sigmoid"), nn.Dense(3, 1, "sigmoid")], seed=0)
+    history = model.fit(X, y, loss="binary_cross_entropy", optimizer=nn.SGD(2.0), epochs=3000,
+                        batch_size=None, verbose=0, metrics=["accuracy"])
+    assert model.evaluate(X, y)["accuracy"] == 1.0
+    assert history["loss"][-1] < 0.05 < history["loss"][0]
+    np.testing.assert_array_equal(model.predict(X), y)
+
+
+def test_a_single_perceptron_cannot_learn_xor(xor):
+    X, y = xor
+    model = nn.Sequential([nn.Dense(2, 1, "sigmoid")], seed=0)
+    model.fit(X, y, optimizer=nn.SGD(2.0), epochs=3000, batch_size=None, verbose=0)
+    assert model.evaluate(X, y)["accuracy"] <= 0.75
+
+
+def test_full_batch_takes_one_step_per_epoch(blobs):
+    X, y = blobs
+    model = nn.Sequential([nn.Dense(4, 3)], seed=0)
+    model.fit(X, y, batch_size=None, epochs=4, verbose=0)
+    assert model.optimizer.iterations == 4 and len(model.history.batch_loss) == 4
+    model2 = nn.Sequential([nn.Dense(4, 3)], seed=0)
+    model2.fit(X, y, batch_size=32, epochs=2, verbose=0)
+    assert model2.optimizer.iterations == 2 * 5  # ceil(150 / 32)
+
+
+def test_history_records_train_and_validation_figures(blobs):
+    X, y = blobs
+    model = nn.Sequential([nn.Dense(4, 8, "relu"), nn.Dense(8, 3)], seed=0)
+    h = model.fit(X[:120], y[:120], validation_data=(X[120:], y[120:]), epochs=3, verbose=0,
+                  metrics=["accuracy", "top2_accuracy"])
+    for name in ("loss", "accuracy", "top2_accuracy", "val_loss", "val_accuracy", "val_top2_accuracy", "lr", "time"):
+        assert len(h[name]) == 3, name
+    assert len(h.batch_loss) == 3 * 4
+    assert h["epoch"] == [1, 2, 3]
+    rows = h.to_csv().strip().splitlines()
+    assert rows[0].startswith("epoch,loss,accuracy") and len(rows) == 4
+    assert nn.History.from_dict(json.loads(h.to_json())).epochs == h.epochs
+
+
+def test_validation_split_holds_out_the_same_rows(blobs):
+    X, y = blobs
+    a = nn.Sequential([nn.Dense(4, 3)], seed=5)
+    a.fit(X, y, validation_split=0.2, epochs=1, verbose=0)
+    b = nn.Sequential([nn.Dense(4, 3)], seed=5)
+    b.fit(X, y, validation_split=0.2, epochs=1, verbose=0)
+    assert a.history["val_loss"] == b.history["val_loss"]
+    assert a.optimizer.iterations == 4  # 120 training rows / 32
+
+
+def test_early_stopping_restores_the_best_weights(blobs):
+    X, y = blobs
+    model = nn.Sequential([nn.Dense(4, 32, "relu"), nn.Dense(32, 3)], seed=0)
+    seen = {}
+
+    class Spy(nn.Callback):
+        def on_epoch_end(self, epoch, logs):
+            seen[epoch] = (logs["val_loss"], self.model.get_weights())
+
+    stop = nn.EarlyStopping(patience=2)
+    # a large rate makes validation loss bounce so that stopping triggers
+    model.fit(X[:100], y[:100], validation_data=(X[100:], y[100:]), optimizer=nn.SGD(3.0), epochs=60,
+              batch_size=8, verbose=0, callbacks=[Spy(), stop])
+    assert model.history.stopped_early and stop.stopped_epoch < 60
+    best_epoch = min(seen, key=lambda e: seen[e][0])
+    assert stop.best_epoch == best_epoch
+    for key, value in seen[best_epoch][1].items():
+        np.testing.assert_array_equal(model.get_weights()[key], value)
+
+
+def test_reduce_lr_on_plateau_and_scheduler(blobs):
+    X, y = blobs
+    model = nn.Sequential([nn.Dense(4, 3)], seed=0)
+    plateau = nn.ReduceLROnPlateau(monitor="loss", factor=0.5, patience=0, min_delta=10.0)  # never "improves"
+    model.fit(X, y, optimizer=nn.SGD(0.1), epochs=3, verbose=0, callbacks=[plateau])
+    assert model.history["lr"] == pytest.approx([0.1, 0.1, 0.05])
+    model2 = nn.Sequential([nn.Dense(4, 3)], seed=0)
+    model2.fit(X, y, optimizer=nn.SGD(0.1), epochs=3, verbose=0,
+               callbacks=[nn.LearningRateScheduler(lambda epoch: 0.1 / epoch)])
+    assert model2.history["lr"] == pytest.approx([0.1, 0.05, 0.1 / 3])
+
+
+def test_loggers_and_plain_progress_lines(blobs, tmp_path, capsys):
+    X, y = blobs
+    model = nn.Sequential([nn.Dense(4, 3)], seed=0)
+    model.fit(X, y, epochs=2, verbose=1, metrics=["accuracy"],
+              callbacks=[nn.CSVLogger(tmp_path / "h.csv"), nn.JSONLogger(tmp_path / "h.json")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 2 and err[0].startswith("epoch 1/2 loss=") and "accuracy=" in err[0]
+    assert (tmp_path / "h.csv").read_text().count("\n") == 3
+    assert len(json.loads((tmp_path / "h.json").read_text())["epochs"]["loss"]) == 2
+
+
+def test_resume_from_checkpoint_is_bit_identical(blobs, tmp_path):
+    X, y = blobs
+
+    def make():
+        return nn.Sequential([nn.Dense(4, 16, "relu"), nn.BatchNorm(), nn.Dropout(0.25), nn.Dense(16, 3)], seed=9)
+
+    straight = make()
+    straight.fit(X, y, optimizer=nn.Adam(nn.CosineDecay(1e-2, 100, 5)), epochs=6, batch_size=16, verbose=0,
+                 metrics=["accuracy"])
+    first = make()
+    first.fit(X, y, optimizer=nn.Adam(nn.CosineDecay(1e-2, 100, 5)), epochs=3, batch_size=16, verbose=0,
+              metrics=["accuracy"], callbacks=[nn.ModelCheckpoint(tmp_path / "ckpt-{epoch}.safetensors")])
+    resumed = nn.load(tmp_path / "ckpt-3.safetensors")
+    assert resumed.epoch == 3 and resumed.optimizer.iterations == first.optimizer.iterations
+    resumed.fit(X, y, epochs=6, batch_size=16, verbose=0, resume=True)
+    for key, value in straight.get_weights().items():
+        np.testing.assert_array_equal(resumed.get_weights()[key], value, err_msg=key)
+    assert resumed.history["loss"] == straight.history["loss"]
+    assert resumed.history.batch_loss == straight.history.batch_loss
+
+
+def test_ctrl_c_stops_cleanly_keeping_weights_and_history(blobs):
+    X, y = blobs
+    model = nn.Sequential([nn.Dense(4, 8, "relu"), nn.Dense(8, 3)], seed=0)
+
+    class InterruptInEpoch3(nn.Callback):
+        def on_batch_end(self, step, logs):
+            if step == 2 * 5 + 2:  # third batch of epoch 3
+                os.kill(os.getpid(), signal.SIGINT)
+
+    history = model.fit(X, y, epochs=10, batch_size=32, verbose=0, callbacks=[InterruptInEpoch3()])
+    assert history.interrupted and model.epoch == 2 and len(history["loss"]) == 2
+    assert len(history.batch_loss) == 12  # the batch in flight finished; nothing after it ran
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert all(np.isfinite(p).all() for _, p, _ in model.parameters())
