@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip install --quiet --disable-pip-version-check
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench clean system-deps
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,10 +15,13 @@ $(VENV)/.test-installed: $(VENV)/.installed pyproject.toml
 	$(PIP) -e ".[test]"
 	touch $@
 
+system-deps:
+	@tools/install-system-deps.sh
+
 demo: $(VENV)/.installed
 	$(VENV)/bin/numpynn train --dataset mnist-sample --out runs/demo
 
-test: $(VENV)/.test-installed
+test: $(VENV)/.test-installed system-deps
 	$(PY) -m ruff check src tests benchmarks examples
 	$(PY) -m pytest -q
 

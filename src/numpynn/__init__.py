@@ -9,7 +9,8 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from . import initializers, losses, optim
+from . import data, initializers, losses, optim
+from . import data as datasets  # nn.datasets.load("mnist")
 from .errors import DataError, DatasetError, ModelFileError, NumpynnError, ShapeError, TrainingDivergedError
 from .gradcheck import GradcheckResult, gradcheck
 from .io import load_model as load
@@ -57,7 +58,7 @@ from .training.callbacks import (
 from .training.history import History
 
 __all__ = [
-    "ELU", "GELU", "SGD", "Adagrad", "Adam", "AdamW", "BatchNorm", "BinaryCrossEntropy", "CSVLogger", "Callback",
+    "ELU", "GELU", "data", "datasets", "SGD", "Adagrad", "Adam", "AdamW", "BatchNorm", "BinaryCrossEntropy", "CSVLogger", "Callback",
     "CosineDecay", "CrossEntropy", "DataError", "DatasetError", "Dense", "Dropout", "EarlyStopping",
     "ExponentialDecay", "Flatten", "GradcheckResult", "History", "Identity", "JSONLogger", "Layer",
     "LearningRateScheduler", "LeakyReLU", "Loss", "MeanSquaredError", "ModelCheckpoint", "ModelFileError",

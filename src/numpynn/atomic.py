@@ -13,6 +13,13 @@ from pathlib import Path
 from typing import BinaryIO
 
 
+def _file_mode() -> int:
+    """The mode a plain open() would give a new file (0o666 less the umask); mkstemp's 0o600 is too private."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 @contextlib.contextmanager
 def atomic_writer(path: str | os.PathLike) -> Iterator[BinaryIO]:
     """Yield a binary file; on normal exit it replaces `path`, on an exception it is removed."""
@@ -20,6 +27,7 @@ def atomic_writer(path: str | os.PathLike) -> Iterator[BinaryIO]:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.chmod(tmp, _file_mode())
         with os.fdopen(fd, "wb") as f:
             yield f
             f.flush()

@@ -57,6 +57,7 @@ def save_model(model: Any, path: str | os.PathLike, *, include_optimizer: bool =
     meta: dict[str, Any] = {
         "format": FORMAT, "format_version": FORMAT_VERSION, "numpynn_version": _version(),
         "model": model.get_config(), "loss": loss_to_config(model.loss), "metrics": list(model.metrics),
+        "preprocessing": model.preprocessing,
     }
     if include_optimizer:
         training: dict[str, Any] = {"epoch": model.epoch, "rng": model.rng.bit_generator.state,
@@ -203,6 +204,10 @@ def _build_checked(meta: dict[str, Any], declared: dict[str, Any], Sequential):
     if not isinstance(metrics, list) or not all(isinstance(m, str) for m in metrics):
         raise ModelFileError(f"'metrics' must be a list of names, got {metrics!r:.80}")
     model.metrics = metrics
+    prep = meta.get("preprocessing", {})
+    if not isinstance(prep, dict):
+        raise ModelFileError(f"'preprocessing' must be an object, got {prep!r:.80}")
+    model.preprocessing = prep
     return model
 
 

@@ -47,6 +47,8 @@ class Sequential:
         self.loss: Loss | None = None
         self.optimizer: Optimizer | None = None
         self.metrics: list[str] = []
+        # how raw inputs become this model's inputs, e.g. {"normalize": "scale", "max_value": 255.0}
+        self.preprocessing: dict[str, Any] = {}
         self.history = History()
         self.epoch = 0  # epochs completed; resuming continues from here
         self.stop_training = False

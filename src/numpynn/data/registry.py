@@ -95,6 +95,16 @@ def cache_dir() -> Path:
     return Path(base) / "numpynn"
 
 
+def _xor():
+    import numpy as np
+
+    X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.uint8)
+    y = np.array([0, 1, 1, 0], dtype=np.uint8)
+    return (X, y), (X.copy(), y.copy())
+
+
+register(DatasetSpec("xor", {}, class_names=("0", "1"), loader=_xor,
+                     description="the four points of exclusive-or (train = test), the classic first network"))
 register(DatasetSpec(
     "mnist", MNIST_FILES,
     mirrors=("https://ossci-datasets.s3.amazonaws.com/mnist/", "https://storage.googleapis.com/cvdf-datasets/mnist/",

@@ -162,6 +162,40 @@ def load_raw(name_or_path: str | os.PathLike, **locate_kw) -> tuple[Split, Split
                        f"({', '.join(sorted(DATASETS))}), nor an existing .npz, .csv or folder of IDX files")
 
 
+def normalize_pair(X_train: np.ndarray, X_test: np.ndarray, how: str | None, dtype=np.float32):
+    """Normalise train and test alike, with statistics from the training set.
+
+    Returns (X_train, X_test, preprocessing), the last a JSON-able record that `apply_preprocessing`
+    replays on new inputs (a model file keeps it, so `numpynn predict` prepares images the same way).
+    """
+    prep: dict = {"normalize": how or "none"}
+    if how == "scale":
+        top = 255.0 if X_train.dtype == np.uint8 else float(max(np.abs(X_train).max(initial=0), 1))
+        prep["max_value"] = top
+        return scale_to_unit(X_train, top, dtype), scale_to_unit(X_test, top, dtype), prep
+    if how == "standardize":
+        X_train, mean, std = standardize(X_train, dtype=dtype)
+        X_test, _, _ = standardize(X_test, mean, std, dtype=dtype)
+        prep.update(mean=float(mean), std=float(std))
+        return X_train, X_test, prep
+    if how is None or how == "none":
+        return X_train.astype(dtype), X_test.astype(dtype), prep
+    raise ValueError(f"normalize must be 'scale', 'standardize' or None, got {how!r}")
+
+
+def apply_preprocessing(X: np.ndarray, prep: dict, dtype=np.float32) -> np.ndarray:
+    """Replay a `normalize_pair` record on raw inputs and flatten them to (n, features)."""
+    X = np.asarray(X)
+    kind = prep.get("normalize", "none")
+    if kind == "scale":
+        X = scale_to_unit(X, float(prep.get("max_value", 255.0)), dtype)
+    elif kind == "standardize":
+        X, _, _ = standardize(X, prep["mean"], prep["std"], dtype=dtype)
+    else:
+        X = X.astype(dtype)
+    return flatten_images(X)
+
+
 def load(name_or_path: str | os.PathLike = "mnist-sample", *, normalize: str | None = "scale",
          flatten: bool = True, dtype=np.float32, **locate_kw) -> tuple[Split, Split]:
     """((X_train, y_train), (X_test, y_test)) ready for training.
@@ -173,16 +207,7 @@ def load(name_or_path: str | os.PathLike = "mnist-sample", *, normalize: str | N
     Labels come back as int64.
     """
     (Xtr, ytr), (Xte, yte) = load_raw(name_or_path, **locate_kw)
-    if normalize == "scale":
-        top = 255.0 if Xtr.dtype == np.uint8 else float(max(Xtr.max(initial=0), 1))
-        Xtr, Xte = scale_to_unit(Xtr, top, dtype), scale_to_unit(Xte, top, dtype)
-    elif normalize == "standardize":
-        Xtr, mean, std = standardize(Xtr, dtype=dtype)
-        Xte, _, _ = standardize(Xte, mean, std, dtype=dtype)
-    elif normalize is None:
-        Xtr, Xte = Xtr.astype(dtype), Xte.astype(dtype)
-    else:
-        raise ValueError(f"normalize must be 'scale', 'standardize' or None, got {normalize!r}")
+    Xtr, Xte, _ = normalize_pair(Xtr, Xte, normalize, dtype)
     if flatten:
         Xtr, Xte = flatten_images(Xtr), flatten_images(Xte)
     return (Xtr, ytr.astype(np.int64)), (Xte, yte.astype(np.int64))

@@ -1,0 +1,183 @@
+"""A training run from a TrainConfig: data, model, optimizer, callbacks, and the run folder it writes.
+
+The run folder holds everything needed to understand and repeat the run:
+model.safetensors (saved after every epoch, with the training state), config.toml, history.json/.csv,
+metrics.json, the figures and report.html.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import data as datasets
+from .atomic import atomic_write_bytes
+from .config import TrainConfig
+from .layers import ACTIVATION_LAYERS, BatchNorm, Dense, Dropout, Layer
+from .model import Sequential
+from .optim import OPTIMIZERS, SGD, CosineDecay, ExponentialDecay, OneCycle, Optimizer, StepDecay
+from .training import metrics as M
+from .training.callbacks import Callback, EarlyStopping, ModelCheckpoint, ReduceLROnPlateau
+
+
+@dataclass
+class RunData:
+    X_train: np.ndarray
+    y_train: np.ndarray
+    X_test: np.ndarray
+    y_test: np.ndarray
+    class_names: tuple[str, ...]
+    image_shape: tuple[int, ...] | None
+    preprocessing: dict[str, Any]
+
+
+def load_run_data(config: TrainConfig, log=print) -> RunData:
+    """The config's dataset, normalised and flattened, with what a model file must remember about it."""
+    (Xr, yr), (Xtr, ytr) = datasets.load_raw(config.dataset, log=log)
+    image_shape = tuple(Xr.shape[1:]) if Xr.ndim == 3 else None
+    X, Xt, prep = datasets.normalize_pair(Xr, Xtr, config.normalize)
+    prep["input_shape"] = list(Xr.shape[1:])
+    spec = datasets.DATASETS.get(config.dataset)
+    n_classes = int(max(yr.max(initial=0), ytr.max(initial=0))) + 1
+    names = spec.class_names if spec is not None and spec.class_names else tuple(str(i) for i in range(n_classes))
+    return RunData(datasets.flatten(X), yr.astype(np.int64), datasets.flatten(Xt), ytr.astype(np.int64),
+                   names, image_shape, prep)
+
+
+def n_outputs_for(config: TrainConfig, n_classes: int) -> int:
+    binary = config.loss == "binary_cross_entropy" or (config.loss == "auto" and config.output == "sigmoid")
+    return 1 if binary else n_classes
+
+
+def build_model(config: TrainConfig, n_features: int, n_outputs: int) -> Sequential:
+    """Dense hidden layers (optionally BatchNorm and Dropout after each), then the output layer."""
+    layers: list[Layer] = []
+    width = n_features
+    for units, act in zip(config.hidden, config.activations(), strict=True):
+        if config.batchnorm:
+            layers += [Dense(width, units, init=config.init if config.init != "auto" else _auto_init(act)),
+                       BatchNorm(), ACTIVATION_LAYERS[act]()]
+        else:
+            layers.append(Dense(width, units, act, init=config.init))
+        if config.dropout:
+            layers.append(Dropout(config.dropout))
+        width = units
+    out_act = None if config.output == "auto" else config.output
+    layers.append(Dense(width, n_outputs, out_act, init="glorot_uniform" if config.init == "auto" else config.init))
+    return Sequential(layers, seed=config.seed, dtype=config.dtype)
+
+
+def _auto_init(activation: str) -> str:
+    return "he_normal" if activation in ("relu", "leaky_relu", "elu", "gelu") else "glorot_uniform"
+
+
+def build_optimizer(config: TrainConfig, steps_per_epoch: int) -> Optimizer:
+    total = config.epochs * steps_per_epoch
+    lr: Any = config.lr
+    if config.schedule == "cosine":
+        warmup = int(config.warmup_epochs * steps_per_epoch)
+        lr = CosineDecay(config.lr, total, min(warmup, total - 1))
+    elif config.schedule == "step":
+        lr = StepDecay(config.lr, config.step_epochs * steps_per_epoch, config.gamma)
+    elif config.schedule == "exponential":
+        lr = ExponentialDecay(config.lr, config.gamma, steps_per_epoch)
+    elif config.schedule == "one_cycle":
+        lr = OneCycle(config.lr, total)
+    cls = OPTIMIZERS.get(config.optimizer)
+    if cls is None:
+        raise ValueError(f"unknown optimizer {config.optimizer!r}; expected one of {sorted(OPTIMIZERS)}")
+    kw: dict[str, Any] = {"weight_decay": config.weight_decay, "clip_norm": config.clip_norm or None}
+    if cls is SGD:
+        kw.update(momentum=config.momentum, nesterov=config.nesterov)
+    elif cls.name == "adamw" and config.weight_decay == 0:
+        kw["weight_decay"] = 0.01
+    return cls(lr, **kw)
+
+
+def build_callbacks(config: TrainConfig, model_path: Path, has_validation: bool) -> list[Callback]:
+    monitor = "val_loss" if has_validation else "loss"
+    cbs: list[Callback] = [ModelCheckpoint(model_path)]
+    if config.schedule == "plateau":
+        cbs.append(ReduceLROnPlateau(monitor=monitor, factor=config.gamma, patience=3))
+    if config.early_stopping:
+        cbs.append(EarlyStopping(monitor=monitor, patience=config.early_stopping, restore_best_weights=True))
+    return cbs
+
+
+@dataclass
+class RunResult:
+    out_dir: Path
+    model: Sequential
+    test_metrics: dict[str, Any]
+    seconds: float
+    interrupted: bool
+
+
+def train_run(config: TrainConfig, out_dir: str | Path, *, log=print, verbose: int = 1,
+              report: bool = True) -> RunResult:
+    """Train as `config` says and write the run folder; returns the model and its test figures."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(out / "config.toml", config.to_toml().encode())
+    rd = load_run_data(config, log=log)
+    n_out = n_outputs_for(config, len(rd.class_names))
+    model = build_model(config, rd.X_train.shape[1], n_out)
+    model.preprocessing = rd.preprocessing
+    if config.loss == "auto":
+        model.set_loss(None)
+    else:
+        from .losses import CrossEntropy, get_loss
+
+        model.set_loss(CrossEntropy(config.label_smoothing) if config.loss == "cross_entropy"
+                       else get_loss(config.loss, n_out))
+    n_val = int(round(len(rd.X_train) * config.validation_split)) if config.validation_split else 0
+    batch = config.batch_size or (len(rd.X_train) - n_val)
+    steps = math.ceil((len(rd.X_train) - n_val) / min(batch, len(rd.X_train) - n_val))
+    optimizer = build_optimizer(config, steps)
+    model_path = out / "model.safetensors"
+    callbacks = build_callbacks(config, model_path, n_val > 0)
+    augment = None
+    if config.augment and rd.image_shape is not None and len(rd.image_shape) == 2:
+        augment = datasets.Augmenter(rd.image_shape, config.shift, config.rotate, config.elastic, 3.0, config.noise)
+    log(f"training on {config.dataset}: {len(rd.X_train) - n_val:,} train, {n_val:,} validation, "
+        f"{len(rd.X_test):,} test samples; {model.n_params():,} parameters")
+    t0 = time.perf_counter()
+    history = model.fit(rd.X_train, rd.y_train, optimizer=optimizer, epochs=config.epochs,
+                        batch_size=config.batch_size or None, validation_split=config.validation_split,
+                        metrics=["accuracy"], callbacks=callbacks, verbose=verbose, augment=augment)
+    seconds = time.perf_counter() - t0
+    if history.interrupted:
+        log(f"interrupted: {model_path} holds the model of epoch {model.epoch}")
+    else:
+        model.save(model_path)  # the final (or early-stopping best) weights with the training state
+    atomic_write_bytes(out / "history.json", history.to_json().encode())
+    atomic_write_bytes(out / "history.csv", history.to_csv().encode())
+    test = evaluate_classifier(model, rd.X_test, rd.y_test, len(rd.class_names))
+    summary = {"test": test, "train_seconds": seconds, "epochs": model.epoch, "interrupted": history.interrupted,
+               "stopped_early": history.stopped_early, "dataset": config.dataset,
+               "samples": {"train": len(rd.X_train) - n_val, "validation": n_val, "test": len(rd.X_test)}}
+    atomic_write_bytes(out / "metrics.json", json.dumps(summary, indent=1).encode())
+    log(f"test accuracy {100 * test['accuracy']:.2f}% (loss {test['loss']:.4f}) after {model.epoch} epochs, "
+        f"{seconds:.1f} s of training")
+    if report:
+        from .report import write_report
+
+        write_report(out, config, model, rd, summary)
+        log(f"report: {(out / 'report.html').resolve()}")
+    return RunResult(out, model, test, seconds, history.interrupted)
+
+
+def evaluate_classifier(model: Sequential, X: np.ndarray, y: np.ndarray, n_classes: int) -> dict[str, Any]:
+    """Loss, accuracy, confusion matrix and per-class precision/recall/F1 on a test set."""
+    figures = model.evaluate(X, y, metrics=["accuracy"])
+    pred = model.predict(X)
+    prf = M.precision_recall_f1(y, pred, n_classes)
+    return {"loss": figures["loss"], "accuracy": figures["accuracy"],
+            "confusion_matrix": M.confusion_matrix(y, pred, n_classes).tolist(),
+            "per_class": {k: v.tolist() for k, v in prf.items()}}
