@@ -12,7 +12,8 @@ from .sources import apply_preprocessing, load, load_idx, load_raw, locate, norm
 from .transforms import flatten, one_hot, scale_to_unit, standardize, train_val_split
 
 __all__ = [
-    "DATASETS", "Augmenter", "apply_preprocessing", "normalize_pair", "DataFile", "DatasetSpec", "cache_dir", "download", "flatten", "get_spec", "load",
+    "DATASETS", "Augmenter", "apply_preprocessing", "normalize_pair",
+    "DataFile", "DatasetSpec", "cache_dir", "download", "flatten", "get_spec", "load",
     "load_csv", "load_idx", "load_keras_npz", "load_npz_arrays", "load_openml_mnist_csv", "load_raw", "locate",
     "one_hot", "read_idx", "read_idx_bytes", "register", "scale_to_unit", "sha256_file", "standardize",
     "train_val_split", "verify_file", "write_idx",
