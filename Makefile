@@ -22,11 +22,11 @@ demo: $(VENV)/.installed
 	$(VENV)/bin/numpynn train --dataset mnist-sample --out runs/demo
 
 test: $(VENV)/.test-installed system-deps
-	$(PY) -m ruff check src tests benchmarks examples
+	$(PY) -m ruff check .
 	$(PY) -m pytest -q
 
 lint: $(VENV)/.test-installed
-	$(PY) -m ruff check src tests benchmarks examples
+	$(PY) -m ruff check .
 
 bench: $(VENV)/.installed
 	$(PIP) -e ".[bench]"

@@ -83,3 +83,19 @@ def test_loss_choice_defaults_from_output_size():
         nn.Sequential([nn.Dense(3, 4)]).set_loss("hinge")
     with pytest.raises(ValueError, match="label_smoothing"):
         nn.CrossEntropy(1.5)
+
+
+def test_binary_cross_entropy_over_several_outputs_is_one_vs_rest(rng):
+    z, labels = rng.standard_normal((6, 4)), rng.integers(0, 4, 6)
+    t = np.eye(4)[labels]
+    p = 1 / (1 + np.exp(-z))
+    loss, grad = nn.BinaryCrossEntropy()(z, t)
+    assert loss == pytest.approx(-np.mean((t * np.log(p) + (1 - t) * np.log(1 - p)).sum(1)), rel=1e-12)
+    np.testing.assert_allclose(grad, (p - t) / 6, rtol=1e-12)
+    model = nn.Sequential([nn.Dense(3, 4, "sigmoid")], seed=0)
+    model.set_loss("binary_cross_entropy")
+    X = rng.standard_normal((6, 3))
+    assert nn.gradcheck(model, X, labels, max_per_tensor=None).ok
+    assert model.predict(X).shape == (6,) and model.predict_proba(X).shape == (6, 4)
+    with pytest.raises(nn.DataError, match=r"labels y must be in \[0, 3\]"):
+        model.evaluate(X, labels + 4)

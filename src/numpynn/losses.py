@@ -2,8 +2,11 @@
 
 - cross_entropy: softmax fused in; targets are integer labels (batch,) or one-hot/probabilities (batch, k);
   optional label smoothing. Gradient: (softmax(z) - t) / batch.
-- binary_cross_entropy: sigmoid fused in, for a one-output network; targets 0/1 of shape (batch,) or (batch, 1).
-  Loss: max(z, 0) - z*t + log(1 + exp(-|z|)), never overflowing. Gradient: (sigmoid(z) - t) / batch.
+- binary_cross_entropy: sigmoid fused in; for a one-output network targets are 0/1 of shape (batch,) or
+  (batch, 1); with k outputs each is an independent yes/no (one-vs-rest, or multi-label) and targets are
+  (batch, k) of 0/1 (class labels are turned into one-hot rows by the model's target check).
+  Loss: max(z, 0) - z*t + log(1 + exp(-|z|)) summed over outputs, never overflowing.
+  Gradient: (sigmoid(z) - t) / batch.
 - mse: mean squared error for regression, averaged over samples and outputs.
 Optional per-sample weights scale each sample's term; the mean divides by their sum.
 """
@@ -109,15 +112,15 @@ class BinaryCrossEntropy(Loss):
     def __call__(self, logits, targets, weights=None):
         n = logits.shape[0]
         w, norm = _weights_and_norm(weights, n, logits.dtype)
-        z = logits.reshape(n)
-        t = targets.reshape(n).astype(logits.dtype, copy=False)
+        z = logits.reshape(n, -1)
+        t = targets.reshape(z.shape).astype(logits.dtype, copy=False)
         with np.errstate(under="ignore"):
-            per_sample = np.maximum(z, 0) - z * t + np.log1p(np.exp(-np.abs(z)))
+            per_sample = (np.maximum(z, 0) - z * t + np.log1p(np.exp(-np.abs(z)))).sum(axis=1)
         grad = sigmoid(z, np.empty_like(z))
         grad -= t
         if w is not None:
             per_sample = per_sample * w
-            grad *= w
+            grad *= w[:, None]
         grad *= norm
         return float(per_sample.sum(dtype=np.float64) * norm), grad.reshape(logits.shape)
 

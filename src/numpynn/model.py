@@ -164,7 +164,8 @@ class Sequential:
         return self._batched_logits(check_X(X, self.input_shape, self.dtype), batch_size)
 
     def predict_proba(self, X: Any, batch_size: int | None = None) -> np.ndarray:
-        """Class probabilities (n, k); for a one-output binary model (n, 2) = [P(0), P(1)]."""
+        """Class probabilities (n, k); for a one-output binary model (n, 2) = [P(0), P(1)].
+        With binary cross-entropy over k > 1 outputs each column is that class's own sigmoid (one-vs-rest)."""
         if not self.loss.is_classification:
             raise NumpynnError(f"predict_proba needs a classification loss; this model uses {self.loss.name!r}")
         probs = self.loss.output(self.predict_logits(X, batch_size))
@@ -175,7 +176,7 @@ class Sequential:
     def predict(self, X: Any, batch_size: int | None = None) -> np.ndarray:
         """Class labels (n,) for classifiers; values (n, k) for regression."""
         logits = self.predict_logits(X, batch_size)
-        if self.loss.name == "cross_entropy":
+        if self.loss.name == "cross_entropy" or (self.loss.name == "binary_cross_entropy" and self.n_outputs > 1):
             return logits.argmax(axis=1)
         if self.loss.name == "binary_cross_entropy":
             return (logits[:, 0] > 0).astype(np.int64)

@@ -51,8 +51,9 @@ def load_run_data(config: TrainConfig, log=print) -> RunData:
 
 
 def n_outputs_for(config: TrainConfig, n_classes: int) -> int:
-    binary = config.loss == "binary_cross_entropy" or (config.loss == "auto" and config.output == "sigmoid")
-    return 1 if binary else n_classes
+    """One output for a two-class sigmoid network, else one per class."""
+    sigmoid = config.loss == "binary_cross_entropy" or (config.loss == "auto" and config.output == "sigmoid")
+    return 1 if sigmoid and n_classes == 2 else n_classes
 
 
 def build_model(config: TrainConfig, n_features: int, n_outputs: int) -> Sequential:
@@ -130,7 +131,7 @@ def train_run(config: TrainConfig, out_dir: str | Path, *, log=print, verbose: i
     model = build_model(config, rd.X_train.shape[1], n_out)
     model.preprocessing = rd.preprocessing
     if config.loss == "auto":
-        model.set_loss(None)
+        model.set_loss("binary_cross_entropy" if config.output == "sigmoid" else None)
     else:
         from .losses import CrossEntropy, get_loss
 

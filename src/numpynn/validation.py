@@ -76,6 +76,13 @@ def check_targets(y: Any, n_outputs: int, loss_name: str, dtype: np.dtype, name:
         if arr.ndim != 1:
             raise ShapeError(f"{name} must be labels (n,) or one-hot (n, {n_outputs}), got shape {arr.shape}")
         return _labels(arr, n_outputs, name)
+    if loss_name == "binary_cross_entropy" and n_outputs > 1:  # one yes/no per output
+        if arr.ndim == 1:
+            return np.eye(n_outputs, dtype=dtype)[_labels(arr, n_outputs, name)]
+        if arr.shape[1:] != (n_outputs,) or ((arr != 0) & (arr != 1)).any():
+            raise DataError(f"targets {name} for {n_outputs} sigmoid outputs must be labels (n,) or 0/1 rows "
+                            f"(n, {n_outputs}), got {arr.dtype} {arr.shape}")
+        return arr.astype(dtype, copy=False)
     if loss_name == "binary_cross_entropy":
         if not (arr.ndim == 1 or (arr.ndim == 2 and arr.shape[1] == 1)):
             raise ShapeError(f"binary targets {name} must have shape (n,) or (n, 1), got {arr.shape}")
