@@ -141,3 +141,34 @@ def test_ctrl_c_stops_cleanly_keeping_weights_and_history(blobs):
     assert len(history.batch_loss) == 12  # the batch in flight finished; nothing after it ran
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
     assert all(np.isfinite(p).all() for _, p, _ in model.parameters())
+
+
+def test_throttled_checkpoint_saves_the_last_finished_epoch_on_interrupt(blobs, tmp_path):
+    X, y = blobs
+    model = nn.Sequential([nn.Dense(4, 8, "relu"), nn.Dense(8, 3)], seed=0)
+    path = tmp_path / "m.safetensors"
+    ckpt = nn.ModelCheckpoint(path, every_seconds=3600)
+    at_epoch_end = {}
+
+    class Record(nn.Callback):
+        def on_epoch_end(self, epoch, logs):
+            at_epoch_end[epoch] = self.model.get_weights()
+
+    class InterruptInEpoch4(nn.Callback):
+        def on_batch_end(self, step, logs):
+            if step == 3 * 5 + 2:
+                os.kill(os.getpid(), signal.SIGINT)
+
+    model.fit(X, y, epochs=10, batch_size=32, verbose=0, callbacks=[Record(), ckpt, InterruptInEpoch4()])
+    assert ckpt.saved == [str(path), str(path)]  # epoch 1 (first save) and, on interrupt, epoch 3
+    loaded = nn.load(path)
+    assert loaded.epoch == model.epoch == 3 and len(loaded.history["loss"]) == 3
+    assert len(loaded.history.batch_loss) == 15
+    for key, value in at_epoch_end[3].items():
+        np.testing.assert_array_equal(loaded.get_weights()[key], value)
+    # resuming from it continues exactly like an uninterrupted run
+    straight = nn.Sequential([nn.Dense(4, 8, "relu"), nn.Dense(8, 3)], seed=0)
+    straight.fit(X, y, epochs=5, batch_size=32, verbose=0)
+    loaded.fit(X, y, epochs=5, batch_size=32, verbose=0, resume=True)
+    for key, value in straight.get_weights().items():
+        np.testing.assert_array_equal(loaded.get_weights()[key], value)

@@ -103,7 +103,7 @@ def build_optimizer(config: TrainConfig, steps_per_epoch: int) -> Optimizer:
 
 def build_callbacks(config: TrainConfig, model_path: Path, has_validation: bool) -> list[Callback]:
     monitor = "val_loss" if has_validation else "loss"
-    cbs: list[Callback] = [ModelCheckpoint(model_path)]
+    cbs: list[Callback] = [ModelCheckpoint(model_path, every_seconds=5.0)]
     if config.schedule == "plateau":
         cbs.append(ReduceLROnPlateau(monitor=monitor, factor=config.gamma, patience=3))
     if config.early_stopping:

@@ -91,13 +91,19 @@ class EarlyStopping(Callback):
 
 class ModelCheckpoint(Callback):
     """Save the model with its full training state (resumable) after each epoch, or only when `monitor` improves.
-    `path` may contain '{epoch}'."""
+
+    `path` may contain '{epoch}'. With `every_seconds`, epochs that end sooner than that after the last save
+    are kept as an in-memory snapshot instead (fast epochs are not slowed by disk writes); if training is then
+    interrupted, the model is returned to that snapshot and saved, so the file holds the last finished epoch.
+    """
 
     def __init__(self, path: str | os.PathLike, monitor: str = "val_loss", save_best_only: bool = False,
-                 mode: str = "auto") -> None:
-        self.path, self.save_best_only = str(path), save_best_only
+                 mode: str = "auto", every_seconds: float = 0.0) -> None:
+        self.path, self.save_best_only, self.every_seconds = str(path), save_best_only, float(every_seconds)
         self._m = _Monitor(monitor, mode, 0.0)
         self.saved: list[str] = []
+        self._last_save = -math.inf
+        self._pending: tuple[int, dict[str, Any]] | None = None
 
     def on_epoch_end(self, epoch, logs):
         if self.save_best_only:
@@ -105,9 +111,24 @@ class ModelCheckpoint(Callback):
             if not self._m.improved(value):
                 return
             self._m.best = value
+        if time.monotonic() - self._last_save < self.every_seconds:
+            self._pending = (epoch, self.model.snapshot())
+            return
+        self._save(epoch)
+
+    def _save(self, epoch: int) -> None:
         path = self.path.format(epoch=epoch)
         self.model.save(path)
         self.saved.append(path)
+        self._last_save, self._pending = time.monotonic(), None
+
+    def on_train_end(self, logs):
+        if self._pending is None:
+            return
+        epoch, snap = self._pending
+        if self.model.history.interrupted:
+            self.model.restore(snap)
+        self._save(epoch)
 
 
 class ReduceLROnPlateau(Callback):
