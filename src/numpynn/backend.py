@@ -33,10 +33,22 @@ class Backend:
     xp: Any = np
     dtype: np.dtype = np.dtype(np.float32)
 
+    def __reduce__(self):
+        # modules do not pickle: rebuild from the module's name (scikit-learn pickles fitted estimators)
+        return (_backend_from_names, (self.xp.__name__, self.dtype.name))
+
     def to_numpy(self, a: Any) -> np.ndarray:
         """Bring an array back to host NumPy (a no-op for NumPy arrays)."""
         get = getattr(a, "get", None)  # CuPy arrays expose .get()
         return get() if callable(get) and not isinstance(a, np.ndarray) else np.asarray(a)
+
+
+def _backend_from_names(module: str, dtype: str) -> Backend:
+    import importlib
+
+    if module not in ("numpy", "cupy"):
+        raise ValueError(f"unknown array module {module!r}")
+    return Backend(importlib.import_module(module), resolve_dtype(dtype))
 
 
 def numpy_backend(dtype: Any = "float32") -> Backend:

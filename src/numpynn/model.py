@@ -72,10 +72,17 @@ class Sequential:
         for i, layer in enumerate(self.layers):
             if isinstance(layer, Dense):
                 layer.needs_input_grad = i != self._first_param_layer
+        self._index_parameters()
+        self.set_loss(self.loss)
+
+    def _index_parameters(self) -> None:
         self._params = [(f"{i}.{name}", layer.params[name], layer.grads[name], layer)
                         for i, layer in enumerate(self.layers) for name in layer.params]
         self._penalised = [ly for ly in self.layers if isinstance(ly, Dense) and (ly.l1 or ly.l2)]
-        self.set_loss(self.loss)
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._index_parameters()  # the layers may have replaced read-only arrays with writable copies
 
     def set_loss(self, loss: str | Loss | None) -> Loss:
         """Choose the loss (None: from the output size) and fuse a matching output activation into it."""

@@ -19,7 +19,7 @@ import numpy as np
 from . import data as datasets
 from .atomic import atomic_write_bytes
 from .config import TrainConfig
-from .layers import ACTIVATION_LAYERS, BatchNorm, Dense, Dropout, Layer
+from .mlp import build_mlp
 from .model import Sequential
 from .optim import OPTIMIZERS, SGD, CosineDecay, ExponentialDecay, OneCycle, Optimizer, StepDecay
 from .training import metrics as M
@@ -57,25 +57,9 @@ def n_outputs_for(config: TrainConfig, n_classes: int) -> int:
 
 
 def build_model(config: TrainConfig, n_features: int, n_outputs: int) -> Sequential:
-    """Dense hidden layers (optionally BatchNorm and Dropout after each), then the output layer."""
-    layers: list[Layer] = []
-    width = n_features
-    for units, act in zip(config.hidden, config.activations(), strict=True):
-        if config.batchnorm:
-            layers += [Dense(width, units, init=config.init if config.init != "auto" else _auto_init(act)),
-                       BatchNorm(), ACTIVATION_LAYERS[act]()]
-        else:
-            layers.append(Dense(width, units, act, init=config.init))
-        if config.dropout:
-            layers.append(Dropout(config.dropout))
-        width = units
-    out_act = None if config.output == "auto" else config.output
-    layers.append(Dense(width, n_outputs, out_act, init="glorot_uniform" if config.init == "auto" else config.init))
-    return Sequential(layers, seed=config.seed, dtype=config.dtype)
-
-
-def _auto_init(activation: str) -> str:
-    return "he_normal" if activation in ("relu", "leaky_relu", "elu", "gelu") else "glorot_uniform"
+    return build_mlp(n_features, config.hidden, n_outputs, activation=config.activations(), init=config.init,
+                     dropout=config.dropout, batchnorm=config.batchnorm,
+                     output=None if config.output == "auto" else config.output, seed=config.seed, dtype=config.dtype)
 
 
 def build_optimizer(config: TrainConfig, steps_per_epoch: int) -> Optimizer:

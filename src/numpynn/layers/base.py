@@ -42,6 +42,19 @@ class Layer:
         self._scratch: dict[str, np.ndarray] = {}
         self._ready_for_backward = False
 
+    # --- pickling (scikit-learn and joblib pickle fitted estimators) -------------------------
+    def __getstate__(self) -> dict[str, Any]:
+        """Scratch buffers and forward caches are transient: they are rebuilt on the next forward."""
+        state = {k: (None if k.startswith("_") and isinstance(v, np.ndarray) else v) for k, v in self.__dict__.items()}
+        state["_scratch"] = {}
+        state["_ready_for_backward"] = False
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        for group in ("params", "grads", "buffers"):  # arrays may come back read-only (memory-mapped)
+            state[group] = {k: writable(v) for k, v in state.get(group, {}).items()}
+        self.__dict__.update(state)
+
     # --- building -------------------------------------------------------------------------
     def build(self, input_shape: Shape | None, backend: Backend, rng: np.random.Generator) -> Shape | None:
         """Create parameters for `input_shape` (per sample, no batch axis); return the output shape."""
@@ -96,6 +109,11 @@ class Layer:
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
         return f"{type(self).__name__}({args})"
+
+
+def writable(a: np.ndarray) -> np.ndarray:
+    """`a` itself if it can be written in place, else a C-ordered copy."""
+    return a if a.flags.writeable else np.array(a, order="C")
 
 
 def layer_from_config(spec: Any) -> Layer:

@@ -59,6 +59,14 @@ class Optimizer:
         self._tmp: dict[str, np.ndarray] = {}
         self.last_grad_norm: float | None = None
 
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_tmp": {}}  # scratch space is rebuilt on the next step
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        state["state"] = {k: {n: a if a.flags.writeable else a.copy() for n, a in st.items()}
+                          for k, st in state.get("state", {}).items()}
+        self.__dict__.update(state)
+
     def current_lr(self) -> float:
         base = self.lr(self.iterations) if isinstance(self.lr, Schedule) else self.lr
         return base * self.lr_scale

@@ -1,0 +1,39 @@
+"""build_mlp: the usual multilayer perceptron as a Sequential, for CLI runs and the scikit-learn estimators."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from .layers import ACTIVATION_LAYERS, BatchNorm, Dense, Dropout, Layer
+from .model import Sequential
+
+_RELU_LIKE = ("relu", "leaky_relu", "elu", "gelu")
+
+
+def build_mlp(n_inputs: int, hidden: Sequence[int], n_outputs: int, *, activation: str | Sequence[str] = "relu",
+              init: str = "auto", dropout: float = 0.0, batchnorm: bool = False, output: str | None = None,
+              seed: int | None = 0, dtype: str = "float32") -> Sequential:
+    """Dense hidden layers (each optionally followed by BatchNorm and Dropout), then a Dense output layer.
+
+    `activation` is one name for every hidden layer or one per layer; `output` an activation for the last layer
+    (None: raw logits; a softmax or sigmoid there is fused into the matching loss anyway).
+    """
+    acts = [activation] * len(hidden) if isinstance(activation, str) else list(activation)
+    if len(acts) != len(hidden):
+        raise ValueError(f"give one activation per hidden layer: {len(hidden)} layers, {len(acts)} activations")
+    layers: list[Layer] = []
+    width = n_inputs
+    for units, act in zip(hidden, acts, strict=True):
+        if act not in ACTIVATION_LAYERS:
+            raise ValueError(f"unknown activation {act!r}; expected one of {sorted(ACTIVATION_LAYERS)}")
+        if batchnorm:  # Dense -> BatchNorm -> activation: normalise the pre-activations
+            layer_init = init if init != "auto" else ("he_normal" if act in _RELU_LIKE else "glorot_uniform")
+            layers += [Dense(width, units, init=layer_init), BatchNorm(), ACTIVATION_LAYERS[act]()]
+        else:
+            layers.append(Dense(width, units, act, init=init))
+        if dropout:
+            layers.append(Dropout(dropout))
+        width = units
+    out_init = "glorot_uniform" if init == "auto" else init
+    layers.append(Dense(width, n_outputs, output, init=out_init))
+    return Sequential(layers, seed=seed, dtype=dtype)
