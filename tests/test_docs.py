@@ -17,3 +17,14 @@ def test_tutorial_code_runs_in_order(capsys):
         exec(compile(block, f"tutorial.md block {i + 1}", "exec"), namespace)  # noqa: S102
     printed = capsys.readouterr().out
     assert "2-3-1 network: 1.0" in printed and "(8000, 784) float32" in printed
+
+
+def test_dask_how_to_local_sweep_runs(capsys):
+    import pytest
+
+    pytest.importorskip("dask.distributed")
+    text = (DOCS / "dask.md").read_text()
+    blocks = [b for b in re.findall(r"```python\n(.*?)```", text, flags=re.S) if "LocalCluster" in b]
+    assert len(blocks) == 1
+    exec(compile(blocks[0], "dask.md local sweep", "exec"), {})  # noqa: S102
+    assert "'hidden_layer_sizes'" in capsys.readouterr().out
