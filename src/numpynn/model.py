@@ -17,6 +17,7 @@ from .errors import NumpynnError, ShapeError
 from .layers import Dense, Layer, Sigmoid, Softmax, layer_from_config
 from .losses import Loss, get_loss
 from .optim import Optimizer
+from .parameters import ParameterVector
 from .training.history import History
 from .validation import check_targets, check_X
 
@@ -76,13 +77,18 @@ class Sequential:
         self.set_loss(self.loss)
 
     def _index_parameters(self) -> None:
-        self._params = [(f"{i}.{name}", layer.params[name], layer.grads[name], layer)
-                        for i, layer in enumerate(self.layers) for name in layer.params]
+        """Put every parameter (and gradient) into one contiguous vector; the layers keep views into it."""
+        tensors = [(f"{i}.{name}", layer.params, layer.grads, name)
+                   for i, layer in enumerate(self.layers) for name in layer.params]
+        self.flat = ParameterVector.gather(tensors, self.dtype)
         self._penalised = [ly for ly in self.layers if isinstance(ly, Dense) and (ly.l1 or ly.l2)]
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if k != "flat"}  # rebuilt from the layers
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
-        self._index_parameters()  # the layers may have replaced read-only arrays with writable copies
+        self._index_parameters()
 
     def set_loss(self, loss: str | Loss | None) -> Loss:
         """Choose the loss (None: from the output size) and fuse a matching output activation into it."""
@@ -102,12 +108,11 @@ class Sequential:
         return self.backend.dtype
 
     def parameters(self) -> Iterator[tuple[str, np.ndarray, np.ndarray]]:
-        """(key, parameter, gradient) for every trainable tensor, in a stable order."""
-        for key, p, g, _ in self._params:
-            yield key, p, g
+        """(key, parameter, gradient) for every trainable tensor, in a stable order (views into `self.flat`)."""
+        return iter(self.flat)
 
     def n_params(self) -> int:
-        return sum(p.size for _, p, _, _ in self._params)
+        return int(self.flat.values.size)
 
     def get_weights(self) -> dict[str, np.ndarray]:
         """Copies of every parameter and buffer (BatchNorm statistics), keyed as in model files."""

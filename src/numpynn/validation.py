@@ -20,6 +20,22 @@ def _describe_bad(a: np.ndarray) -> str:
     return f"{int(bad.sum())} {'/'.join(kinds)} value(s), the first at index {tuple(int(i) for i in first)}"
 
 
+def all_finite(a: np.ndarray) -> bool:
+    """True when no element is NaN or inf, without a temporary the size of `a`.
+
+    A float64 sum is finite exactly when every element is, as long as it cannot overflow: always for float32
+    and smaller data (n * 3.4e38 stays far below 1.8e308); for float64 a non-finite sum is checked in blocks.
+    """
+    if a.dtype.kind != "f":
+        return True
+    if np.isfinite(np.sum(a, dtype=np.float64)):
+        return True
+    if a.dtype.itemsize < 8:
+        return False
+    flat = a.reshape(-1)
+    return all(np.isfinite(flat[i:i + 1 << 20]).all() for i in range(0, flat.size, 1 << 20))
+
+
 def as_float_array(a: Any, name: str, dtype: np.dtype) -> np.ndarray:
     """A finite floating array in `dtype` (a copy only when the dtype differs; the caller's array is never written)."""
     try:
@@ -33,7 +49,7 @@ def as_float_array(a: Any, name: str, dtype: np.dtype) -> np.ndarray:
     if arr.shape[0] == 0:
         raise DataError(f"{name} is empty: expected at least 1 sample, got shape {arr.shape}")
     arr = arr.astype(dtype, copy=False)
-    if not np.isfinite(arr).all():
+    if not all_finite(arr):
         raise DataError(f"{name} contains {_describe_bad(arr)}; expected only finite numbers")
     return arr
 
@@ -65,7 +81,7 @@ def check_targets(y: Any, n_outputs: int, loss_name: str, dtype: np.dtype, name:
         raise DataError(f"{name} must be numeric, got dtype {arr.dtype} (map class names to integers 0..k-1 first)")
     if arr.ndim == 0 or arr.shape[0] == 0:
         raise DataError(f"{name} is empty: expected at least 1 target, got shape {arr.shape}")
-    if arr.dtype.kind == "f" and not np.isfinite(arr).all():
+    if not all_finite(arr):
         raise DataError(f"{name} contains {_describe_bad(arr)}; expected only finite numbers")
     if loss_name == "cross_entropy":
         if arr.ndim == 2 and arr.shape[1] == n_outputs:

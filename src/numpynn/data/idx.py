@@ -91,18 +91,19 @@ def _parse(stream, name: str, total_size: int | None) -> np.ndarray:
         problem = "truncated" if actual < expected else "extra bytes"
         raise DatasetError(f"{name}: the header promises {' x '.join(map(str, dims))} values ({expected} bytes) "
                            f"but the file holds {actual} bytes of data ({problem})")
-    chunks, got = [], 0
-    while got < expected:
-        block = stream.read(min(CHUNK, expected - got))
+    data = bytearray()  # grows only with bytes actually read; the array below is a view of it, not a copy
+    while len(data) < expected:
+        block = stream.read(min(CHUNK, expected - len(data)))
         if not block:
             raise DatasetError(f"{name}: truncated: the header promises {' x '.join(map(str, dims))} values "
-                               f"({expected} bytes) but the data ends after {got} bytes")
-        chunks.append(block)
-        got += len(block)
+                               f"({expected} bytes) but the data ends after {len(data)} bytes")
+        data += block
     if stream.read(1):
         raise DatasetError(f"{name}: extra bytes after the {expected} bytes of data the header promises")
-    array = np.frombuffer(b"".join(chunks), dtype=dtype).reshape(dims)
-    return array.astype(dtype.newbyteorder("="))
+    array = np.frombuffer(data, dtype=dtype).reshape(dims)
+    if not dtype.isnative:  # big-endian on disk, little-endian here: swap in place, then read as native
+        array = array.byteswap(inplace=True).view(dtype.newbyteorder())
+    return array
 
 
 def write_idx(path: str | os.PathLike, array: np.ndarray, *, compress: bool | None = None) -> None:

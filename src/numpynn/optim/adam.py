@@ -9,38 +9,38 @@ import numpy as np
 from .base import Optimizer, add_l2, check_range
 
 
-def adam_update(p, g, m, v, tmp, *, lr, beta1, beta2, eps, t, weight_decay, decoupled):
+def adam_update(p, g, m_sum, v_sum, tmp, *, lr, beta1, beta2, eps, t, weight_decay, decoupled):
     """In place, no allocation (`g` is the model's gradient buffer and may be changed).
 
-    m = b1*m + (1-b1)*g;  v = b2*v + (1-b2)*g^2
-    p -= lr * (m / (1-b1^t)) / (sqrt(v / (1-b2^t)) + eps)
+    Adam's moments are m = (1-b1) * m_sum and v = (1-b2) * v_sum, where the state keeps the moving sums
+    m_sum = b1*m_sum + g and v_sum = b2*v_sum + g^2. The step
+        p -= lr * (m / (1-b1^t)) / (sqrt(v / (1-b2^t)) + eps)
+    is then  p -= a * m_sum / (sqrt(v_sum) + eps / c)  with c = sqrt((1-b2) / (1-b2^t)) and
+    a = lr * (1-b1) / ((1-b1^t) * c): the same numbers with 10 passes over memory instead of 13.
     Weight decay is added to g (Adam: L2) or applied as p *= 1 - lr*wd before the step (AdamW: decoupled).
     """
     if weight_decay and decoupled:
         p *= 1.0 - lr * weight_decay
     else:
         add_l2(p, g, tmp, weight_decay)
-    m *= beta1
-    np.multiply(g, 1.0 - beta1, out=tmp)
-    m += tmp
-    v *= beta2
+    m_sum *= beta1
+    m_sum += g
     np.multiply(g, g, out=tmp)
-    tmp *= 1.0 - beta2
-    v += tmp
-    bc1 = 1.0 - beta1**t
-    bc2 = 1.0 - beta2**t
-    np.sqrt(v, out=tmp)
-    tmp *= 1.0 / math.sqrt(bc2)
-    tmp += eps
-    np.divide(m, tmp, out=tmp)
-    tmp *= lr / bc1
+    v_sum *= beta2
+    v_sum += tmp
+    c = math.sqrt((1.0 - beta2) / (1.0 - beta2**t))
+    a = lr * (1.0 - beta1) / ((1.0 - beta1**t) * c)
+    np.sqrt(v_sum, out=tmp)
+    tmp += eps / c
+    np.divide(m_sum, tmp, out=tmp)
+    tmp *= a
     p -= tmp
 
 
 class Adam(Optimizer):
     """Adam(lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0 (L2, coupled), clip_norm=None)."""
 
-    name, hyper, state_names = "adam", ("beta1", "beta2", "eps"), ("m", "v")
+    name, hyper, state_names = "adam", ("beta1", "beta2", "eps"), ("m_sum", "v_sum")
     decoupled = False
 
     def __init__(self, lr=1e-3, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8, **kw) -> None:
@@ -52,7 +52,7 @@ class Adam(Optimizer):
         self.eps = float(eps)
 
     def _update(self, p, g, state, lr, t, tmp):
-        adam_update(p, g, state["m"], state["v"], tmp, lr=lr, beta1=self.beta1, beta2=self.beta2, eps=self.eps,
+        adam_update(p, g, state["m_sum"], state["v_sum"], tmp, lr=lr, beta1=self.beta1, beta2=self.beta2, eps=self.eps,
                     t=t, weight_decay=self.weight_decay, decoupled=self.decoupled)
 
 

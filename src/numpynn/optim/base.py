@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from ..parameters import ParameterVector
 from .schedules import Schedule, schedule_from_config
 
 Parameter = tuple[str, np.ndarray, np.ndarray]  # (key, value, gradient)
@@ -56,44 +57,81 @@ class Optimizer:
         self.iterations = 0      # steps taken; schedules and bias corrections read it
         self.lr_scale = 1.0      # ReduceLROnPlateau multiplies this
         self.state: dict[str, dict[str, np.ndarray]] = {}
+        self._flat: dict[str, np.ndarray] | None = None  # state as whole vectors when stepping a ParameterVector
+        self._flat_keys: list[str] = []
         self._tmp: dict[str, np.ndarray] = {}
         self.last_grad_norm: float | None = None
 
     def __getstate__(self) -> dict[str, Any]:
-        return {**self.__dict__, "_tmp": {}}  # scratch space is rebuilt on the next step
+        # scratch space is rebuilt on the next step; the flat state is rebuilt from the per-tensor state
+        return {**self.__dict__, "_tmp": {}, "_flat": None, "_flat_keys": []}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        state["state"] = {k: {n: a if a.flags.writeable else a.copy() for n, a in st.items()}
-                          for k, st in state.get("state", {}).items()}
+        state["state"] = {k: {n: a.copy() for n, a in st.items()} for k, st in state.get("state", {}).items()}
         self.__dict__.update(state)
 
     def current_lr(self) -> float:
         base = self.lr(self.iterations) if isinstance(self.lr, Schedule) else self.lr
         return base * self.lr_scale
 
-    def step(self, parameters: Iterable[Parameter]) -> None:
-        """Apply one update to every (key, param, grad); grads may be scaled in place by clipping."""
+    def step(self, parameters: ParameterVector | Iterable[Parameter]) -> None:
+        """Apply one update to every parameter; gradients may be scaled in place by clipping.
+
+        `parameters` is a model's ParameterVector (the fast path: one update over the whole vector) or any
+        iterable of (key, param, grad).
+        """
+        if isinstance(parameters, ParameterVector):
+            self._step_vector(parameters)
+            return
         params = list(parameters)
         if self.clip_norm is not None:
-            self._clip(params)
+            self._clip([g for _, _, g in params])
         lr = self.current_lr()
         self.iterations += 1
-        t = self.iterations
         for key, p, g in params:
             state = self.state.get(key)
             if state is None:
                 state = self.state[key] = {n: np.zeros_like(p) for n in self.state_names}
-            tmp = self._tmp.get(key)
-            if tmp is None or tmp.shape != p.shape or tmp.dtype != p.dtype:
-                tmp = self._tmp[key] = np.empty_like(p)
-            self._update(p, g, state, lr, t, tmp)
+            self._update(p, g, state, lr, self.iterations, self._scratch(key, p))
 
-    def _clip(self, params: list[Parameter]) -> None:
-        total = math.sqrt(sum(float(np.vdot(g, g)) for _, _, g in params))
+    def _step_vector(self, pv: ParameterVector) -> None:
+        if self.clip_norm is not None:
+            self._clip([pv.grads])
+        lr = self.current_lr()
+        self.iterations += 1
+        flat = self._flat_state(pv)
+        self._update(pv.values, pv.grads, flat, lr, self.iterations, self._scratch("*", pv.values))
+
+    def _flat_state(self, pv: ParameterVector) -> dict[str, np.ndarray]:
+        """State as whole vectors laid out like the parameters, with `self.state[key]` as views into them
+        (so checkpoints still name state per tensor). Per-tensor state loaded from a file is moved in."""
+        flat = self._flat
+        if flat is not None and self._flat_keys == pv.keys and all(a.shape == pv.values.shape for a in flat.values()):
+            return flat
+        flat = {n: np.zeros_like(pv.values) for n in self.state_names}
+        for i, key in enumerate(pv.keys):
+            old = self.state.get(key, {})
+            for n in self.state_names:
+                view = pv.view(flat[n], i)
+                if n in old:
+                    view[...] = old[n]
+                old[n] = view
+            self.state[key] = old
+        self._flat, self._flat_keys = flat, list(pv.keys)
+        return flat
+
+    def _scratch(self, key: str, like: np.ndarray) -> np.ndarray:
+        tmp = self._tmp.get(key)
+        if tmp is None or tmp.shape != like.shape or tmp.dtype != like.dtype:
+            tmp = self._tmp[key] = np.empty_like(like)
+        return tmp
+
+    def _clip(self, grads: list[np.ndarray]) -> None:
+        total = math.sqrt(sum(float(np.dot(g.reshape(-1), g.reshape(-1))) for g in grads))
         self.last_grad_norm = total
         if total > self.clip_norm:
             scale = self.clip_norm / (total + 1e-12)
-            for _, _, g in params:
+            for g in grads:
                 g *= scale
 
     def _update(self, p, g, state, lr, t, tmp) -> None:
@@ -116,7 +154,7 @@ class Optimizer:
     def load_state_dict(self, scalars: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
         self.iterations = int(scalars.get("iterations", 0))
         self.lr_scale = float(scalars.get("lr_scale", 1.0))
-        self.state = {}
+        self.state, self._flat = {}, None
         for name, a in arrays.items():
             key, _, state_name = name.rpartition("/")
             if state_name not in self.state_names:

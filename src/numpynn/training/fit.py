@@ -88,20 +88,19 @@ def fit(model, X: Any, y: Any, *, loss: str | Loss | None = None, optimizer: str
         Xv = check_X(validation_data[0], model.input_shape, model.dtype, "X_val")
         yv = check_targets(validation_data[1], model.n_outputs, loss_fn.name, model.dtype, "y_val")
         check_lengths(Xv, yv, "X_val", "y_val")
-    elif validation_split:
+    rows = None  # the training rows of X when some are held out; batches are gathered through it, never copied
+    if validation_split:
         order = np.random.default_rng(model.seed).permutation(len(X))
         n_val = max(1, int(round(len(X) * validation_split)))
         if n_val >= len(X):
             raise DataError(f"validation_split={validation_split} leaves no training samples out of {len(X)}")
-        val_idx, train_idx = np.sort(order[:n_val]), np.sort(order[n_val:])
+        val_idx, rows = np.sort(order[:n_val]), np.sort(order[n_val:])
         Xv, yv = X[val_idx], y[val_idx]
-        X, y = X[train_idx], y[train_idx]
-        w = None if w is None else w[train_idx]
-    else:
+    elif validation_data is None:
         Xv = yv = None
 
     rng = rng if rng is not None else model.rng
-    n = len(X)
+    n = len(X) if rows is None else len(rows)
     bs = n if batch_size is None else min(batch_size, n)
     steps = math.ceil(n / bs)
     first_epoch = model.epoch
@@ -116,7 +115,6 @@ def fit(model, X: Any, y: Any, *, loss: str | Loss | None = None, optimizer: str
     model.stop_training = False
     history.interrupted = history.stopped_early = False
     xb = np.empty((bs,) + X.shape[1:], dtype=model.dtype)
-    parameters = list(model.parameters())
     end_logs: dict[str, Any] = {}
     for cb in cbs:
         cb.on_train_begin({"epochs": last_epoch, "steps_per_epoch": steps, "samples": n})
@@ -127,6 +125,8 @@ def fit(model, X: Any, y: Any, *, loss: str | Loss | None = None, optimizer: str
             t0 = time.perf_counter()
             lr = opt.current_lr()
             order = rng.permutation(n) if shuffle else np.arange(n)
+            if rows is not None:
+                order = rows[order]
             totals = {"loss": 0.0, **{m: 0.0 for m in metric_names}}
             seen = 0
             for step in range(steps):
@@ -143,7 +143,7 @@ def fit(model, X: Any, y: Any, *, loss: str | Loss | None = None, optimizer: str
                     raise TrainingDivergedError(
                         _divergence_message(model, xbatch, value, global_step, epoch, step + 1, lr))
                 model.backward(dlogits)
-                opt.step(parameters)
+                opt.step(model.flat)
                 history.batch_loss.append(value)
                 k = len(idx)
                 seen += k

@@ -1,0 +1,296 @@
+"""numpynn against the GEMM floor, PyTorch (CPU) and scikit-learn, measured side by side in one run.
+
+Data: Fashion-MNIST (60,000 x 784 float32, from Debian's dataset-fashion-mnist or numpynn's cache).
+Every figure is a median over repeats, at one thread count for every library. Prints a table with ratios
+(numpynn / floor, peer / numpynn) and writes the same figures as JSON.
+
+    python benchmarks/run.py [--repeats 3] [--threads N] [--json benchmarks/results/latest.json] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+import numpynn as nn
+from numpynn.mlp import build_mlp
+
+HERE = Path(__file__).resolve().parent
+NETWORKS = {
+    # name: (sizes, hidden activation, batch size, optimizer, learning rate)
+    "784-256-128-10 Adam b128": ([784, 256, 128, 10], "relu", 128, "adam", 1e-3),
+    "784-1024-1024-10 Adam b256": ([784, 1024, 1024, 10], "relu", 256, "adam", 1e-3),
+    "784-128-10 sigmoid full-batch SGD": ([784, 128, 10], "sigmoid", None, "sgd", 0.2),
+}
+
+
+def median_time(fn, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return float(np.median(times))
+
+
+# --- the floor: only the matrix products of one epoch ---------------------------------------------------------
+def floor_epoch(X: np.ndarray, sizes: list[int], bs: int | None, repeats: int) -> float:
+    """Forward x @ W per layer; backward x.T @ dz per layer and dz @ W.T for every layer but the first."""
+    n = len(X)
+    bs = bs or n
+    rng = np.random.default_rng(0)
+    Ws = [(rng.standard_normal((a, b)) * 0.05).astype(np.float32) for a, b in zip(sizes[:-1], sizes[1:])]
+    outs = [np.empty((bs, b), np.float32) for b in sizes[1:]]
+    dxs = [np.empty((bs, a), np.float32) for a in sizes[:-1]]
+    gWs = [np.empty_like(W) for W in Ws]
+    xb = np.ascontiguousarray(X[:bs])
+    steps = -(-n // bs)
+
+    def epoch():
+        for _ in range(steps):
+            h, acts = xb, []
+            for W, out in zip(Ws, outs):
+                acts.append(h)
+                h = np.matmul(h, W, out=out)
+            d = h
+            for i in reversed(range(len(Ws))):
+                np.matmul(acts[i].T, d, out=gWs[i])
+                if i:
+                    d = np.matmul(d, Ws[i].T, out=dxs[i])
+
+    epoch()
+    return median_time(epoch, repeats)
+
+
+# --- numpynn ------------------------------------------------------------------------------------------------
+def numpynn_model(sizes, act, seed=0):
+    return build_mlp(sizes[0], sizes[1:-1], sizes[-1], activation=act, seed=seed)
+
+
+def numpynn_epoch(X, y, sizes, act, bs, opt, lr, repeats) -> float:
+    model = numpynn_model(sizes, act)
+    optimizer = nn.Adam(lr) if opt == "adam" else nn.SGD(lr)
+    model.fit(X, y, optimizer=optimizer, epochs=1, batch_size=bs, verbose=0)  # warm-up
+    return median_time(lambda: model.fit(X, y, epochs=1, batch_size=bs, verbose=0), repeats)
+
+
+# --- PyTorch --------------------------------------------------------------------------------------------------
+def torch_model(sizes, act):
+    import torch
+
+    layers = []
+    for a, b in zip(sizes[:-2], sizes[1:-1]):
+        layers += [torch.nn.Linear(a, b), torch.nn.ReLU() if act == "relu" else torch.nn.Sigmoid()]
+    layers.append(torch.nn.Linear(sizes[-2], sizes[-1]))
+    return torch.nn.Sequential(*layers)
+
+
+def torch_epoch(X, y, sizes, act, bs, opt, lr, repeats) -> float:
+    import torch
+
+    torch.manual_seed(0)
+    model = torch_model(sizes, act)
+    Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
+    optimizer = torch.optim.Adam(model.parameters(), lr) if opt == "adam" else torch.optim.SGD(model.parameters(), lr)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    gen = torch.Generator().manual_seed(0)
+    n = len(X)
+    batch = bs or n
+
+    def epoch():
+        order = torch.randperm(n, generator=gen)
+        for s in range(0, n, batch):
+            idx = order[s:s + batch]
+            optimizer.zero_grad(set_to_none=True)
+            loss = loss_fn(model(Xt[idx]), yt[idx])
+            loss.backward()
+            optimizer.step()
+
+    epoch()
+    return median_time(epoch, repeats)
+
+
+# --- scikit-learn ---------------------------------------------------------------------------------------------
+def sklearn_model(sizes, act, bs, opt, lr, n):
+    from sklearn.neural_network import MLPClassifier
+
+    return MLPClassifier(tuple(sizes[1:-1]), activation="relu" if act == "relu" else "logistic", solver=opt,
+                         batch_size=bs or n, learning_rate_init=lr, momentum=0.0, random_state=0, shuffle=True)
+
+
+def sklearn_epoch(X, y, sizes, act, bs, opt, lr, repeats) -> float:
+    clf = sklearn_model(sizes, act, bs, opt, lr, len(X))
+    classes = np.arange(10)
+    clf.partial_fit(X, y, classes=classes)  # one epoch over the data, in minibatches of batch_size
+    return median_time(lambda: clf.partial_fit(X, y, classes=classes), repeats)
+
+
+# --- prediction latency ---------------------------------------------------------------------------------------
+def latency(X, repeats_single=2000):
+    import torch
+    from sklearn.neural_network import MLPClassifier
+
+    sizes = [784, 256, 128, 10]
+    model = numpynn_model(sizes, "relu")
+    tm = torch_model(sizes, "relu").eval()
+    skl = MLPClassifier((256, 128), max_iter=1, random_state=0)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        skl.fit(X[:1000], np.arange(1000) % 10)
+    one, many = X[:1], X[:10000]
+    out = {}
+
+    def per_call(fn, arg, reps):
+        for _ in range(min(200, reps)):
+            fn(arg)
+        ts = []
+        for _ in range(reps):
+            t = time.perf_counter()
+            fn(arg)
+            ts.append(time.perf_counter() - t)
+        return float(np.median(ts))
+
+    def torch_predict(x):
+        with torch.inference_mode():
+            return torch.softmax(tm(torch.from_numpy(x)), 1).numpy()
+
+    for name, fn in (("numpynn", model.predict_proba), ("pytorch", torch_predict), ("scikit-learn", skl.predict_proba)):
+        out[name] = {"single_us": per_call(fn, one, repeats_single) * 1e6, "10000_ms": per_call(fn, many, 20) * 1e3}
+    return out
+
+
+# --- time to 88 % ---------------------------------------------------------------------------------------------
+def time_to_accuracy(X, y, Xt, yt, target=0.88, max_epochs=30):
+    """Training seconds (evaluation excluded) until test accuracy reaches `target`."""
+    import torch
+
+    results = {}
+    # numpynn: its recipe for a fast start (784-256-128-10, Adam 2e-3, batches of 128)
+    model = numpynn_model([784, 256, 128, 10], "relu")
+    model.set_loss("cross_entropy")
+    model.optimizer = nn.Adam(2e-3)
+    spent, epochs = 0.0, 0
+    while epochs < max_epochs:
+        t = time.perf_counter()
+        model.fit(X, y, epochs=1, batch_size=128, verbose=0)
+        spent += time.perf_counter() - t
+        epochs += 1
+        acc = float(np.mean(model.predict(Xt) == yt))
+        if acc >= target:
+            break
+    results["numpynn"] = {"seconds": spent, "epochs": epochs, "accuracy": acc, "recipe": "Adam 2e-3, batch 128"}
+    # PyTorch: Adam 1e-3, batch 128, the same network
+    torch.manual_seed(0)
+    tm = torch_model([784, 256, 128, 10], "relu")
+    opt = torch.optim.Adam(tm.parameters(), 1e-3)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    Xtr, ytr, Xte = torch.from_numpy(X), torch.from_numpy(y), torch.from_numpy(Xt)
+    spent, epochs = 0.0, 0
+    while epochs < max_epochs:
+        t = time.perf_counter()
+        order = torch.randperm(len(X))
+        for s in range(0, len(X), 128):
+            idx = order[s:s + 128]
+            opt.zero_grad(set_to_none=True)
+            loss_fn(tm(Xtr[idx]), ytr[idx]).backward()
+            opt.step()
+        spent += time.perf_counter() - t
+        epochs += 1
+        with torch.inference_mode():
+            acc = float((tm(Xte).argmax(1).numpy() == yt).mean())
+        if acc >= target:
+            break
+    results["pytorch"] = {"seconds": spent, "epochs": epochs, "accuracy": acc, "recipe": "Adam 1e-3, batch 128"}
+    return results
+
+
+# --- peak memory ----------------------------------------------------------------------------------------------
+PEAK_CHILD = """
+import numpynn as nn, resource, sys
+(X, y), (Xt, yt) = nn.datasets.load("fashion-mnist")
+model = nn.Sequential([nn.Dense(784, 256, "relu"), nn.Dense(256, 128, "relu"), nn.Dense(128, 10)], seed=0)
+model.fit(X, y, epochs=2, batch_size=128, validation_split=0.1, verbose=0, metrics=["accuracy"])
+model.evaluate(Xt, yt)
+# VmHWM is this process's own high-water mark (ru_maxrss would carry the parent's across exec)
+print(next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:")))
+"""
+
+
+def peak_memory() -> dict:
+    out = subprocess.run([sys.executable, "-c", PEAK_CHILD], capture_output=True, text=True, check=True)
+    peak_mb = int(out.stdout.strip().splitlines()[-1]) / 1024
+    dataset_mb = 70000 * 784 * 4 / 2**20
+    return {"peak_mb": peak_mb, "dataset_float32_mb": dataset_mb, "budget_mb": 1.5 * dataset_mb + 100}
+
+
+# --- the run --------------------------------------------------------------------------------------------------
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=os.cpu_count())
+    parser.add_argument("--json", type=Path, default=HERE / "results" / "latest.json")
+    parser.add_argument("--quick", action="store_true", help="only the first network, one repeat")
+    args = parser.parse_args(argv)
+
+    import sklearn
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    torch.set_num_threads(args.threads)
+    threadpool_limits(args.threads)
+    (X, y), (Xt, yt) = nn.datasets.load("fashion-mnist")
+    y32, yt32 = y.astype(np.int64), yt.astype(np.int64)
+    repeats = 1 if args.quick else args.repeats
+    report: dict = {"environment": {"numpynn": nn.__version__, "numpy": np.__version__, "torch": torch.__version__,
+                                    "scikit-learn": sklearn.__version__, "threads": args.threads,
+                                    "cpu": platform.processor() or platform.machine(), "repeats": repeats},
+                    "epoch_seconds": {}}
+    print(f"Fashion-MNIST {X.shape}, float32, {args.threads} threads, median of {repeats}\n")
+    print(f"{'network':38s} {'floor':>7s} {'numpynn':>8s} {'pytorch':>8s} {'sklearn':>8s}   "
+          f"{'numpynn/floor':>13s} {'pytorch/numpynn':>15s} {'sklearn/numpynn':>15s}")
+    for i, (name, (sizes, act, bs, opt, lr)) in enumerate(NETWORKS.items()):
+        if args.quick and i:
+            break
+        reps = repeats if bs else max(3, repeats)
+        row = {"floor": floor_epoch(X, sizes, bs, reps),
+               "numpynn": numpynn_epoch(X, y32, sizes, act, bs, opt, lr, reps),
+               "pytorch": torch_epoch(X, y32, sizes, act, bs, opt, lr, reps),
+               "scikit-learn": sklearn_epoch(X, y32, sizes, act, bs, opt, lr, reps)}
+        report["epoch_seconds"][name] = row
+        print(f"{name:38s} {row['floor']:7.3f} {row['numpynn']:8.3f} {row['pytorch']:8.3f} {row['scikit-learn']:8.3f}"
+              f"   {row['numpynn'] / row['floor']:13.2f} {row['pytorch'] / row['numpynn']:15.2f} "
+              f"{row['scikit-learn'] / row['numpynn']:15.2f}", flush=True)
+    lat = latency(X)
+    report["predict_latency"] = lat
+    print("\nprediction, 784-256-128-10     single sample      10,000 samples")
+    for name, v in lat.items():
+        print(f"  {name:28s} {v['single_us']:9.1f} us {v['10000_ms']:14.2f} ms")
+    tta = time_to_accuracy(X, y32, Xt, yt32)
+    report["time_to_88"] = tta
+    print("\ntime to 88 % Fashion-MNIST test accuracy (training time only)")
+    for name, v in tta.items():
+        print(f"  {name:12s} {v['seconds']:6.2f} s  ({v['epochs']} epochs, {100 * v['accuracy']:.2f} %, {v['recipe']})")
+    mem = peak_memory()
+    report["peak_memory"] = mem
+    print(f"\npeak memory of a numpynn Fashion-MNIST training run: {mem['peak_mb']:.0f} MB "
+          f"(budget 1.5 x {mem['dataset_float32_mb']:.0f} MB + 100 MB = {mem['budget_mb']:.0f} MB)")
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(report, indent=1))
+    print(f"\nwrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    sys.exit(main())
