@@ -28,7 +28,7 @@ test: $(VENV)/.test-installed system-deps
 lint: $(VENV)/.test-installed
 	$(PY) -m ruff check .
 
-bench: $(VENV)/.installed
+bench: $(VENV)/.installed system-deps
 	$(PIP) -e ".[bench]"
 	$(PY) benchmarks/run.py
 

@@ -48,7 +48,7 @@ def floor_epoch(X: np.ndarray, sizes: list[int], bs: int | None, repeats: int) -
     n = len(X)
     bs = bs or n
     rng = np.random.default_rng(0)
-    Ws = [(rng.standard_normal((a, b)) * 0.05).astype(np.float32) for a, b in zip(sizes[:-1], sizes[1:])]
+    Ws = [(rng.standard_normal((a, b)) * 0.05).astype(np.float32) for a, b in zip(sizes[:-1], sizes[1:], strict=False)]
     outs = [np.empty((bs, b), np.float32) for b in sizes[1:]]
     dxs = [np.empty((bs, a), np.float32) for a in sizes[:-1]]
     gWs = [np.empty_like(W) for W in Ws]
@@ -58,7 +58,7 @@ def floor_epoch(X: np.ndarray, sizes: list[int], bs: int | None, repeats: int) -
     def epoch():
         for _ in range(steps):
             h, acts = xb, []
-            for W, out in zip(Ws, outs):
+            for W, out in zip(Ws, outs, strict=False):
                 acts.append(h)
                 h = np.matmul(h, W, out=out)
             d = h
@@ -88,7 +88,7 @@ def torch_model(sizes, act):
     import torch
 
     layers = []
-    for a, b in zip(sizes[:-2], sizes[1:-1]):
+    for a, b in zip(sizes[:-2], sizes[1:-1], strict=False):
         layers += [torch.nn.Linear(a, b), torch.nn.ReLU() if act == "relu" else torch.nn.Sigmoid()]
     layers.append(torch.nn.Linear(sizes[-2], sizes[-1]))
     return torch.nn.Sequential(*layers)
