@@ -137,3 +137,59 @@ def test_predict_and_predict_proba_shapes(blobs):
     p2 = binary.predict_proba(X)
     assert p2.shape == (150, 2) and np.allclose(p2.sum(1), 1)
     assert binary.evaluate(X, (y == 0).astype(int))["accuracy"] > 0.9
+
+
+def test_parameters_live_in_one_vector_and_the_optimizer_steps_it_whole(blobs):
+    X, y = blobs
+    model = small_model()
+    flat = model.flat
+    for key, p, g in model.parameters():
+        assert np.shares_memory(p, flat.values) and np.shares_memory(g, flat.grads), key
+    assert flat.values.size == model.n_params() == sum(p.size for _, p, _ in model.parameters())
+    model.fit(X, y, epochs=1, verbose=0)
+    opt = model.optimizer
+    assert set(opt.state) == {k for k, _, _ in model.parameters()}
+    for key, st in opt.state.items():  # per-tensor state are views into whole vectors, as checkpoints name them
+        assert all(np.shares_memory(a, opt._flat[n]) for n, a in st.items()), key
+    # stepping tensor by tensor gives the same numbers as stepping the vector
+    a, b = small_model(seed=5), small_model(seed=5)
+    for m in (a, b):
+        m.set_loss("cross_entropy")
+        m.forward(X[:32], training=True)
+    oa, ob = nn.Adam(1e-2), nn.Adam(1e-2)
+    for _ in range(3):
+        for m, opt, use_vector in ((a, oa, True), (b, ob, False)):
+            _, d = m.loss(m.forward(X[:32], training=True), y[:32])
+            m.backward(d)
+            opt.step(m.flat if use_vector else list(m.parameters()))
+    np.testing.assert_array_equal(a.flat.values, b.flat.values)
+
+
+def test_pickled_models_keep_training_identically(blobs):
+    import pickle
+
+    X, y = blobs
+    a = small_model(seed=8)
+    a.fit(X, y, epochs=2, batch_size=16, verbose=0)
+    b = pickle.loads(pickle.dumps(a))  # scikit-learn and joblib pickle fitted estimators
+    for key, p, _ in b.parameters():
+        assert np.shares_memory(p, b.flat.values), key
+    a.fit(X, y, epochs=2, batch_size=16, verbose=0)
+    b.fit(X, y, epochs=2, batch_size=16, verbose=0)
+    np.testing.assert_array_equal(a.flat.values, b.flat.values)
+
+
+def test_all_finite_without_large_temporaries():
+    from numpynn.validation import all_finite
+
+    big = np.zeros((300, 100), np.float32)
+    assert all_finite(big)
+    big[123, 45] = np.nan
+    assert not all_finite(big)
+    big[123, 45] = -np.inf
+    assert not all_finite(big)
+    huge = np.full((100, 100), 1e308)  # finite float64 values whose sum overflows
+    assert all_finite(huge)
+    huge[7, 7] = np.inf
+    assert not all_finite(huge)
+    assert all_finite(np.arange(10))

@@ -95,7 +95,8 @@ class Sequential:
         self.loss = get_loss(loss, self.n_outputs)
         last = self.layers[-1]
         fused = self.loss.fused_activation
-        self._skip_last = isinstance(last, (Softmax, Sigmoid)) and last.fn_name == fused
+        skip_last = isinstance(last, (Softmax, Sigmoid)) and last.fn_name == fused
+        self._active = tuple(self.layers[:-1] if skip_last else self.layers)  # the layers that compute logits
         for layer in self.layers:
             if isinstance(layer, Dense):
                 layer.apply_activation = True
@@ -162,14 +163,13 @@ class Sequential:
     # --- computing --------------------------------------------------------------------------
     def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
         """Logits (the output before any activation the loss fuses in), shape (batch, n_outputs)."""
-        layers = self.layers[:-1] if self._skip_last else self.layers
-        for layer in layers:
+        for layer in self._active:
             x = layer.forward(x, training=training)
         return x
 
     def backward(self, dlogits: np.ndarray, *, input_grad: bool = False) -> np.ndarray | None:
         """Backpropagate dL/dlogits through every layer, filling each layer's `grads`; returns dL/dx if asked."""
-        layers = self.layers[:-1] if self._skip_last else self.layers
+        layers = self._active
         first = self.layers[self._first_param_layer]
         if isinstance(first, Dense):
             first.needs_input_grad = input_grad
@@ -184,11 +184,13 @@ class Sequential:
         """The L1/L2 weight-penalty term added to the loss."""
         return sum(layer.penalty() for layer in self._penalised)
 
-    def _batched_logits(self, X: np.ndarray, batch_size: int | None) -> np.ndarray:
+    def _batched_logits(self, X: np.ndarray, batch_size: int | None, copy: bool = True) -> np.ndarray:
+        """Logits of X in batches; `copy=False` may return a layer's reused buffer (read it before the next call)."""
         n = len(X)
         bs = batch_size or PREDICT_BATCH
         if n <= bs:
-            return self.forward(X).copy()  # layers reuse their output buffers: hand back an array of our own
+            out = self.forward(X)  # layers reuse their output buffers: hand back an array of our own
+            return out.copy() if copy else out
         out = np.empty((n, self.n_outputs), dtype=self.dtype)
         for s in range(0, n, bs):
             out[s:s + bs] = self.forward(X[s:s + bs])
@@ -209,7 +211,8 @@ class Sequential:
 
     def predict(self, X: Any, batch_size: int | None = None) -> np.ndarray:
         """Class labels (n,) for classifiers; values (n, k) for regression."""
-        logits = self.predict_logits(X, batch_size)
+        classifier = self.loss.is_classification
+        logits = self._batched_logits(check_X(X, self.input_shape, self.dtype), batch_size, copy=not classifier)
         if self.loss.name == "cross_entropy" or (self.loss.name == "binary_cross_entropy" and self.n_outputs > 1):
             return logits.argmax(axis=1)
         if self.loss.name == "binary_cross_entropy":

@@ -28,7 +28,11 @@ def all_finite(a: np.ndarray) -> bool:
     """
     if a.dtype.kind != "f":
         return True
-    if np.isfinite(np.sum(a, dtype=np.float64)):
+    if a.size < 4096:  # small arrays: the direct check is cheapest
+        return bool(np.isfinite(a).all())
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflowing float64 sum is handled below
+        total = np.sum(a, dtype=np.float64)
+    if np.isfinite(total):
         return True
     if a.dtype.itemsize < 8:
         return False
@@ -38,6 +42,10 @@ def all_finite(a: np.ndarray) -> bool:
 
 def as_float_array(a: Any, name: str, dtype: np.dtype) -> np.ndarray:
     """A finite floating array in `dtype` (a copy only when the dtype differs; the caller's array is never written)."""
+    if type(a) is np.ndarray and a.dtype == dtype and a.ndim and a.shape[0]:  # the common case, checked cheaply
+        if not all_finite(a):
+            raise DataError(f"{name} contains {_describe_bad(a)}; expected only finite numbers")
+        return a
     try:
         arr = np.asarray(a)
     except (ValueError, TypeError) as exc:

@@ -62,14 +62,14 @@ class Dense(Layer):
     def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
         if x.ndim != 2 or x.shape[1] != self.in_features:
             raise ShapeError(f"{self.describe()} expected input (batch, {self.in_features}), got {tuple(x.shape)}")
-        n = x.shape[0]
-        z = self._buffer("z", (n, self.out_features))
-        np.matmul(x, self.params["W"], out=z)
-        z += self.params["b"]
+        params = self.params
+        z = self._buffer("z", (x.shape[0], self.out_features))
+        np.matmul(x, params["W"], out=z)
+        np.add(z, params["b"], out=z)
         y = z
-        if self._act is not None and self.apply_activation:
-            f, _, needs_z = self._act
-            y = f(z, self._buffer("y", z.shape) if needs_z else z)
+        act = self._act
+        if act is not None and self.apply_activation:
+            y = act[0](z, self._buffer("y", z.shape) if act[2] else z)
         self._ready_for_backward = training
         if training:
             self._x, self._z, self._y = x, z, y
