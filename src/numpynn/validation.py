@@ -20,6 +20,16 @@ def _describe_bad(a: np.ndarray) -> str:
     return f"{int(bad.sum())} {'/'.join(kinds)} value(s), the first at index {tuple(int(i) for i in first)}"
 
 
+def _numeric(a: Any, name: str, hint: str = "") -> np.ndarray:
+    try:
+        arr = np.asarray(a)
+    except (ValueError, TypeError) as exc:
+        raise DataError(f"{name} must be a numeric array, could not convert it: {exc}") from None
+    if arr.dtype.kind not in "biuf":
+        raise DataError(f"{name} must be numeric, got an array of dtype {arr.dtype}{hint}")
+    return arr
+
+
 def all_finite(a: np.ndarray) -> bool:
     """True when no element is NaN or inf, without a temporary the size of `a`.
 
@@ -46,12 +56,7 @@ def as_float_array(a: Any, name: str, dtype: np.dtype) -> np.ndarray:
         if not all_finite(a):
             raise DataError(f"{name} contains {_describe_bad(a)}; expected only finite numbers")
         return a
-    try:
-        arr = np.asarray(a)
-    except (ValueError, TypeError) as exc:
-        raise DataError(f"{name} must be a numeric array, could not convert it: {exc}") from None
-    if arr.dtype.kind not in "biuf":
-        raise DataError(f"{name} must be numeric, got an array of dtype {arr.dtype}")
+    arr = _numeric(a, name)
     if arr.ndim == 0:
         raise ShapeError(f"{name} must have a batch axis, got a scalar")
     if arr.shape[0] == 0:
@@ -81,12 +86,7 @@ def check_lengths(X: np.ndarray, y: np.ndarray, xname: str = "X", yname: str = "
 
 def check_targets(y: Any, n_outputs: int, loss_name: str, dtype: np.dtype, name: str = "y") -> np.ndarray:
     """Targets in the form the loss needs: int labels or one-hot for cross-entropy, 0/1 for binary, floats for MSE."""
-    try:
-        arr = np.asarray(y)
-    except (ValueError, TypeError) as exc:
-        raise DataError(f"{name} must be an array, could not convert it: {exc}") from None
-    if arr.dtype.kind not in "biuf":
-        raise DataError(f"{name} must be numeric, got dtype {arr.dtype} (map class names to integers 0..k-1 first)")
+    arr = _numeric(y, name, " (map class names to integers 0..k-1 first)")
     if arr.ndim == 0 or arr.shape[0] == 0:
         raise DataError(f"{name} is empty: expected at least 1 target, got shape {arr.shape}")
     if not all_finite(arr):

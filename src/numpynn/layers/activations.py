@@ -58,40 +58,52 @@ class ReLU(_Activation):
     fn_name = "relu"
 
 
-class LeakyReLU(_Activation):
+class _AlphaActivation(_Activation):
+    """An activation with one shape parameter `alpha`, validated by `_valid` (described by `rule`)."""
+
+    rule = ""
+
+    def __init__(self, alpha: float) -> None:
+        if not (isinstance(alpha, (int, float)) and self._valid(alpha)):
+            raise ValueError(f"{type(self).__name__} alpha must be {self.rule}, got {alpha!r}")
+        self.alpha = float(alpha)
+        super().__init__()
+
+    @staticmethod
+    def _valid(alpha: float) -> bool:
+        raise NotImplementedError
+
+    def _alpha(self) -> float:
+        return self.alpha
+
+    def get_config(self) -> dict[str, Any]:
+        return {"alpha": self.alpha}
+
+
+class LeakyReLU(_AlphaActivation):
     """x for x > 0, alpha * x otherwise."""
 
-    fn_name = "leaky_relu"
+    fn_name, rule = "leaky_relu", "in [0, 1)"
 
     def __init__(self, alpha: float = 0.01) -> None:
-        if not 0 <= alpha < 1:
-            raise ValueError(f"LeakyReLU alpha must be in [0, 1), got {alpha!r}")
-        self.alpha = float(alpha)
-        super().__init__()
+        super().__init__(alpha)
 
-    def _alpha(self) -> float:
-        return self.alpha
-
-    def get_config(self) -> dict[str, Any]:
-        return {"alpha": self.alpha}
+    @staticmethod
+    def _valid(alpha: float) -> bool:
+        return 0 <= alpha < 1
 
 
-class ELU(_Activation):
+class ELU(_AlphaActivation):
     """x for x > 0, alpha * (exp(x) - 1) otherwise."""
 
-    fn_name = "elu"
+    fn_name, rule = "elu", "> 0"
 
     def __init__(self, alpha: float = 1.0) -> None:
-        if alpha <= 0:
-            raise ValueError(f"ELU alpha must be > 0, got {alpha!r}")
-        self.alpha = float(alpha)
-        super().__init__()
+        super().__init__(alpha)
 
-    def _alpha(self) -> float:
-        return self.alpha
-
-    def get_config(self) -> dict[str, Any]:
-        return {"alpha": self.alpha}
+    @staticmethod
+    def _valid(alpha: float) -> bool:
+        return alpha > 0
 
 
 class GELU(_Activation):

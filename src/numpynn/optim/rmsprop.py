@@ -7,6 +7,15 @@ import numpy as np
 from .base import Optimizer, add_l2, check_range
 
 
+def _scaled_step(p, g, squares, tmp, lr, eps):
+    """p -= lr * g / (sqrt(squares) + eps), in place."""
+    np.sqrt(squares, out=tmp)
+    tmp += eps
+    np.divide(g, tmp, out=tmp)
+    tmp *= lr
+    p -= tmp
+
+
 def rmsprop_update(p, g, sq, tmp, *, lr, rho, eps, weight_decay):
     """In place. sq = rho*sq + (1-rho)*g^2;  p -= lr * g / (sqrt(sq) + eps)."""
     add_l2(p, g, tmp, weight_decay)
@@ -14,11 +23,7 @@ def rmsprop_update(p, g, sq, tmp, *, lr, rho, eps, weight_decay):
     np.multiply(g, g, out=tmp)
     tmp *= 1.0 - rho
     sq += tmp
-    np.sqrt(sq, out=tmp)
-    tmp += eps
-    np.divide(g, tmp, out=tmp)
-    tmp *= lr
-    p -= tmp
+    _scaled_step(p, g, sq, tmp, lr, eps)
 
 
 def adagrad_update(p, g, total, tmp, *, lr, eps, weight_decay):
@@ -26,11 +31,7 @@ def adagrad_update(p, g, total, tmp, *, lr, eps, weight_decay):
     add_l2(p, g, tmp, weight_decay)
     np.multiply(g, g, out=tmp)
     total += tmp
-    np.sqrt(total, out=tmp)
-    tmp += eps
-    np.divide(g, tmp, out=tmp)
-    tmp *= lr
-    p -= tmp
+    _scaled_step(p, g, total, tmp, lr, eps)
 
 
 class RMSprop(Optimizer):
