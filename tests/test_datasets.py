@@ -283,3 +283,18 @@ def test_sample_views_write_real_pngs(tmp_path):
     table = views.pixel_table(X[0])
     np.testing.assert_array_equal([[int(v) for v in line.split()] for line in table.splitlines()], X[0])
     assert os.path.getsize(tmp_path / "grid.png") > 5000
+
+
+def test_whole_pixel_shifts_and_flips():
+    from numpynn.data.augment import shift_whole_pixels
+
+    img = np.zeros((3, 5, 5), np.float32)
+    img[:, 2, 2] = 1.0
+    out = shift_whole_pixels(img, np.array([1, 0, -2]), np.array([0, -1, 2]))
+    assert out[0, 3, 2] == out[1, 2, 1] == out[2, 0, 4] == 1.0 and out.sum() == 3
+    (X, _), _ = data.load("mnist-sample")
+    aug = data.Augmenter(shift=1, rotate=0, flip=1.0)
+    flipped = aug(X[:8], np.random.default_rng(0)).reshape(8, 28, 28)
+    unshifted = data.Augmenter(shift=0, rotate=0, flip=1.0)(X[:8], np.random.default_rng(0)).reshape(8, 28, 28)
+    np.testing.assert_array_equal(unshifted, X[:8].reshape(8, 28, 28)[:, :, ::-1])
+    assert np.isclose(flipped.sum(), X[:8].sum(), rtol=0.05)  # shifts move ink, they barely remove any

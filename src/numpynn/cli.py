@@ -34,7 +34,7 @@ HELP = {
     "validation_split": "fraction of training data held out", "normalize": "scale, standardize or none",
     "augment": "random shifts/rotations of training images", "shift": "max shift in pixels",
     "rotate": "max rotation in degrees", "elastic": "elastic distortion strength (0 = off)",
-    "noise": "Gaussian noise std",
+    "noise": "Gaussian noise std", "flip": "chance of a left-right mirror (for clothing, not digits)",
 }
 
 

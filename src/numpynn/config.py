@@ -20,7 +20,7 @@ SECTIONS = {
     "training": ("loss", "optimizer", "lr", "momentum", "nesterov", "weight_decay", "clip_norm", "schedule",
                  "warmup_epochs", "step_epochs", "gamma", "epochs", "batch_size", "label_smoothing",
                  "early_stopping", "seed", "dtype"),
-    "data": ("dataset", "validation_split", "normalize", "augment", "shift", "rotate", "elastic", "noise"),
+    "data": ("dataset", "validation_split", "normalize", "augment", "shift", "rotate", "elastic", "noise", "flip"),
 }
 
 
@@ -31,7 +31,7 @@ FIELD_TYPES: dict[str, type] = {
     "clip_norm": float, "schedule": str, "warmup_epochs": float, "step_epochs": int, "gamma": float,
     "epochs": int, "batch_size": int, "label_smoothing": float, "early_stopping": int, "seed": int,
     "dtype": str, "dataset": str, "validation_split": float, "normalize": str, "augment": bool,
-    "shift": float, "rotate": float, "elastic": float, "noise": float,
+    "shift": float, "rotate": float, "elastic": float, "noise": float, "flip": float,
 }
 
 
@@ -76,6 +76,7 @@ class TrainConfig:
     rotate: float = 10.0
     elastic: float = 0.0
     noise: float = 0.0
+    flip: float = 0.0  # chance of a left-right mirror (clothing, not digits)
 
     def __post_init__(self) -> None:
         self.validate()

@@ -129,7 +129,8 @@ def train_run(config: TrainConfig, out_dir: str | Path, *, log=print, verbose: i
     callbacks = build_callbacks(config, model_path, n_val > 0)
     augment = None
     if config.augment and rd.image_shape is not None and len(rd.image_shape) == 2:
-        augment = datasets.Augmenter(rd.image_shape, config.shift, config.rotate, config.elastic, 3.0, config.noise)
+        augment = datasets.Augmenter(rd.image_shape, config.shift, config.rotate, config.elastic, 3.0, config.noise,
+                                     flip=config.flip)
     log(f"training on {config.dataset}: {len(rd.X_train) - n_val:,} train, {n_val:,} validation, "
         f"{len(rd.X_test):,} test samples; {model.n_params():,} parameters")
     t0 = time.perf_counter()
