@@ -31,6 +31,8 @@ lint: $(VENV)/.test-installed
 bench: $(VENV)/.installed system-deps
 	$(PIP) -e ".[bench]"
 	$(PY) benchmarks/run.py
+	$(PY) benchmarks/sklearn_comparison.py
+	$(PY) benchmarks/csv_speed.py
 
 clean:
 	rm -rf $(VENV) runs build dist src/*.egg-info .pytest_cache .ruff_cache

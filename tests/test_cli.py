@@ -163,3 +163,13 @@ def test_sigint_leaves_a_loadable_model_of_the_last_finished_epoch(tmp_path):
     assert model.epoch >= 2 and len(history["epochs"]["loss"]) == model.epoch
     assert history["interrupted"] is True
     assert Path(run / "history.csv").read_text().count("\n") == model.epoch + 1
+
+
+def test_label_smoothing_reaches_the_loss_and_is_refused_where_it_cannot_apply(tmp_path, tiny_npz):
+    run = tmp_path / "run"
+    r = numpynn("train", "--dataset", tiny_npz, "--out", run, *TINY, "--label-smoothing", "0.1")
+    assert r.returncode == 0, r.stderr
+    loss = nn.load(run / "model.safetensors").loss
+    assert loss.name == "cross_entropy" and loss.label_smoothing == 0.1
+    r = numpynn("train", "--dataset", tiny_npz, "--out", run, *TINY, "--label-smoothing", "0.1", "--loss", "mse")
+    assert r.returncode == 2 and "label_smoothing applies to cross_entropy" in r.stderr

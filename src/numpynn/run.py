@@ -18,7 +18,8 @@ import numpy as np
 
 from . import data as datasets
 from .atomic import atomic_write_bytes
-from .config import TrainConfig
+from .config import ConfigError, TrainConfig
+from .losses import CrossEntropy, Loss, get_loss
 from .mlp import build_mlp
 from .model import Sequential
 from .optim import OPTIMIZERS, SGD, CosineDecay, ExponentialDecay, OneCycle, Optimizer, StepDecay
@@ -60,6 +61,20 @@ def build_model(config: TrainConfig, n_features: int, n_outputs: int) -> Sequent
     return build_mlp(n_features, config.hidden, n_outputs, activation=config.activations(), init=config.init,
                      dropout=config.dropout, batchnorm=config.batchnorm,
                      output=None if config.output == "auto" else config.output, seed=config.seed, dtype=config.dtype)
+
+
+def resolve_loss(config: TrainConfig, n_outputs: int) -> Loss:
+    """The config's loss: "auto" is binary cross-entropy for a sigmoid output, else chosen from the output size;
+    label smoothing goes to cross-entropy and is refused for any other loss rather than ignored."""
+    name = config.loss
+    if name == "auto":
+        name = "binary_cross_entropy" if config.output == "sigmoid" else None
+    loss = get_loss(name, n_outputs)
+    if config.label_smoothing:
+        if loss.name != "cross_entropy":
+            raise ConfigError(f"label_smoothing applies to cross_entropy; this run's loss is {loss.name}")
+        loss = CrossEntropy(config.label_smoothing)
+    return loss
 
 
 def build_optimizer(config: TrainConfig, steps_per_epoch: int) -> Optimizer:
@@ -114,13 +129,7 @@ def train_run(config: TrainConfig, out_dir: str | Path, *, log=print, verbose: i
     n_out = n_outputs_for(config, len(rd.class_names))
     model = build_model(config, rd.X_train.shape[1], n_out)
     model.preprocessing = rd.preprocessing
-    if config.loss == "auto":
-        model.set_loss("binary_cross_entropy" if config.output == "sigmoid" else None)
-    else:
-        from .losses import CrossEntropy, get_loss
-
-        model.set_loss(CrossEntropy(config.label_smoothing) if config.loss == "cross_entropy"
-                       else get_loss(config.loss, n_out))
+    model.set_loss(resolve_loss(config, n_out))
     n_val = int(round(len(rd.X_train) * config.validation_split)) if config.validation_split else 0
     batch = config.batch_size or (len(rd.X_train) - n_val)
     steps = math.ceil((len(rd.X_train) - n_val) / min(batch, len(rd.X_train) - n_val))
