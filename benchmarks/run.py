@@ -33,17 +33,14 @@ NETWORKS = {
 }
 
 
-def median_time(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return float(np.median(times))
+def timed(fn) -> float:
+    t = time.perf_counter()
+    fn()
+    return time.perf_counter() - t
 
 
 # --- the floor: only the matrix products of one epoch ---------------------------------------------------------
-def floor_epoch(X: np.ndarray, sizes: list[int], bs: int | None, repeats: int) -> float:
+def floor_epoch(X: np.ndarray, sizes: list[int], bs: int | None):
     """Forward x @ W per layer; backward x.T @ dz per layer and dz @ W.T for every layer but the first."""
     n = len(X)
     bs = bs or n
@@ -68,7 +65,7 @@ def floor_epoch(X: np.ndarray, sizes: list[int], bs: int | None, repeats: int) -
                     d = np.matmul(d, Ws[i].T, out=dxs[i])
 
     epoch()
-    return median_time(epoch, repeats)
+    return epoch
 
 
 # --- numpynn ------------------------------------------------------------------------------------------------
@@ -76,11 +73,11 @@ def numpynn_model(sizes, act, seed=0):
     return build_mlp(sizes[0], sizes[1:-1], sizes[-1], activation=act, seed=seed)
 
 
-def numpynn_epoch(X, y, sizes, act, bs, opt, lr, repeats) -> float:
+def numpynn_epoch(X, y, sizes, act, bs, opt, lr):
     model = numpynn_model(sizes, act)
     optimizer = nn.Adam(lr) if opt == "adam" else nn.SGD(lr)
     model.fit(X, y, optimizer=optimizer, epochs=1, batch_size=bs, verbose=0)  # warm-up
-    return median_time(lambda: model.fit(X, y, epochs=1, batch_size=bs, verbose=0), repeats)
+    return lambda: model.fit(X, y, epochs=1, batch_size=bs, verbose=0)
 
 
 # --- PyTorch --------------------------------------------------------------------------------------------------
@@ -94,7 +91,7 @@ def torch_model(sizes, act):
     return torch.nn.Sequential(*layers)
 
 
-def torch_epoch(X, y, sizes, act, bs, opt, lr, repeats) -> float:
+def torch_epoch(X, y, sizes, act, bs, opt, lr):
     import torch
 
     torch.manual_seed(0)
@@ -116,7 +113,7 @@ def torch_epoch(X, y, sizes, act, bs, opt, lr, repeats) -> float:
             optimizer.step()
 
     epoch()
-    return median_time(epoch, repeats)
+    return epoch
 
 
 # --- scikit-learn ---------------------------------------------------------------------------------------------
@@ -127,11 +124,11 @@ def sklearn_model(sizes, act, bs, opt, lr, n):
                          batch_size=bs or n, learning_rate_init=lr, momentum=0.0, random_state=0, shuffle=True)
 
 
-def sklearn_epoch(X, y, sizes, act, bs, opt, lr, repeats) -> float:
+def sklearn_epoch(X, y, sizes, act, bs, opt, lr):
     clf = sklearn_model(sizes, act, bs, opt, lr, len(X))
     classes = np.arange(10)
     clf.partial_fit(X, y, classes=classes)  # one epoch over the data, in minibatches of batch_size
-    return median_time(lambda: clf.partial_fit(X, y, classes=classes), repeats)
+    return lambda: clf.partial_fit(X, y, classes=classes)
 
 
 # --- prediction latency ---------------------------------------------------------------------------------------
@@ -262,15 +259,23 @@ def main(argv=None) -> int:
     for i, (name, (sizes, act, bs, opt, lr)) in enumerate(NETWORKS.items()):
         if args.quick and i:
             break
-        reps = repeats if bs else max(3, repeats)
-        row = {"floor": floor_epoch(X, sizes, bs, reps),
-               "numpynn": numpynn_epoch(X, y32, sizes, act, bs, opt, lr, reps),
-               "pytorch": torch_epoch(X, y32, sizes, act, bs, opt, lr, reps),
-               "scikit-learn": sklearn_epoch(X, y32, sizes, act, bs, opt, lr, reps)}
-        report["epoch_seconds"][name] = row
+        epochs = {"floor": floor_epoch(X, sizes, bs), "numpynn": numpynn_epoch(X, y32, sizes, act, bs, opt, lr),
+                  "pytorch": torch_epoch(X, y32, sizes, act, bs, opt, lr),
+                  "scikit-learn": sklearn_epoch(X, y32, sizes, act, bs, opt, lr)}
+        # interleaved: each repeat times all four back to back, so a slow spell of a shared machine hits all
+        times = {k: [] for k in epochs}
+        for _ in range(repeats if bs else max(3, repeats)):
+            for k, run in epochs.items():
+                times[k].append(timed(run))
+        t = {k: np.array(v) for k, v in times.items()}
+        row = {k: float(np.median(v)) for k, v in t.items()}
+        ratios = {"numpynn/floor": float(np.median(t["numpynn"] / t["floor"])),
+                  "pytorch/numpynn": float(np.median(t["pytorch"] / t["numpynn"])),
+                  "scikit-learn/numpynn": float(np.median(t["scikit-learn"] / t["numpynn"]))}
+        report["epoch_seconds"][name] = {**row, "ratios (median of per-repeat ratios)": ratios}
         print(f"{name:38s} {row['floor']:7.3f} {row['numpynn']:8.3f} {row['pytorch']:8.3f} {row['scikit-learn']:8.3f}"
-              f"   {row['numpynn'] / row['floor']:13.2f} {row['pytorch'] / row['numpynn']:15.2f} "
-              f"{row['scikit-learn'] / row['numpynn']:15.2f}", flush=True)
+              f"   {ratios['numpynn/floor']:13.2f} {ratios['pytorch/numpynn']:15.2f} "
+              f"{ratios['scikit-learn/numpynn']:15.2f}", flush=True)
     lat = latency(X)
     report["predict_latency"] = lat
     print("\nprediction, 784-256-128-10     single sample      10,000 samples")
