@@ -114,7 +114,13 @@ def fit(model, X: Any, y: Any, *, loss: str | Loss | None = None, optimizer: str
     history = model.history
     model.stop_training = False
     history.interrupted = history.stopped_early = False
-    xb = np.empty((bs,) + X.shape[1:], dtype=model.dtype)
+    # one batch and no augmentation: the order of rows cannot change the gradient, so train on them in place
+    # (after gathering held-out rows away once) instead of re-gathering the whole set every epoch
+    whole = bs == n and augment is None
+    if whole and rows is not None:
+        X, y, w = np.take(X, rows, axis=0), y[rows], None if w is None else w[rows]
+        rows = None
+    xb = None if whole else np.empty((bs,) + X.shape[1:], dtype=model.dtype)
     end_logs: dict[str, Any] = {}
     for cb in cbs:
         cb.on_train_begin({"epochs": last_epoch, "steps_per_epoch": steps, "samples": n})
@@ -124,15 +130,18 @@ def fit(model, X: Any, y: Any, *, loss: str | Loss | None = None, optimizer: str
                 cb.on_epoch_begin(epoch)
             t0 = time.perf_counter()
             lr = opt.current_lr()
-            order = rng.permutation(n) if shuffle else np.arange(n)
+            order = rng.permutation(n) if shuffle and not whole else np.arange(n)
             if rows is not None:
                 order = rows[order]
             totals = {"loss": 0.0, **{m: 0.0 for m in metric_names}}
             seen = 0
             for step in range(steps):
                 idx = order[step * bs:(step + 1) * bs]
-                xbatch = np.take(X, idx, axis=0, out=xb[:len(idx)])
-                ybatch = y[idx]
+                if whole:
+                    xbatch, ybatch = X, y
+                else:
+                    xbatch = np.take(X, idx, axis=0, out=xb[:len(idx)])
+                    ybatch = y[idx]
                 if augment is not None:
                     xbatch = augment(xbatch, rng)
                 logits = model.forward(xbatch, training=True)
