@@ -188,13 +188,12 @@ def time_to_accuracy(X, y, Xt, yt, target=0.88, max_epochs=30):
 
 
 def _until(run_epoch, accuracy, target, max_epochs, recipe):
-    spent, acc = 0.0, 0.0
-    for epoch in range(1, max_epochs + 1):
+    spent, acc, epochs = 0.0, 0.0, 0
+    while epochs < max_epochs and acc < target:
         spent += timed(run_epoch)
+        epochs += 1
         acc = accuracy()
-        if acc >= target:
-            break
-    return {"seconds": spent, "epochs": epoch, "accuracy": acc, "recipe": recipe}
+    return {"seconds": spent, "epochs": epochs, "accuracy": acc, "recipe": recipe}
 
 
 def _torch_until(X, y, Xt, yt, sizes, lr, target, max_epochs):
