@@ -104,8 +104,8 @@ def check_targets(y: Any, n_outputs: int, loss_name: str, dtype: np.dtype, name:
             raise DataError(f"binary targets {name} must be 0 or 1, got values {np.unique(arr)[:10].tolist()}")
         return arr.reshape(-1).astype(dtype, copy=False)
     # regression
-    want = (n_outputs,) if n_outputs > 1 else ((), (1,))
-    if (arr.shape[1:] not in want) if n_outputs == 1 else (arr.shape[1:] != want):
+    allowed = [(n_outputs,)] + ([()] if n_outputs == 1 else [])  # one output also takes a flat (n,) vector
+    if arr.shape[1:] not in allowed:
         raise ShapeError(f"regression targets {name} must have shape (n, {n_outputs})"
                          f"{' or (n,)' if n_outputs == 1 else ''}, got {arr.shape}")
     return arr.reshape(len(arr), n_outputs).astype(dtype, copy=False)

@@ -13,6 +13,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -58,124 +59,42 @@ def fit(model, X: Any, y: Any, *, loss: str | Loss | None = None, optimizer: str
     - resume=True: `epochs` is the total; training continues from the model's completed epoch count.
     - Ctrl-C stops after the current batch, keeping the weights and history (a second Ctrl-C aborts).
     """
-    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
-        raise ValueError(f"epochs must be a non-negative integer, got {epochs!r}")
-    if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1):
-        raise ValueError(f"batch_size must be a positive integer or None (full batch), got {batch_size!r}")
-    if not 0 <= validation_split < 1:
-        raise ValueError(f"validation_split must be in [0, 1), got {validation_split!r}")
-
+    _check_arguments(epochs, batch_size, validation_split)
     if loss is not None or model.loss is None:
         model.set_loss(loss)
     if optimizer is not None or model.optimizer is None:
         model.optimizer = get_optimizer(optimizer) if optimizer is not None else Adam()
     if metrics is not None:
         model.metrics = list(metrics)
-    loss_fn, opt, metric_names = model.loss, model.optimizer, model.metrics
-
-    X = check_X(X, model.input_shape, model.dtype)
-    y = check_targets(y, model.n_outputs, loss_fn.name, model.dtype)
-    check_lengths(X, y)
-    w = None
-    if sample_weight is not None:
-        w = np.asarray(sample_weight, dtype=model.dtype).reshape(-1)
-        check_lengths(X, w, yname="sample_weight")
-        if not np.isfinite(w).all() or (w < 0).any():
-            raise DataError("sample_weight must be finite and >= 0")
-    if validation_data is not None:
-        if validation_split:
-            raise ValueError("give validation_data or validation_split, not both")
-        Xv = check_X(validation_data[0], model.input_shape, model.dtype, "X_val")
-        yv = check_targets(validation_data[1], model.n_outputs, loss_fn.name, model.dtype, "y_val")
-        check_lengths(Xv, yv, "X_val", "y_val")
-    rows = None  # the training rows of X when some are held out; batches are gathered through it, never copied
-    if validation_split:
-        order = np.random.default_rng(model.seed).permutation(len(X))
-        n_val = max(1, int(round(len(X) * validation_split)))
-        if n_val >= len(X):
-            raise DataError(f"validation_split={validation_split} leaves no training samples out of {len(X)}")
-        val_idx, rows = np.sort(order[:n_val]), np.sort(order[n_val:])
-        Xv, yv = X[val_idx], y[val_idx]
-    elif validation_data is None:
-        Xv = yv = None
-
-    rng = rng if rng is not None else model.rng
-    n = len(X) if rows is None else len(rows)
+    data = _prepare_data(model, X, y, sample_weight, validation_data, validation_split)
+    n = data.n_train
     bs = n if batch_size is None else min(batch_size, n)
-    steps = math.ceil(n / bs)
-    first_epoch = model.epoch
+    # one batch and no augmentation: the order of rows cannot change the gradient, so train on them in place
+    # (after gathering held-out rows away once) instead of re-gathering the whole set every epoch
+    whole = bs == n and augment is None
+    if whole:
+        data.gather_training_rows()
+    run = _EpochRunner(model, data, bs, whole, shuffle and not whole, rng if rng is not None else model.rng, augment)
+
     last_epoch = epochs if resume else model.epoch + epochs
     cbs = list(callbacks)
     if verbose and not any(isinstance(c, ProgressBar) for c in cbs):
         cbs.append(ProgressBar(force_plain=verbose == 2))
     for cb in cbs:
         cb.set_model(model)
-
     history = model.history
     model.stop_training = False
     history.interrupted = history.stopped_early = False
-    # one batch and no augmentation: the order of rows cannot change the gradient, so train on them in place
-    # (after gathering held-out rows away once) instead of re-gathering the whole set every epoch
-    whole = bs == n and augment is None
-    if whole and rows is not None:
-        X, y, w = np.take(X, rows, axis=0), y[rows], None if w is None else w[rows]
-        rows = None
-    xb = None if whole else np.empty((bs,) + X.shape[1:], dtype=model.dtype)
-    end_logs: dict[str, Any] = {}
     for cb in cbs:
-        cb.on_train_begin({"epochs": last_epoch, "steps_per_epoch": steps, "samples": n})
-    with _sigint_stops(model) as interrupted:
-        for epoch in range(first_epoch + 1, last_epoch + 1):
+        cb.on_train_begin({"epochs": last_epoch, "steps_per_epoch": run.steps, "samples": n})
+    with _sigint_stops() as interrupted:
+        for epoch in range(model.epoch + 1, last_epoch + 1):
             for cb in cbs:
                 cb.on_epoch_begin(epoch)
-            t0 = time.perf_counter()
-            lr = opt.current_lr()
-            order = rng.permutation(n) if shuffle and not whole else np.arange(n)
-            if rows is not None:
-                order = rows[order]
-            totals = {"loss": 0.0, **{m: 0.0 for m in metric_names}}
-            seen = 0
-            for step in range(steps):
-                idx = order[step * bs:(step + 1) * bs]
-                if whole:
-                    xbatch, ybatch = X, y
-                else:
-                    xbatch = np.take(X, idx, axis=0, out=xb[:len(idx)])
-                    ybatch = y[idx]
-                if augment is not None:
-                    xbatch = augment(xbatch, rng)
-                logits = model.forward(xbatch, training=True)
-                value, dlogits = loss_fn(logits, ybatch, None if w is None else w[idx])
-                value += model.penalty()
-                global_step = opt.iterations + 1
-                if not math.isfinite(value):
-                    raise TrainingDivergedError(
-                        _divergence_message(model, xbatch, value, global_step, epoch, step + 1, lr))
-                model.backward(dlogits)
-                opt.step(model.flat)
-                history.batch_loss.append(value)
-                k = len(idx)
-                seen += k
-                totals["loss"] += value * k
-                for name, v in compute_metrics(metric_names, ybatch, logits, loss_fn).items():
-                    totals[name] += v * k
-                for cb in cbs:
-                    cb.on_batch_end(global_step, {"loss": value})
-                if interrupted.is_set():
-                    break
-            if interrupted.is_set():
+            logs = run.epoch(epoch, cbs, interrupted)
+            if logs is None:  # Ctrl-C: the weights of the last finished step stay, the epoch is not recorded
                 history.interrupted = True
                 break
-            bad = _first_non_finite_param(model)
-            if bad:
-                raise TrainingDivergedError(f"training diverged in epoch {epoch} (step {opt.iterations}): {bad} "
-                                            f"became non-finite; lower the learning rate (now {lr:g})")
-            logs: dict[str, float] = {"epoch": epoch}
-            logs.update({k: v / seen for k, v in totals.items()})
-            if Xv is not None:
-                logs.update({f"val_{k}": v for k, v in model.evaluate(Xv, yv, metric_names).items()})
-            logs["lr"] = lr
-            logs["time"] = time.perf_counter() - t0
             model.epoch = epoch
             history.record_epoch(logs)
             for cb in cbs:
@@ -184,8 +103,134 @@ def fit(model, X: Any, y: Any, *, loss: str | Loss | None = None, optimizer: str
                 history.stopped_early = True
                 break
     for cb in cbs:
-        cb.on_train_end(end_logs)
+        cb.on_train_end({})
     return history
+
+
+def _check_arguments(epochs, batch_size, validation_split) -> None:
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
+        raise ValueError(f"epochs must be a non-negative integer, got {epochs!r}")
+    if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1):
+        raise ValueError(f"batch_size must be a positive integer or None (full batch), got {batch_size!r}")
+    if not 0 <= validation_split < 1:
+        raise ValueError(f"validation_split must be in [0, 1), got {validation_split!r}")
+
+
+@dataclass
+class _TrainData:
+    """Checked training arrays; `rows` lists the training rows of X when some are held out (no copy is made)."""
+
+    X: np.ndarray
+    y: np.ndarray
+    w: np.ndarray | None
+    rows: np.ndarray | None
+    X_val: np.ndarray | None
+    y_val: np.ndarray | None
+
+    @property
+    def n_train(self) -> int:
+        return len(self.X) if self.rows is None else len(self.rows)
+
+    def gather_training_rows(self) -> None:
+        """Copy the training rows out once (for full-batch training, which reads all of them every step)."""
+        if self.rows is None:
+            return
+        r = self.rows
+        self.X, self.y = np.take(self.X, r, axis=0), self.y[r]
+        if self.w is not None:
+            self.w = self.w[r]
+        self.rows = None
+
+
+def _prepare_data(model, X, y, sample_weight, validation_data, validation_split) -> _TrainData:
+    loss_name, dtype = model.loss.name, model.dtype
+    X = check_X(X, model.input_shape, dtype)
+    y = check_targets(y, model.n_outputs, loss_name, dtype)
+    check_lengths(X, y)
+    w = None
+    if sample_weight is not None:
+        w = np.asarray(sample_weight, dtype=dtype).reshape(-1)
+        check_lengths(X, w, yname="sample_weight")
+        if not np.isfinite(w).all() or (w < 0).any():
+            raise DataError("sample_weight must be finite and >= 0")
+    Xv = yv = rows = None
+    if validation_data is not None:
+        if validation_split:
+            raise ValueError("give validation_data or validation_split, not both")
+        Xv = check_X(validation_data[0], model.input_shape, dtype, "X_val")
+        yv = check_targets(validation_data[1], model.n_outputs, loss_name, dtype, "y_val")
+        check_lengths(Xv, yv, "X_val", "y_val")
+    elif validation_split:  # the same held-out rows every time: the split is seeded by the model's seed
+        order = np.random.default_rng(model.seed).permutation(len(X))
+        n_val = max(1, int(round(len(X) * validation_split)))
+        if n_val >= len(X):
+            raise DataError(f"validation_split={validation_split} leaves no training samples out of {len(X)}")
+        val_idx, rows = np.sort(order[:n_val]), np.sort(order[n_val:])
+        Xv, yv = X[val_idx], y[val_idx]
+    return _TrainData(X, y, w, rows, Xv, yv)
+
+
+class _EpochRunner:
+    """One pass over the training data in minibatches: gather, forward, loss, backward, update."""
+
+    def __init__(self, model, data: _TrainData, bs: int, whole: bool, shuffle: bool, rng, augment) -> None:
+        self.model, self.data, self.bs, self.whole, self.shuffle, self.rng, self.augment = \
+            model, data, bs, whole, shuffle, rng, augment
+        self.steps = math.ceil(data.n_train / bs)
+        self.xb = None if whole else np.empty((bs,) + data.X.shape[1:], dtype=model.dtype)  # reused every step
+
+    def epoch(self, epoch: int, callbacks, interrupted) -> dict[str, float] | None:
+        """Train one epoch and return its figures, or None if Ctrl-C stopped it."""
+        model, data, opt = self.model, self.data, self.model.optimizer
+        t0 = time.perf_counter()
+        lr = opt.current_lr()
+        n = data.n_train
+        order = self.rng.permutation(n) if self.shuffle else np.arange(n)
+        if data.rows is not None:
+            order = data.rows[order]
+        names = model.metrics
+        totals = {"loss": 0.0, **{m: 0.0 for m in names}}
+        for step in range(self.steps):
+            idx = order[step * self.bs:(step + 1) * self.bs]
+            value, ybatch, logits = self._step(idx, epoch, step, lr)
+            totals["loss"] += value * len(idx)
+            for name, v in compute_metrics(names, ybatch, logits, model.loss).items():
+                totals[name] += v * len(idx)
+            for cb in callbacks:
+                cb.on_batch_end(opt.iterations, {"loss": value})
+            if interrupted.is_set():
+                return None
+        bad = _first_non_finite_param(model)
+        if bad:
+            raise TrainingDivergedError(f"training diverged in epoch {epoch} (step {opt.iterations}): {bad} "
+                                        f"became non-finite; lower the learning rate (now {lr:g})")
+        logs: dict[str, float] = {"epoch": epoch, **{k: v / n for k, v in totals.items()}}
+        if data.X_val is not None:
+            logs.update({f"val_{k}": v for k, v in model.evaluate(data.X_val, data.y_val, names).items()})
+        logs["lr"] = lr
+        logs["time"] = time.perf_counter() - t0
+        return logs
+
+    def _step(self, idx: np.ndarray, epoch: int, step: int, lr: float):
+        """One gradient step on the rows `idx`; returns (loss, targets, logits) of the batch."""
+        model, data = self.model, self.data
+        if self.whole:
+            xbatch, ybatch = data.X, data.y
+        else:
+            xbatch = np.take(data.X, idx, axis=0, out=self.xb[:len(idx)])
+            ybatch = data.y[idx]
+        if self.augment is not None:
+            xbatch = self.augment(xbatch, self.rng)
+        logits = model.forward(xbatch, training=True)
+        value, dlogits = model.loss(logits, ybatch, None if data.w is None else data.w[idx])
+        value += model.penalty()
+        if not math.isfinite(value):
+            raise TrainingDivergedError(_divergence_message(model, xbatch, value, model.optimizer.iterations + 1,
+                                                            epoch, step + 1, lr))
+        model.backward(dlogits)
+        model.optimizer.step(model.flat)
+        model.history.batch_loss.append(value)
+        return value, ybatch, logits
 
 
 def _first_non_finite_param(model) -> str | None:
@@ -212,7 +257,7 @@ def _divergence_message(model, x, value: float, step: int, epoch: int, batch: in
 
 
 @contextlib.contextmanager
-def _sigint_stops(model):
+def _sigint_stops():
     """While training in the main thread, the first Ctrl-C asks the loop to stop after the current batch."""
     flag = threading.Event()
     if threading.current_thread() is not threading.main_thread():
