@@ -173,3 +173,25 @@ def test_label_smoothing_reaches_the_loss_and_is_refused_where_it_cannot_apply(t
     assert loss.name == "cross_entropy" and loss.label_smoothing == 0.1
     r = numpynn("train", "--dataset", tiny_npz, "--out", run, *TINY, "--label-smoothing", "0.1", "--loss", "mse")
     assert r.returncode == 2 and "label_smoothing applies to cross_entropy" in r.stderr
+
+
+def test_train_on_your_own_csv_and_npz(tmp_path, rng):
+    centers = np.array([[0, 0, 4], [4, 0, 0], [0, 4, 0]])
+    labels = rng.integers(0, 3, 300)
+    X = centers[labels] + rng.standard_normal((300, 3))
+    path = tmp_path / "own.csv"
+    np.savetxt(path, np.column_stack([X, labels]), delimiter=",", header="a,b,c,label", comments="", fmt="%.4f")
+    run = tmp_path / "run"
+    r = numpynn("train", "--dataset", path, "--out", run, "--hidden", "16", "--epochs", "30", "--batch-size", "16",
+                "--normalize",
+                "standardize", "--plain")
+    assert r.returncode == 0, r.stderr
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["samples"]["test"] == 60 and metrics["test"]["accuracy"] > 0.9
+    assert "<img" in (run / "report.html").read_text()  # curves and confusion matrix, no image grids
+    np.savez(tmp_path / "own.npz", X=X, y=labels)
+    r = numpynn("train", "--dataset", tmp_path / "own.npz", "--out", tmp_path / "run2", *TINY)
+    assert r.returncode == 0, r.stderr
+    np.savez(tmp_path / "odd.npz", features=X)
+    r = numpynn("train", "--dataset", tmp_path / "odd.npz", "--out", tmp_path / "run3", *TINY)
+    assert r.returncode == 2 and "expected arrays x_train" in r.stderr

@@ -204,7 +204,8 @@ class Sequential:
         With binary cross-entropy over k > 1 outputs each column is that class's own sigmoid (one-vs-rest)."""
         if not self.loss.is_classification:
             raise NumpynnError(f"predict_proba needs a classification loss; this model uses {self.loss.name!r}")
-        probs = self.loss.output(self.predict_logits(X, batch_size))
+        # the output activation makes a new array, so the logits need not be copied first
+        probs = self.loss.output(self._batched_logits(check_X(X, self.input_shape, self.dtype), batch_size, copy=False))
         if probs.shape[1] == 1:
             probs = np.hstack([1 - probs, probs])
         return probs

@@ -16,11 +16,11 @@ import numpy as np
 
 from ..errors import DatasetError
 from .download import download, sha256_file
-from .formats import load_keras_npz, load_openml_mnist_csv
+from .formats import load_csv, load_keras_npz, load_npz_arrays, load_openml_mnist_csv
 from .idx import read_idx
 from .registry import DATASETS, MNIST_FILES, SPLITS, DataFile, DatasetSpec, cache_dir, get_spec, register
 from .transforms import flatten as flatten_images
-from .transforms import scale_to_unit, standardize
+from .transforms import scale_to_unit, standardize, train_val_split
 
 Split = tuple[np.ndarray, np.ndarray]
 
@@ -137,6 +137,34 @@ register(DatasetSpec(
            "MNIST by Yann LeCun, Corinna Cortes, Christopher J.C. Burges, CC BY-SA 3.0"))
 
 
+def _split_own_data(X: np.ndarray, y: np.ndarray, name: str) -> tuple[Split, Split]:
+    """A user's own (X, y) as train and test: a stratified 80/20 split, the same every time."""
+    y = np.asarray(y)
+    if y.dtype.kind == "f":
+        if not np.all(y == np.round(y)):
+            raise DatasetError(f"{name}: class labels must be whole numbers, got values like {y[y != np.round(y)][:3]}")
+        y = y.astype(np.int64)
+    if len(X) < 5:
+        raise DatasetError(f"{name}: {len(X)} samples are too few to split into training and test sets")
+    (Xtr, ytr), (Xte, yte) = train_val_split(X, y, 0.2, seed=0, stratify=True)
+    return (Xtr, ytr), (Xte, yte)
+
+
+def _load_npz(path: Path) -> tuple[Split, Split]:
+    """Keras's mnist.npz layout, or any .npz holding features X and labels y."""
+    arrays = load_npz_arrays(path)
+    if all(k in arrays for k in ("x_train", "y_train", "x_test", "y_test")):
+        return load_keras_npz(path)
+    keys = {k.lower(): k for k in arrays}
+    if "x" in keys and "y" in keys:
+        X, y = arrays[keys["x"]], arrays[keys["y"]]
+        if len(X) != len(y):
+            raise DatasetError(f"{path}: X has {len(X)} rows but y has {len(y)}")
+        return _split_own_data(X, y, str(path))
+    raise DatasetError(f"{path}: expected arrays x_train, y_train, x_test, y_test (Keras) or X and y; "
+                       f"the file has {sorted(arrays)}")
+
+
 def load_raw(name_or_path: str | os.PathLike, **locate_kw) -> tuple[Split, Split]:
     """Train and test splits as stored (uint8 images (n, 28, 28) for the MNIST family)."""
     p = Path(name_or_path)
@@ -148,9 +176,12 @@ def load_raw(name_or_path: str | os.PathLike, **locate_kw) -> tuple[Split, Split
         return (_read_pair(files["train_images"], files["train_labels"], len(spec.class_names) or None),
                 _read_pair(files["test_images"], files["test_labels"], len(spec.class_names) or None))
     if p.suffix == ".npz":
-        return load_keras_npz(p)
+        return _load_npz(p)
     if p.suffix == ".csv":
-        return load_openml_mnist_csv(p)
+        X, y = load_csv(p)
+        if X.shape[1] == 784:  # OpenML's mnist_784 layout: the first 6/7 of the rows are the training set
+            return load_openml_mnist_csv(p)
+        return _split_own_data(X, y, str(p))
     if p.is_dir():
         files = {s: next((c for c in _candidates(p, MNIST_FILES[s].filename) if c.is_file()), None) for s in SPLITS}
         if None in files.values():
