@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import os
 import tomllib
@@ -157,9 +156,6 @@ class TrainConfig:
             return cls(**values)
         except TypeError as exc:
             raise ConfigError(f"{path}: {exc}") from None
-
-    def replace(self, **changes: Any) -> TrainConfig:
-        return dataclasses.replace(self, **changes)
 
 
 def _toml_value(v: Any) -> str:

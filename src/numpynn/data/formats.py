@@ -124,11 +124,16 @@ def load_csv(path: str | os.PathLike, label_column: int | str | None = None) -> 
     return np.delete(m, col, axis=1), y
 
 
-def load_openml_mnist_csv(path: str | os.PathLike, n_train: int = 60000):
-    """OpenML's mnist_784 CSV (784 pixel columns then 'class'): the first 60,000 rows train, the rest test."""
-    X, y = load_csv(path)
-    if X.shape[1] != 784:
-        raise DatasetError(f"{path}: expected 784 pixel columns (mnist_784), got {X.shape[1]}")
+def split_mnist_784(X: np.ndarray, y: np.ndarray, n_train: int = 60000):
+    """OpenML's mnist_784 order: the first 60,000 rows are the training set (6/7 of a shorter file)."""
     if len(X) <= n_train:
         n_train = int(len(X) * 6 / 7)
     return (X[:n_train], y[:n_train]), (X[n_train:], y[n_train:])
+
+
+def load_openml_mnist_csv(path: str | os.PathLike, n_train: int = 60000):
+    """OpenML's mnist_784 CSV (784 pixel columns then 'class'), split into train and test."""
+    X, y = load_csv(path)
+    if X.shape[1] != 784:
+        raise DatasetError(f"{path}: expected 784 pixel columns (mnist_784), got {X.shape[1]}")
+    return split_mnist_784(X, y, n_train)

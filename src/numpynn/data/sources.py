@@ -16,7 +16,7 @@ import numpy as np
 
 from ..errors import DatasetError
 from .download import download, sha256_file
-from .formats import load_csv, load_keras_npz, load_npz_arrays, load_openml_mnist_csv
+from .formats import load_csv, load_keras_npz, load_npz_arrays, split_mnist_784
 from .idx import read_idx
 from .registry import DATASETS, MNIST_FILES, SPLITS, DataFile, DatasetSpec, cache_dir, get_spec, register
 from .transforms import flatten as flatten_images
@@ -179,8 +179,8 @@ def load_raw(name_or_path: str | os.PathLike, **locate_kw) -> tuple[Split, Split
         return _load_npz(p)
     if p.suffix == ".csv":
         X, y = load_csv(p)
-        if X.shape[1] == 784:  # OpenML's mnist_784 layout: the first 6/7 of the rows are the training set
-            return load_openml_mnist_csv(p)
+        if X.shape[1] == 784:  # OpenML's mnist_784 layout
+            return split_mnist_784(X, y)
         return _split_own_data(X, y, str(p))
     if p.is_dir():
         files = {s: next((c for c in _candidates(p, MNIST_FILES[s].filename) if c.is_file()), None) for s in SPLITS}

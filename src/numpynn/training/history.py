@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import math
 from typing import Any
 
 
@@ -32,10 +31,6 @@ class History:
     def record_epoch(self, logs: dict[str, float]) -> None:
         for k, v in logs.items():
             self.epochs.setdefault(k, []).append(float(v))
-
-    def last(self, name: str, default: float = math.nan) -> float:
-        values = self.epochs.get(name)
-        return values[-1] if values else default
 
     def to_dict(self) -> dict[str, Any]:
         return {"epochs": self.epochs, "batch_loss": self.batch_loss,
