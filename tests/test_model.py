@@ -193,3 +193,23 @@ def test_all_finite_without_large_temporaries():
     huge[7, 7] = np.inf
     assert not all_finite(huge)
     assert all_finite(np.arange(10))
+
+
+CORE_ONLY = """
+import sys, tempfile, os
+import numpy as np, numpynn as nn
+X = np.random.default_rng(0).standard_normal((64, 4)).astype(np.float32); y = (X[:, 0] > 0).astype(int)
+m = nn.Sequential([nn.Dense(4, 8, "relu"), nn.Dense(8, 2)], seed=0)
+m.fit(X, y, epochs=2, verbose=1)
+path = os.path.join(tempfile.mkdtemp(), "m.safetensors"); m.save(path); nn.load(path).predict(X)
+nn.datasets.load("mnist-sample")
+heavy = sorted(k for k in ("matplotlib", "tqdm", "sklearn", "scipy", "pandas", "torch", "dask", "PIL", "threadpoolctl")
+               if k in sys.modules)
+print("optional modules loaded:", heavy)
+"""
+
+
+def test_the_core_needs_only_numpy_and_safetensors():
+    r = subprocess.run([sys.executable, "-c", CORE_ONLY], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert "optional modules loaded: []" in r.stdout

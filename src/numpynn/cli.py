@@ -86,7 +86,7 @@ def cmd_train(args) -> int:
     verbose = 0 if args.quiet else (2 if args.plain else 1)
     log = (lambda *a, **k: None) if args.quiet else (lambda msg: print(msg, file=sys.stderr, flush=True))
     result = train_run(config, out, log=log, verbose=verbose, report=not args.no_report)
-    print(f"{result.out_dir / 'report.html' if not args.no_report else result.out_dir}")
+    print(result.report or result.out_dir)
     return 130 if result.interrupted else 0
 
 

@@ -7,6 +7,7 @@ metrics.json, the figures and report.html.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import math
 import time
@@ -117,11 +118,16 @@ class RunResult:
     test_metrics: dict[str, Any]
     seconds: float
     interrupted: bool
+    report: Path | None = None  # report.html, when it was written
 
 
 def train_run(config: TrainConfig, out_dir: str | Path, *, log=print, verbose: int = 1,
               report: bool = True) -> RunResult:
     """Train as `config` says and write the run folder; returns the model and its test figures."""
+    if report and importlib.util.find_spec("matplotlib") is None:
+        log("matplotlib is not installed: training without the figures and report.html "
+            "(pip install 'numpynn[plots]' to get them)")
+        report = False
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(out / "config.toml", config.to_toml().encode())
@@ -160,12 +166,13 @@ def train_run(config: TrainConfig, out_dir: str | Path, *, log=print, verbose: i
     atomic_write_bytes(out / "metrics.json", json.dumps(summary, indent=1).encode())
     log(f"test accuracy {100 * test['accuracy']:.2f}% (loss {test['loss']:.4f}) after {model.epoch} epochs, "
         f"{seconds:.1f} s of training")
+    report_path = None
     if report:
         from .report import write_report
 
-        write_report(out, config, model, rd, summary)
-        log(f"report: {(out / 'report.html').resolve()}")
-    return RunResult(out, model, test, seconds, history.interrupted)
+        report_path = write_report(out, config, model, rd, summary)
+        log(f"report: {report_path.resolve()}")
+    return RunResult(out, model, test, seconds, history.interrupted, report_path)
 
 
 def evaluate_classifier(model: Sequential, X: np.ndarray, y: np.ndarray, n_classes: int) -> dict[str, Any]:
