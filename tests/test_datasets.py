@@ -60,12 +60,17 @@ def _fake_dataset(tmp_path, name="tiny", n_train=30, n_test=10, seed=0):
     return spec, folder, arrays
 
 
+def serve(server, spec, folder, prefix):
+    """Put a dataset's files on the local server under `prefix`."""
+    for f in spec.files.values():
+        server.files[f"{prefix}{f.filename}"] = (folder / f.filename).read_bytes()
+
+
 def test_download_success_then_cached(tmp_path, isolated_cache):
     spec, folder, arrays = _fake_dataset(tmp_path)
     logs = []
     with FileServer() as server:
-        for f in spec.files.values():
-            server.files[f"/m/{f.filename}"] = (folder / f.filename).read_bytes()
+        serve(server, spec, folder, "/m/")
         (X, y), (Xt, yt) = data.load("tiny", mirrors=[server.url("/m/")], log=logs.append, normalize=None,
                                      flatten=False)
         assert len(server.requests) == 4 and sum("downloading" in line for line in logs) == 4
@@ -81,8 +86,7 @@ def test_download_success_then_cached(tmp_path, isolated_cache):
 def test_404_on_first_mirror_falls_back_to_second(tmp_path):
     spec, folder, _ = _fake_dataset(tmp_path)
     with FileServer() as server:
-        for f in spec.files.values():
-            server.files[f"/second/{f.filename}"] = (folder / f.filename).read_bytes()
+        serve(server, spec, folder, "/second/")
         data.load("tiny", mirrors=[server.url("/first/"), server.url("/second/")])
         assert [r.split("/")[1] for r in server.requests] == ["first", "second"] * 4
 
@@ -101,8 +105,7 @@ def test_server_closing_midway_retries_then_fails_cleanly(tmp_path, isolated_cac
     spec, folder, _ = _fake_dataset(tmp_path)
     first = spec.files["train_images"].filename
     with FileServer() as server:
-        for f in spec.files.values():
-            server.files[f"/m/{f.filename}"] = (folder / f.filename).read_bytes()
+        serve(server, spec, folder, "/m/")
         server.modes[f"/m/{first}"] = "close-midway"
         with pytest.raises(DatasetError, match=f"could not download {first}"):
             data.locate("tiny", mirrors=[server.url("/m/")])
@@ -114,8 +117,7 @@ def test_good_cache_is_never_overwritten_by_a_bad_download(tmp_path, isolated_ca
     spec, folder, _ = _fake_dataset(tmp_path)
     name = spec.files["train_labels"].filename
     with FileServer() as server:
-        for f in spec.files.values():
-            server.files[f"/m/{f.filename}"] = (folder / f.filename).read_bytes()
+        serve(server, spec, folder, "/m/")
         data.locate("tiny", mirrors=[server.url("/m/")])
         good = (isolated_cache / "tiny" / name).read_bytes()
         # the cached copy is damaged; the mirror now serves a bad file too: the refetch fails, nothing is replaced

@@ -37,11 +37,6 @@ class Backend:
         # modules do not pickle: rebuild from the module's name (scikit-learn pickles fitted estimators)
         return (_backend_from_names, (self.xp.__name__, self.dtype.name))
 
-    def to_numpy(self, a: Any) -> np.ndarray:
-        """Bring an array back to host NumPy (a no-op for NumPy arrays)."""
-        get = getattr(a, "get", None)  # CuPy arrays expose .get()
-        return get() if callable(get) and not isinstance(a, np.ndarray) else np.asarray(a)
-
 
 def _backend_from_names(module: str, dtype: str) -> Backend:
     import importlib

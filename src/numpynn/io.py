@@ -176,14 +176,14 @@ def _build_checked(meta: dict[str, Any], declared: dict[str, Any], Sequential):
     config = meta.get("model")
     if not isinstance(config, dict) or not isinstance(config.get("layers"), list) or not config["layers"]:
         raise ModelFileError("the metadata has no 'model' with a non-empty 'layers' list")
+    if config.get("class") != "Sequential":
+        raise ModelFileError(f"unknown model class {config.get('class')!r:.40}; expected 'Sequential'")
     dtype = config.get("dtype", "float32")
     if dtype not in ("float32", "float64"):
         raise ModelFileError(f"model dtype must be float32 or float64, got {dtype!r:.40}")
     want_code = "F32" if dtype == "float32" else "F64"
-    expected: dict[str, tuple[int, ...]] = {}
-    for i, spec in enumerate(config["layers"]):
-        layer = layer_from_config(spec)  # constructs only; no weights are allocated yet
-        expected.update({f"{i}.{k}": tuple(s) for k, s in layer.param_shapes().items()})
+    layers = [layer_from_config(spec) for spec in config["layers"]]  # constructed only: no weights allocated yet
+    expected = {f"{i}.{k}": tuple(s) for i, layer in enumerate(layers) for k, s in layer.param_shapes().items()}
     weight_keys = {k for k in declared if not k.startswith(_OPT_PREFIX)}
     if set(expected) != weight_keys:
         missing, unexpected = sorted(set(expected) - weight_keys), sorted(weight_keys - set(expected))
@@ -197,7 +197,7 @@ def _build_checked(meta: dict[str, Any], declared: dict[str, Any], Sequential):
     seed = config.get("seed")
     if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool) or seed < 0):
         raise ModelFileError(f"model seed must be a non-negative integer or null, got {seed!r:.40}")
-    model = Sequential.from_config(config)
+    model = Sequential(layers, seed=seed, dtype=dtype, input_shape=config.get("input_shape"))
     loss = meta.get("loss")
     model.set_loss(loss_from_config(loss) if isinstance(loss, dict) else None)
     metrics = meta.get("metrics", [])

@@ -117,9 +117,7 @@ class Sequential:
 
     def get_weights(self) -> dict[str, np.ndarray]:
         """Copies of every parameter and buffer (BatchNorm statistics), keyed as in model files."""
-        out = {f"{i}.{n}": a.copy() for i, ly in enumerate(self.layers) for n, a in ly.params.items()}
-        out.update({f"{i}.{n}": a.copy() for i, ly in enumerate(self.layers) for n, a in ly.buffers.items()})
-        return out
+        return {key: a.copy() for key, a in self._tensor_slots().items()}
 
     def set_weights(self, weights: dict[str, np.ndarray]) -> None:
         """Copy values into the existing arrays, checking that keys, shapes and dtypes match exactly."""

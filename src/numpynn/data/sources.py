@@ -244,6 +244,4 @@ def load(name_or_path: str | os.PathLike = "mnist-sample", *, normalize: str | N
     return (Xtr, ytr.astype(np.int64)), (Xte, yte.astype(np.int64))
 
 
-def load_idx(path: str | os.PathLike) -> np.ndarray:
-    """One IDX file (gzip or raw) as an array; see numpynn.data.idx.read_idx."""
-    return read_idx(path)
+load_idx = read_idx  # nn.datasets.load_idx(path): one IDX file, gzip or raw

@@ -53,9 +53,9 @@ class Dense(Layer):
         if input_shape is not None and tuple(input_shape) != (self.in_features,):
             raise ShapeError(f"{self.describe()} cannot follow a layer whose output is {tuple(input_shape)} per sample")
         super().build((self.in_features,), backend, rng)
-        shape = (self.in_features, self.out_features)
-        self._add_param("W", get_initializer(self.init)(shape, rng, backend.dtype))
-        self._add_param("b", get_initializer(self.bias_init)((self.out_features,), rng, backend.dtype))
+        shapes = self.param_shapes()
+        self._add_param("W", get_initializer(self.init)(shapes["W"], rng, backend.dtype))
+        self._add_param("b", get_initializer(self.bias_init)(shapes["b"], rng, backend.dtype))
         self.output_shape = (self.out_features,)
         return self.output_shape
 
