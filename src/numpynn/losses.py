@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from . import kernels
 from .errors import DataError
 from .layers.activation_math import sigmoid, softmax
 
@@ -67,6 +68,11 @@ class CrossEntropy(Loss):
     def __call__(self, logits, targets, weights=None):
         n, k = logits.shape
         w, norm = _weights_and_norm(weights, n, logits.dtype)
+        fast = kernels.compiled() if targets.ndim == 1 and targets.dtype == np.int64 and w is None else None
+        if fast is not None and kernels.usable(logits) and targets.flags.c_contiguous:  # below, in one pass
+            grad = np.empty_like(logits)
+            value = fast.softmax_cross_entropy(logits, targets, self.label_smoothing, norm, grad)
+            return float(value), grad
         shifted = logits - logits.max(axis=1, keepdims=True)
         with np.errstate(under="ignore"):
             exp = np.exp(shifted)

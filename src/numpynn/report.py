@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from . import __version__
+from . import __version__, kernels
 from .atomic import atomic_write_bytes
 from .plots import plot_confident_mistakes, plot_confusion, plot_curves, plot_first_layer, plot_predictions
 
@@ -27,7 +27,8 @@ th{background:#f4f4f4}td:first-child,th:first-child{text-align:left}img{max-widt
 def environment() -> dict[str, Any]:
     """Versions, BLAS and thread counts: what a reader needs to compare timings."""
     env: dict[str, Any] = {"numpynn": __version__, "numpy": np.__version__, "python": sys.version.split()[0],
-                           "platform": platform.platform(), "cpus": os.cpu_count()}
+                           "platform": platform.platform(), "cpus": os.cpu_count(),
+                           "elementwise loops": kernels.describe()}
     try:
         from threadpoolctl import threadpool_info
 

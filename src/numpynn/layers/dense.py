@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import kernels
 from ..errors import ShapeError
 from ..initializers import BIAS_INITIALIZERS, get_initializer
 from .activations import activation_functions
@@ -65,11 +66,15 @@ class Dense(Layer):
         params = self.params
         z = self._buffer("z", (x.shape[0], self.out_features))
         np.matmul(x, params["W"], out=z)
-        np.add(z, params["b"], out=z)
         y = z
-        act = self._act
-        if act is not None and self.apply_activation:
-            y = act[0](z, self._buffer("y", z.shape) if act[2] else z)
+        act = self._act if self.apply_activation else None
+        fast = kernels.compiled() if self.activation == "relu" and act is not None else None
+        if fast is not None and kernels.usable(z, params["b"]):
+            fast.bias_relu(z, params["b"])  # the two lines below in one pass
+        else:
+            np.add(z, params["b"], out=z)
+            if act is not None:
+                y = act[0](z, self._buffer("y", z.shape) if act[2] else z)
         self._ready_for_backward = training
         if training:
             self._x, self._z, self._y = x, z, y
@@ -77,11 +82,17 @@ class Dense(Layer):
 
     def backward(self, dy: np.ndarray) -> np.ndarray | None:
         self._check_backward()
-        dz = dy
-        if self._act is not None and self.apply_activation:
-            dz = self._act[1](self._z, self._y, dy, self._buffer("dz", dy.shape))
-        np.matmul(self._x.T, dz, out=self.grads["W"])
-        np.sum(dz, axis=0, out=self.grads["b"])
+        dz, grads = dy, self.grads
+        act = self._act if self.apply_activation else None
+        fast = kernels.compiled() if self.activation == "relu" and act is not None else None
+        if fast is not None and kernels.usable(dy, self._y, grads["b"]):
+            dz = self._buffer("dz", dy.shape)
+            fast.relu_backward(dy, self._y, dz, grads["b"])  # the activation's gradient and the bias sum at once
+        else:
+            if act is not None:
+                dz = act[1](self._z, self._y, dy, self._buffer("dz", dy.shape))
+            np.sum(dz, axis=0, out=grads["b"])
+        np.matmul(self._x.T, dz, out=grads["W"])
         if not self.needs_input_grad:
             return None
         return np.matmul(dz, self.params["W"].T, out=self._buffer("dx", self._x.shape))

@@ -6,7 +6,14 @@ import math
 
 import numpy as np
 
+from .. import kernels
 from .base import Optimizer, add_l2, check_range
+
+
+def adam_coefficients(lr, beta1, beta2, eps, t):
+    """(a, eps') of the step p -= a * m_sum / (sqrt(v_sum) + eps'), from Adam's lr, betas, eps and step t."""
+    c = math.sqrt((1.0 - beta2) / (1.0 - beta2**t))
+    return lr * (1.0 - beta1) / ((1.0 - beta1**t) * c), eps / c
 
 
 def adam_update(p, g, m_sum, v_sum, tmp, *, lr, beta1, beta2, eps, t, weight_decay, decoupled):
@@ -19,6 +26,12 @@ def adam_update(p, g, m_sum, v_sum, tmp, *, lr, beta1, beta2, eps, t, weight_dec
     a = lr * (1-b1) / ((1-b1^t) * c): the same numbers with 10 passes over memory instead of 13.
     Weight decay is added to g (Adam: L2) or applied as p *= 1 - lr*wd before the step (AdamW: decoupled).
     """
+    a, eps_c = adam_coefficients(lr, beta1, beta2, eps, t)
+    fast = kernels.compiled()
+    if fast is not None and kernels.usable(p, g, m_sum, v_sum):  # the same arithmetic in one pass
+        decay, l2 = (1.0 - lr * weight_decay, 0.0) if decoupled else (1.0, weight_decay)
+        fast.adam(p, g, m_sum, v_sum, a, beta1, beta2, eps_c, decay, l2)
+        return
     if weight_decay and decoupled:
         p *= 1.0 - lr * weight_decay
     else:
@@ -28,10 +41,8 @@ def adam_update(p, g, m_sum, v_sum, tmp, *, lr, beta1, beta2, eps, t, weight_dec
     np.multiply(g, g, out=tmp)
     v_sum *= beta2
     v_sum += tmp
-    c = math.sqrt((1.0 - beta2) / (1.0 - beta2**t))
-    a = lr * (1.0 - beta1) / ((1.0 - beta1**t) * c)
     np.sqrt(v_sum, out=tmp)
-    tmp += eps / c
+    tmp += eps_c
     np.divide(m_sum, tmp, out=tmp)
     tmp *= a
     p -= tmp

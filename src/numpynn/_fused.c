@@ -1,0 +1,374 @@
+/* numpynn._fused: one-pass C loops for the elementwise work around a training step's matrix products.
+ *
+ * The readable version of every loop here is NumPy code next to the math it computes (optim/adam.py,
+ * layers/dense.py, losses.py); numpynn/kernels.py says when these loops replace it. NumPy makes one pass
+ * over memory per operation: Adam's update is ten passes over every weight, a ReLU layer's bias and
+ * activation two, its backward pass three. Here each job is one pass, with the same float operations in
+ * the same order (no FMA contraction: built with -ffp-contract=off), so Adam, bias+ReLU and the ReLU
+ * backward pass give bit-identical results to the NumPy reference.
+ *
+ * Arrays arrive through the buffer protocol (no NumPy headers needed to build): C-contiguous float32 or
+ * float64, checked here; a mismatch raises ValueError/TypeError naming what was expected.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <math.h>
+#include <string.h>
+
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+/* one binary, the widest vector unit the CPU has: chosen at load time */
+#define CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define CLONES
+#endif
+
+/* ---- buffers ------------------------------------------------------------------------------------------ */
+
+typedef struct {
+    Py_buffer view;
+    int held;
+} Arg;
+
+static void release(Arg *args, int n) {
+    for (int i = 0; i < n; i++)
+        if (args[i].held) PyBuffer_Release(&args[i].view);
+}
+
+/* The element kind of a buffer: 'f' (float32), 'd' (float64), 'q' (int64), or 0. */
+static char kind(const Py_buffer *v) {
+    const char *f = v->format ? v->format : "B";
+    if (*f == '@' || *f == '=' || *f == '<') f++;
+    if (f[0] && f[1] == 0) {
+        if (f[0] == 'f' && v->itemsize == 4) return 'f';
+        if (f[0] == 'd' && v->itemsize == 8) return 'd';
+        if ((f[0] == 'q' || f[0] == 'l') && v->itemsize == 8) return 'q';
+    }
+    return 0;
+}
+
+static int get(PyObject *obj, Arg *a, int writable, const char *name) {
+    int flags = PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (writable ? PyBUF_WRITABLE : 0);
+    if (PyObject_GetBuffer(obj, &a->view, flags) < 0) {
+        PyErr_Format(PyExc_TypeError, "%s must be a C-contiguous%s array", name, writable ? " writable" : "");
+        return -1;
+    }
+    a->held = 1;
+    return 0;
+}
+
+/* All float arguments must share one kind; returns it ('f' or 'd') or 0 with an error set. */
+static char same_float_kind(Arg *args, int n, const char *const *names) {
+    char k = kind(&args[0].view);
+    if (k != 'f' && k != 'd') {
+        PyErr_Format(PyExc_TypeError, "%s must be float32 or float64, got format '%s'", names[0],
+                     args[0].view.format ? args[0].view.format : "B");
+        return 0;
+    }
+    for (int i = 1; i < n; i++) {
+        if (kind(&args[i].view) != k) {
+            PyErr_Format(PyExc_TypeError, "%s must have the dtype of %s (%s)", names[i], names[0],
+                         k == 'f' ? "float32" : "float64");
+            return 0;
+        }
+    }
+    return k;
+}
+
+#define COUNT(a) ((a).view.len / (a).view.itemsize)
+
+/* ---- loops, written once for float and double ---------------------------------------------------------- */
+
+#define LOOPS(T, SQRT, EXP, LOG, SFX)                                                                           \
+    /* p *= decay; g += l2*p; m = b1*m + g; v = b2*v + g*g; p -= a * m / (sqrt(v) + eps) */                    \
+    static CLONES void adam_##SFX(Py_ssize_t n, T *restrict p, const T *restrict g, T *restrict m,            \
+                                  T *restrict v, T a, T b1, T b2, T eps, T decay, T l2) {                     \
+        int scale = decay != (T)1, couple = l2 != (T)0;                                                        \
+        for (Py_ssize_t i = 0; i < n; i++) {                                                                   \
+            T pi = scale ? p[i] * decay : p[i];                                                                \
+            T gi = couple ? g[i] + pi * l2 : g[i];                                                             \
+            T mi = m[i] * b1 + gi;                                                                             \
+            T vi = v[i] * b2 + gi * gi;                                                                        \
+            m[i] = mi;                                                                                         \
+            v[i] = vi;                                                                                         \
+            p[i] = pi - (mi / (SQRT(vi) + eps)) * a;                                                           \
+        }                                                                                                      \
+    }                                                                                                          \
+    /* z = max(z + b, 0), row by row; NaN stays NaN */                                                         \
+    static CLONES void bias_relu_##SFX(Py_ssize_t rows, Py_ssize_t cols, T *restrict z, const T *restrict b) { \
+        for (Py_ssize_t r = 0; r < rows; r++) {                                                                \
+            T *restrict zr = z + r * cols;                                                                     \
+            for (Py_ssize_t c = 0; c < cols; c++) {                                                            \
+                T x = zr[c] + b[c];                                                                            \
+                zr[c] = x < (T)0 ? (T)0 : x;                                                                   \
+            }                                                                                                  \
+        }                                                                                                      \
+    }                                                                                                          \
+    /* dz = dy * (y > 0); gb = dz summed over rows, first row first as NumPy's sum does */                     \
+    static CLONES void relu_backward_##SFX(Py_ssize_t rows, Py_ssize_t cols, const T *restrict dy,             \
+                                           const T *restrict y, T *restrict dz, T *restrict gb) {              \
+        for (Py_ssize_t r = 0; r < rows; r++) {                                                                \
+            const T *restrict dyr = dy + r * cols, *restrict yr = y + r * cols;                                \
+            T *restrict dzr = dz + r * cols;                                                                   \
+            for (Py_ssize_t c = 0; c < cols; c++) {                                                            \
+                T d = dyr[c] * (yr[c] > (T)0 ? (T)1 : (T)0);                                                   \
+                dzr[c] = d;                                                                                    \
+                gb[c] = r ? gb[c] + d : d;                                                                     \
+            }                                                                                                  \
+        }                                                                                                      \
+    }                                                                                                          \
+    /* softmax cross-entropy of integer labels with label smoothing: returns the summed loss (float64),      \
+       writes (softmax(z) - smoothed one-hot) * norm into grad; -1 if a label is out of range */              \
+    static int softmax_xent_##SFX(Py_ssize_t n, Py_ssize_t k, const T *restrict z, const long long *labels,    \
+                                  double eps, T norm, T *restrict grad, double *total) {                       \
+        double sum = 0.0;                                                                                      \
+        T off = (T)(eps / (double)k), hit = (T)(1.0 - eps);                                                    \
+        for (Py_ssize_t r = 0; r < n; r++) {                                                                   \
+            const T *zr = z + r * k;                                                                           \
+            T *gr = grad + r * k;                                                                              \
+            long long t = labels[r];                                                                           \
+            if (t < 0 || t >= k) return -1;                                                                    \
+            T top = zr[0];                                                                                     \
+            for (Py_ssize_t c = 1; c < k; c++) top = zr[c] > top ? zr[c] : top;                                \
+            T s = 0;                                                                                           \
+            double shifted = 0.0;                                                                              \
+            for (Py_ssize_t c = 0; c < k; c++) {                                                               \
+                T e = EXP(zr[c] - top);                                                                        \
+                gr[c] = e;                                                                                     \
+                s += e;                                                                                        \
+                shifted += (double)(zr[c] - top);                                                              \
+            }                                                                                                  \
+            T log_z = LOG(s);                                                                                  \
+            double nll = (double)(log_z - (zr[t] - top));                                                      \
+            sum += eps ? (1.0 - eps) * nll + eps * ((double)log_z - shifted / (double)k) : nll;                \
+            for (Py_ssize_t c = 0; c < k; c++) {                                                               \
+                T q = gr[c] / s - off;                                                                         \
+                gr[c] = (c == t ? q - hit : q) * norm;                                                         \
+            }                                                                                                  \
+        }                                                                                                      \
+        *total = sum * (double)norm;                                                                           \
+        return 0;                                                                                              \
+    }                                                                                                          \
+    /* softmax of each row, into out (may be z) */                                                             \
+    static void softmax_##SFX(Py_ssize_t n, Py_ssize_t k, const T *z, T *out) {                               \
+        for (Py_ssize_t r = 0; r < n; r++) {                                                                   \
+            const T *zr = z + r * k;                                                                           \
+            T *o = out + r * k;                                                                                \
+            T top = zr[0], s = 0;                                                                              \
+            for (Py_ssize_t c = 1; c < k; c++) top = zr[c] > top ? zr[c] : top;                                \
+            for (Py_ssize_t c = 0; c < k; c++) s += (o[c] = EXP(zr[c] - top));                                 \
+            for (Py_ssize_t c = 0; c < k; c++) o[c] /= s;                                                      \
+        }                                                                                                      \
+    }
+
+LOOPS(float, sqrtf, expf, logf, f32)
+LOOPS(double, sqrt, exp, log, f64)
+
+/* ---- Python entry points --------------------------------------------------------------------------------- */
+
+static PyObject *py_adam(PyObject *self, PyObject *args) {
+    PyObject *o[4];
+    double a, b1, b2, eps, decay, l2;
+    if (!PyArg_ParseTuple(args, "OOOOdddddd:adam", &o[0], &o[1], &o[2], &o[3], &a, &b1, &b2, &eps, &decay, &l2))
+        return NULL;
+    static const char *const names[] = {"p", "g", "m_sum", "v_sum"};
+    Arg x[4];
+    memset(x, 0, sizeof x);
+    for (int i = 0; i < 4; i++)
+        if (get(o[i], &x[i], i != 1, names[i]) < 0) goto fail;
+    char k = same_float_kind(x, 4, names);
+    if (!k) goto fail;
+    Py_ssize_t n = COUNT(x[0]);
+    for (int i = 1; i < 4; i++)
+        if (COUNT(x[i]) != n) {
+            PyErr_Format(PyExc_ValueError, "%s has %zd elements, p has %zd", names[i], COUNT(x[i]), n);
+            goto fail;
+        }
+    Py_BEGIN_ALLOW_THREADS
+    if (k == 'f')
+        adam_f32(n, x[0].view.buf, x[1].view.buf, x[2].view.buf, x[3].view.buf, (float)a, (float)b1, (float)b2,
+                 (float)eps, (float)decay, (float)l2);
+    else
+        adam_f64(n, x[0].view.buf, x[1].view.buf, x[2].view.buf, x[3].view.buf, a, b1, b2, eps, decay, l2);
+    Py_END_ALLOW_THREADS
+    release(x, 4);
+    Py_RETURN_NONE;
+fail:
+    release(x, 4);
+    return NULL;
+}
+
+/* rows x cols from a 2-D array and a vector of length cols */
+static int rows_of(Arg *m, Arg *vec, const char *mname, Py_ssize_t *rows, Py_ssize_t *cols) {
+    *cols = COUNT(*vec);
+    if (m->view.ndim != 2 || m->view.shape[1] != *cols) {
+        PyErr_Format(PyExc_ValueError, "%s must be 2-D with %zd columns", mname, *cols);
+        return -1;
+    }
+    *rows = m->view.shape[0];
+    return 0;
+}
+
+static PyObject *py_bias_relu(PyObject *self, PyObject *args) {
+    PyObject *oz, *ob;
+    if (!PyArg_ParseTuple(args, "OO:bias_relu", &oz, &ob)) return NULL;
+    static const char *const names[] = {"z", "b"};
+    Arg x[2];
+    memset(x, 0, sizeof x);
+    Py_ssize_t rows, cols;
+    if (get(oz, &x[0], 1, "z") < 0 || get(ob, &x[1], 0, "b") < 0) goto fail;
+    char k = same_float_kind(x, 2, names);
+    if (!k || rows_of(&x[0], &x[1], "z", &rows, &cols) < 0) goto fail;
+    Py_BEGIN_ALLOW_THREADS
+    if (k == 'f') bias_relu_f32(rows, cols, x[0].view.buf, x[1].view.buf);
+    else bias_relu_f64(rows, cols, x[0].view.buf, x[1].view.buf);
+    Py_END_ALLOW_THREADS
+    release(x, 2);
+    Py_RETURN_NONE;
+fail:
+    release(x, 2);
+    return NULL;
+}
+
+static PyObject *py_relu_backward(PyObject *self, PyObject *args) {
+    PyObject *o[4];
+    if (!PyArg_ParseTuple(args, "OOOO:relu_backward", &o[0], &o[1], &o[2], &o[3])) return NULL;
+    static const char *const names[] = {"dy", "y", "dz", "gb"};
+    Arg x[4];
+    memset(x, 0, sizeof x);
+    Py_ssize_t rows, cols;
+    for (int i = 0; i < 4; i++)
+        if (get(o[i], &x[i], i >= 2, names[i]) < 0) goto fail;
+    char k = same_float_kind(x, 4, names);
+    if (!k || rows_of(&x[0], &x[3], "dy", &rows, &cols) < 0) goto fail;
+    if (COUNT(x[1]) != rows * cols || COUNT(x[2]) != rows * cols) {
+        PyErr_Format(PyExc_ValueError, "y and dz must have the %zd x %zd elements of dy", rows, cols);
+        goto fail;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    if (k == 'f') relu_backward_f32(rows, cols, x[0].view.buf, x[1].view.buf, x[2].view.buf, x[3].view.buf);
+    else relu_backward_f64(rows, cols, x[0].view.buf, x[1].view.buf, x[2].view.buf, x[3].view.buf);
+    Py_END_ALLOW_THREADS
+    release(x, 4);
+    Py_RETURN_NONE;
+fail:
+    release(x, 4);
+    return NULL;
+}
+
+static PyObject *py_softmax_cross_entropy(PyObject *self, PyObject *args) {
+    PyObject *oz, *ol, *og;
+    double eps, norm, total = 0.0;
+    if (!PyArg_ParseTuple(args, "OOddO:softmax_cross_entropy", &oz, &ol, &eps, &norm, &og)) return NULL;
+    static const char *const names[] = {"logits", "grad"};
+    Arg x[3];
+    memset(x, 0, sizeof x);
+    if (get(oz, &x[0], 0, "logits") < 0 || get(og, &x[1], 1, "grad") < 0 || get(ol, &x[2], 0, "labels") < 0)
+        goto fail;
+    char k = same_float_kind(x, 2, names);
+    if (!k) goto fail;
+    if (x[0].view.ndim != 2 || COUNT(x[1]) != COUNT(x[0])) {
+        PyErr_SetString(PyExc_ValueError, "logits must be 2-D and grad the same size");
+        goto fail;
+    }
+    Py_ssize_t n = x[0].view.shape[0], c = x[0].view.shape[1];
+    if (kind(&x[2].view) != 'q' || COUNT(x[2]) != n) {
+        PyErr_Format(PyExc_TypeError, "labels must be %zd int64 class indices", n);
+        goto fail;
+    }
+    int bad;
+    Py_BEGIN_ALLOW_THREADS
+    if (k == 'f') bad = softmax_xent_f32(n, c, x[0].view.buf, x[2].view.buf, eps, (float)norm, x[1].view.buf, &total);
+    else bad = softmax_xent_f64(n, c, x[0].view.buf, x[2].view.buf, eps, norm, x[1].view.buf, &total);
+    Py_END_ALLOW_THREADS
+    if (bad) {
+        PyErr_Format(PyExc_IndexError, "a class label is outside 0..%zd", c - 1);
+        goto fail;
+    }
+    release(x, 3);
+    return PyFloat_FromDouble(total);
+fail:
+    release(x, 3);
+    return NULL;
+}
+
+static PyObject *py_softmax(PyObject *self, PyObject *args) {
+    PyObject *oz, *oo;
+    if (!PyArg_ParseTuple(args, "OO:softmax", &oz, &oo)) return NULL;
+    static const char *const names[] = {"z", "out"};
+    Arg x[2];
+    memset(x, 0, sizeof x);
+    if (get(oz, &x[0], 0, "z") < 0 || get(oo, &x[1], 1, "out") < 0) goto fail;
+    char k = same_float_kind(x, 2, names);
+    if (!k) goto fail;
+    if (x[0].view.ndim != 2 || COUNT(x[1]) != COUNT(x[0])) {
+        PyErr_SetString(PyExc_ValueError, "z must be 2-D and out the same size");
+        goto fail;
+    }
+    Py_ssize_t n = x[0].view.shape[0], c = x[0].view.shape[1];
+    if (c > 0) {
+        if (k == 'f') softmax_f32(n, c, x[0].view.buf, x[1].view.buf);
+        else softmax_f64(n, c, x[0].view.buf, x[1].view.buf);
+    }
+    release(x, 2);
+    Py_RETURN_NONE;
+fail:
+    release(x, 2);
+    return NULL;
+}
+
+/* out[r] = X[idx[r]] for whole rows, prefetching a few rows ahead (the rows are scattered over memory) */
+static PyObject *py_take_rows(PyObject *self, PyObject *args) {
+    PyObject *oX, *oi, *oo;
+    if (!PyArg_ParseTuple(args, "OOO:take_rows", &oX, &oi, &oo)) return NULL;
+    Arg x[3];
+    memset(x, 0, sizeof x);
+    if (get(oX, &x[0], 0, "X") < 0 || get(oi, &x[1], 0, "idx") < 0 || get(oo, &x[2], 1, "out") < 0) goto fail;
+    if (x[0].view.ndim < 1 || x[0].view.shape[0] == 0 || kind(&x[1].view) != 'q' ||
+        x[0].view.itemsize != x[2].view.itemsize) {
+        PyErr_SetString(PyExc_TypeError, "take_rows needs X with rows, int64 idx and out of X's dtype");
+        goto fail;
+    }
+    Py_ssize_t n = x[0].view.shape[0], m = COUNT(x[1]), row = x[0].view.len / n;
+    if (x[2].view.len != m * row) {
+        PyErr_Format(PyExc_ValueError, "out must hold %zd rows of X", m);
+        goto fail;
+    }
+    const long long *idx = x[1].view.buf;
+    for (Py_ssize_t r = 0; r < m; r++)
+        if (idx[r] < 0 || idx[r] >= n) {
+            PyErr_Format(PyExc_IndexError, "row index %lld is outside 0..%zd", idx[r], n - 1);
+            goto fail;
+        }
+    const char *src = x[0].view.buf;
+    char *dst = x[2].view.buf;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t r = 0; r < m; r++) {
+        if (r + 2 < m) {
+            const char *ahead = src + idx[r + 2] * row;
+            for (Py_ssize_t b = 0; b < row; b += 64) __builtin_prefetch(ahead + b, 0, 0);
+        }
+        memcpy(dst + r * row, src + idx[r] * row, (size_t)row);
+    }
+    Py_END_ALLOW_THREADS
+    release(x, 3);
+    Py_RETURN_NONE;
+fail:
+    release(x, 3);
+    return NULL;
+}
+
+static PyMethodDef methods[] = {
+    {"adam", py_adam, METH_VARARGS, "adam(p, g, m_sum, v_sum, a, beta1, beta2, eps, decay, l2): Adam's step in place"},
+    {"bias_relu", py_bias_relu, METH_VARARGS, "bias_relu(z, b): z = max(z + b, 0) in place"},
+    {"relu_backward", py_relu_backward, METH_VARARGS, "relu_backward(dy, y, dz, gb): dz = dy*(y>0), gb = sum(dz, 0)"},
+    {"softmax_cross_entropy", py_softmax_cross_entropy, METH_VARARGS,
+     "softmax_cross_entropy(logits, labels, eps, norm, grad) -> summed loss * norm; grad written"},
+    {"softmax", py_softmax, METH_VARARGS, "softmax(z, out): row-wise softmax"},
+    {"take_rows", py_take_rows, METH_VARARGS, "take_rows(X, idx, out): out[r] = X[idx[r]]"},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_fused", "One-pass C loops for numpynn's training step.",
+                                    -1, methods, NULL, NULL, NULL, NULL};
+
+PyMODINIT_FUNC PyInit__fused(void) { return PyModule_Create(&module); }

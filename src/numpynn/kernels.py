@@ -1,0 +1,80 @@
+"""Which code runs the elementwise work of a training step: NumPy, or numpynn's compiled one-pass loops.
+
+Every loop in `numpynn/_fused.c` has a NumPy reference next to the math it computes (`optim/adam.py`,
+`layers/dense.py`, `losses.py`), and that reference is the version to read. NumPy makes one pass over memory
+per operation, on one core: Adam's update is ten passes over every weight, a ReLU layer's bias and activation
+two, its backward pass three. Around the matrix products of a small network those passes cost about as much
+as the products. The C loops do each job in one pass with the same float operations in the same order, so
+Adam, the bias-plus-ReLU forward and its backward give bit-identical results to the reference (the tests
+check this); the softmax cross-entropy differs from it only in the last bits of `exp`.
+
+The extension is built when numpynn is installed with a C compiler present; without one, numpynn runs the
+reference. The environment variable NUMPYNN_KERNELS chooses: "auto" (default: compiled when built),
+"numpy" (always the reference), or "c" (compiled, and an error if it was not built).
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from types import ModuleType
+
+import numpy as np
+
+CHOICES = ("auto", "numpy", "c")
+_compiled: ModuleType | None = None
+_tried = False
+
+
+def choice() -> str:
+    """The NUMPYNN_KERNELS setting, checked."""
+    value = os.environ.get("NUMPYNN_KERNELS", "auto").strip().lower() or "auto"
+    if value not in CHOICES:
+        raise ValueError(f"NUMPYNN_KERNELS must be one of {CHOICES}, got {value!r}")
+    return value
+
+
+def compiled() -> ModuleType | None:
+    """The compiled loops (module numpynn._fused), or None where the NumPy reference is to be used."""
+    global _compiled, _tried
+    if not _tried:
+        want = choice()
+        _compiled = None
+        if want != "numpy":
+            try:
+                _fused = importlib.import_module("numpynn._fused")
+            except ImportError as err:
+                if want == "c":
+                    raise ImportError("NUMPYNN_KERNELS=c but numpynn's C extension was not built; reinstall "
+                                      "numpynn where a C compiler is available") from err
+            else:
+                _compiled = _fused
+        _tried = True
+    return _compiled
+
+
+def reset() -> None:
+    """Read NUMPYNN_KERNELS again at the next call (tests switch it)."""
+    global _compiled, _tried
+    _compiled, _tried = None, False
+
+
+def name() -> str:
+    """'c' or 'numpy': what runs the training step's elementwise loops."""
+    return "c" if compiled() is not None else "numpy"
+
+
+def usable(*arrays: np.ndarray) -> bool:
+    """The compiled loops take C-contiguous float32/float64 arrays of one dtype; anything else uses NumPy."""
+    dtype = arrays[0].dtype
+    return dtype in (np.float32, np.float64) and all(a.dtype == dtype and a.flags.c_contiguous for a in arrays)
+
+
+def describe() -> str:
+    """One line for reports: which code runs the elementwise loops, and why."""
+    setting = choice()
+    if compiled() is not None:
+        return "numpynn C extension (one pass per job)"
+    if setting == "numpy":
+        return "NumPy reference (NUMPYNN_KERNELS=numpy)"
+    return "NumPy reference (the C extension was not built)"

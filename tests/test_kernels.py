@@ -1,0 +1,176 @@
+"""The compiled one-pass loops (numpynn._fused) against their NumPy references, and the switch between them."""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pytest
+
+import numpynn as nn
+from numpynn import kernels
+from numpynn.layers.activation_math import relu, relu_grad, softmax
+from numpynn.optim.adam import adam_update
+
+FLOATS = (np.float32, np.float64)
+
+
+@pytest.fixture
+def use(monkeypatch):
+    """use("numpy") / use("c") / use("auto"): switch the kernels for one test."""
+
+    def switch(value: str) -> None:
+        monkeypatch.setenv("NUMPYNN_KERNELS", value)
+        kernels.reset()
+
+    yield switch
+    monkeypatch.delenv("NUMPYNN_KERNELS", raising=False)
+    kernels.reset()
+
+
+@pytest.fixture
+def fused(use):
+    use("c")
+    return kernels.compiled()
+
+
+def test_the_extension_is_built_where_numpynn_is_installed_with_a_compiler():
+    # `make test` installs numpynn with a C compiler present: a missing extension is a broken build
+    assert kernels.compiled() is not None, "numpynn._fused did not build; see the pip install output"
+    assert kernels.name() == "c" and "C extension" in kernels.describe()
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("weight_decay,decoupled", [(0.0, False), (0.01, False), (0.05, True)])
+def test_adam_is_bit_identical_to_the_numpy_reference(fused, use, rng, dtype, weight_decay, decoupled):
+    n = 1001
+    p0 = rng.standard_normal(n).astype(dtype)
+    m0, v0 = rng.standard_normal(n).astype(dtype), rng.random(n).astype(dtype)
+    results = {}
+    for name in ("numpy", "c"):
+        use(name)
+        p, m, v = p0.copy(), m0.copy(), v0.copy()
+        for t in range(1, 4):
+            g = np.random.default_rng(t).standard_normal(n).astype(dtype)
+            adam_update(p, g, m, v, np.empty_like(p), lr=1e-2, beta1=0.9, beta2=0.999, eps=1e-8, t=t,
+                        weight_decay=weight_decay, decoupled=decoupled)
+        results[name] = p, m, v
+    for ref, got in zip(results["numpy"], results["c"], strict=True):
+        np.testing.assert_array_equal(got, ref)
+    assert not np.array_equal(results["c"][0], p0)
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_bias_relu_and_its_backward_are_bit_identical(fused, rng, dtype):
+    z0 = rng.standard_normal((37, 19)).astype(dtype)
+    b = rng.standard_normal(19).astype(dtype)
+    z0[0, 0] = np.nan  # NaN must survive, as with np.maximum, so divergence is still caught
+    ref = relu(z0 + b, np.empty_like(z0))
+    z = z0.copy()
+    fused.bias_relu(z, b)
+    np.testing.assert_array_equal(z, ref)
+
+    dy = rng.standard_normal(z.shape).astype(dtype)
+    ref_dz = relu_grad(None, ref, dy, np.empty_like(dy))
+    dz, gb = np.empty_like(dy), np.empty(19, dtype)
+    fused.relu_backward(dy, ref, dz, gb)
+    np.testing.assert_array_equal(dz, ref_dz)
+    np.testing.assert_array_equal(gb, ref_dz.sum(axis=0))
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("smoothing", [0.0, 0.1])
+def test_softmax_cross_entropy_matches_the_reference(use, rng, dtype, smoothing):
+    logits = (5 * rng.standard_normal((64, 10))).astype(dtype)
+    labels = rng.integers(0, 10, 64)
+    loss = nn.CrossEntropy(label_smoothing=smoothing)
+    use("numpy")
+    ref_value, ref_grad = loss(logits, labels)
+    use("c")
+    value, grad = loss(logits, labels)
+    tol = 1e-6 if dtype == np.float32 else 1e-13
+    assert value == pytest.approx(ref_value, rel=tol)
+    np.testing.assert_allclose(grad, ref_grad, rtol=10 * tol, atol=tol / 64)
+    assert grad.dtype == dtype
+
+
+def test_softmax_and_take_rows(fused, rng):
+    z = (10 * rng.standard_normal((5, 7))).astype(np.float32)
+    out = np.empty_like(z)
+    fused.softmax(z, out)
+    np.testing.assert_allclose(out, softmax(z, np.empty_like(z)), rtol=1e-6)
+    X = rng.standard_normal((50, 3, 4)).astype(np.float32)
+    idx = rng.permutation(50)[:13]
+    rows = np.empty((13, 3, 4), np.float32)
+    fused.take_rows(X, idx, rows)
+    np.testing.assert_array_equal(rows, X[idx])
+
+
+def test_bad_arguments_are_refused_with_what_was_expected(fused):
+    f32 = np.zeros((4, 3), np.float32)
+    with pytest.raises(TypeError, match="b must have the dtype of z \\(float32\\)"):
+        fused.bias_relu(f32, np.zeros(3))
+    with pytest.raises(ValueError, match="z must be 2-D with 5 columns"):
+        fused.bias_relu(f32, np.zeros(5, np.float32))
+    with pytest.raises(TypeError, match="C-contiguous writable"):
+        fused.bias_relu(np.zeros((3, 4), np.float32).T, np.zeros(3, np.float32))
+    with pytest.raises(TypeError, match="float32 or float64"):
+        fused.adam(np.zeros(3, np.int64), *[np.zeros(3)] * 3, 1, 1, 1, 1, 1, 0)
+    with pytest.raises(ValueError, match="v_sum has 2 elements, p has 3"):
+        fused.adam(*[np.zeros(3)] * 3, np.zeros(2), 1, 1, 1, 1, 1, 0)
+    with pytest.raises(IndexError, match="outside 0..2"):
+        fused.softmax_cross_entropy(f32, np.array([0, 1, 3, 0]), 0.0, 0.25, np.empty_like(f32))
+    with pytest.raises(TypeError, match="4 int64 class indices"):
+        fused.softmax_cross_entropy(f32, np.array([0, 1, 2]), 0.0, 0.25, np.empty_like(f32))
+    with pytest.raises(IndexError, match="row index 9 is outside 0..3"):
+        fused.take_rows(f32, np.array([0, 9]), np.empty((2, 3), np.float32))
+
+
+def test_numpynn_kernels_setting(use, monkeypatch):
+    use("numpy")
+    assert kernels.compiled() is None and kernels.name() == "numpy" and "NUMPYNN_KERNELS=numpy" in kernels.describe()
+    use("sometimes")
+    with pytest.raises(ValueError, match="NUMPYNN_KERNELS must be one of"):
+        kernels.compiled()
+    monkeypatch.setitem(sys.modules, "numpynn._fused", None)  # as if the extension had not been built
+    use("auto")
+    assert kernels.compiled() is None and "not built" in kernels.describe()
+    use("c")
+    with pytest.raises(ImportError, match="was not built"):
+        kernels.compiled()
+
+
+def _train(setting, use, blobs, **fit):
+    use(setting)
+    X, y = blobs
+    model = nn.Sequential([nn.Dense(4, 32, "relu"), nn.Dense(32, 16, "relu"), nn.Dense(16, 3)], seed=3)
+    model.fit(X, y, optimizer=nn.AdamW(1e-2, weight_decay=0.01), epochs=5, batch_size=16, verbose=0, **fit)
+    return model
+
+
+def test_training_with_either_kernels_agrees(use, blobs):
+    ref, got = _train("numpy", use, blobs), _train("c", use, blobs)
+    for key, value in ref.get_weights().items():
+        np.testing.assert_allclose(got.get_weights()[key], value, rtol=1e-4, atol=1e-5, err_msg=key)
+    assert got.history["loss"] == pytest.approx(ref.history["loss"], rel=1e-4)
+
+
+@pytest.mark.parametrize("setting", ["c", "numpy"])
+def test_gradients_are_right_with_either_kernels(use, rng, setting):
+    use(setting)
+    model = nn.Sequential([nn.Dense(5, 7, "relu"), nn.Dense(7, 6, "relu"), nn.Dense(6, 4)], seed=1, dtype="float64")
+    model.set_loss(nn.CrossEntropy(label_smoothing=0.1))
+    X = rng.standard_normal((9, 5))
+    result = nn.gradcheck(model, X, rng.integers(0, 4, 9), max_per_tensor=None)
+    assert result.ok, result
+
+
+@pytest.mark.parametrize("setting", ["c", "numpy"])
+def test_resume_is_bit_identical_with_either_kernels(use, blobs, tmp_path, setting):
+    straight = _train(setting, use, blobs)
+    first = _train(setting, use, blobs, callbacks=[nn.ModelCheckpoint(tmp_path / "e{epoch}.safetensors")])
+    resumed = nn.load(tmp_path / "e3.safetensors")
+    resumed.fit(*blobs, epochs=5, batch_size=16, verbose=0, resume=True)
+    for key, value in straight.get_weights().items():
+        np.testing.assert_array_equal(resumed.get_weights()[key], value, err_msg=key)
+    assert first.history.batch_loss == straight.history.batch_loss
