@@ -213,3 +213,20 @@ def test_the_core_needs_only_numpy_and_safetensors():
     r = subprocess.run([sys.executable, "-c", CORE_ONLY], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     assert "optional modules loaded: []" in r.stdout
+
+
+def test_build_mlp_input_dropout_drops_pixels_in_training_only(tmp_path):
+    from numpynn.mlp import build_mlp
+
+    model = build_mlp(6, [5], 3, input_dropout=0.5, dropout=0.2, seed=0)
+    assert [type(ly).__name__ for ly in model.layers] == ["Dropout", "Dense", "Dropout", "Dense"]
+    assert model.input_shape == (6,)
+    x = np.ones((200, 6), np.float32)
+    dropped = model.layers[0].forward(x, training=True)
+    assert 0.35 < float(np.mean(dropped == 0)) < 0.65 and set(np.unique(dropped)) == {0.0, 2.0}
+    np.testing.assert_array_equal(model.layers[0].forward(x), x)
+    with pytest.raises(nn.ShapeError, match=r"\(n, 6\)"):
+        model.predict(np.ones((2, 5), np.float32))
+    model.fit(np.random.default_rng(0).random((30, 6), dtype=np.float32), np.arange(30) % 3, epochs=2, verbose=0)
+    model.save(tmp_path / "m.safetensors")
+    assert [type(ly).__name__ for ly in nn.load(tmp_path / "m.safetensors").layers][0] == "Dropout"

@@ -21,7 +21,8 @@ from .errors import NumpynnError
 HELP = {
     "hidden": "hidden layer sizes, e.g. 256,128 (empty for none)", "activation": "hidden activation(s), e.g. relu",
     "init": "weight initializer (auto, he_normal, glorot_uniform, lecun_normal, small_normal, ...)",
-    "dropout": "dropout rate after each hidden layer", "batchnorm": "batch normalisation after each hidden layer",
+    "dropout": "dropout rate after each hidden layer",
+    "input_dropout": "dropout rate on the inputs", "batchnorm": "batch normalisation after each hidden layer",
     "output": "output layer: auto (logits), softmax or sigmoid",
     "loss": "auto, cross_entropy, binary_cross_entropy, mse",
     "optimizer": "sgd, adam, adamw, rmsprop, adagrad", "lr": "learning rate", "momentum": "SGD momentum",

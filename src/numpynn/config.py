@@ -15,7 +15,7 @@ from typing import Any
 from .errors import NumpynnError
 
 SECTIONS = {
-    "model": ("hidden", "activation", "init", "dropout", "batchnorm", "output"),
+    "model": ("hidden", "activation", "init", "dropout", "input_dropout", "batchnorm", "output"),
     "training": ("loss", "optimizer", "lr", "momentum", "nesterov", "weight_decay", "clip_norm", "schedule",
                  "warmup_epochs", "step_epochs", "gamma", "epochs", "batch_size", "label_smoothing",
                  "early_stopping", "seed", "dtype"),
@@ -25,7 +25,8 @@ SECTIONS = {
 
 # the type each setting must have in a file or on the command line ("activation" is checked on its own)
 FIELD_TYPES: dict[str, type] = {
-    "hidden": list, "activation": object, "init": str, "dropout": float, "batchnorm": bool, "output": str,
+    "hidden": list, "activation": object, "init": str, "dropout": float, "input_dropout": float,
+    "batchnorm": bool, "output": str,
     "loss": str, "optimizer": str, "lr": float, "momentum": float, "nesterov": bool, "weight_decay": float,
     "clip_norm": float, "schedule": str, "warmup_epochs": float, "step_epochs": int, "gamma": float,
     "epochs": int, "batch_size": int, "label_smoothing": float, "early_stopping": int, "seed": int,
@@ -46,6 +47,7 @@ class TrainConfig:
     activation: str | list[str] = "relu"  # one name for every hidden layer, or one per layer
     init: str = "auto"
     dropout: float = 0.1
+    input_dropout: float = 0.0  # dropout on the input pixels themselves
     batchnorm: bool = False
     output: str = "auto"  # "auto" (logits, activation fused into the loss), "softmax" or "sigmoid" as a layer
     # training
@@ -103,6 +105,7 @@ class TrainConfig:
         checks = [("lr", self.lr > 0, "> 0"), ("epochs", self.epochs >= 1, ">= 1"),
                   ("batch_size", self.batch_size >= 0, ">= 0 (0 = full batch)"),
                   ("dropout", 0 <= self.dropout < 1, "in [0, 1)"),
+                  ("input_dropout", 0 <= self.input_dropout < 1, "in [0, 1)"),
                   ("validation_split", 0 <= self.validation_split < 1, "in [0, 1)"),
                   ("early_stopping", self.early_stopping >= 0, ">= 0"), ("seed", self.seed >= 0, ">= 0"),
                   ("momentum", 0 <= self.momentum < 1, "in [0, 1)"), ("weight_decay", self.weight_decay >= 0, ">= 0")]

@@ -67,7 +67,12 @@ def name() -> str:
 def usable(*arrays: np.ndarray) -> bool:
     """The compiled loops take C-contiguous float32/float64 arrays of one dtype; anything else uses NumPy."""
     dtype = arrays[0].dtype
-    return dtype in (np.float32, np.float64) and all(a.dtype == dtype and a.flags.c_contiguous for a in arrays)
+    if dtype != np.float32 and dtype != np.float64:
+        return False
+    for a in arrays:
+        if a.dtype != dtype or not a.flags.c_contiguous:
+            return False
+    return True
 
 
 def describe() -> str:

@@ -11,9 +11,10 @@ _RELU_LIKE = ("relu", "leaky_relu", "elu", "gelu")
 
 
 def build_mlp(n_inputs: int, hidden: Sequence[int], n_outputs: int, *, activation: str | Sequence[str] = "relu",
-              init: str = "auto", dropout: float = 0.0, batchnorm: bool = False, output: str | None = None,
-              seed: int | None = 0, dtype: str = "float32") -> Sequential:
-    """Dense hidden layers (each optionally followed by BatchNorm and Dropout), then a Dense output layer.
+              init: str = "auto", dropout: float = 0.0, input_dropout: float = 0.0, batchnorm: bool = False,
+              output: str | None = None, seed: int | None = 0, dtype: str = "float32") -> Sequential:
+    """Dense hidden layers (each optionally followed by BatchNorm and Dropout), then a Dense output layer;
+    `input_dropout` puts a Dropout on the inputs first (as in Srivastava et al. 2014, for wide MLPs).
 
     `activation` is one name for every hidden layer or one per layer; `output` an activation for the last layer
     (None: raw logits; a softmax or sigmoid there is fused into the matching loss anyway).
@@ -21,7 +22,7 @@ def build_mlp(n_inputs: int, hidden: Sequence[int], n_outputs: int, *, activatio
     acts = [activation] * len(hidden) if isinstance(activation, str) else list(activation)
     if len(acts) != len(hidden):
         raise ValueError(f"give one activation per hidden layer: {len(hidden)} layers, {len(acts)} activations")
-    layers: list[Layer] = []
+    layers: list[Layer] = [Dropout(input_dropout)] if input_dropout else []
     width = n_inputs
     for units, act in zip(hidden, acts, strict=True):
         if act not in ACTIVATION_LAYERS:
@@ -36,4 +37,4 @@ def build_mlp(n_inputs: int, hidden: Sequence[int], n_outputs: int, *, activatio
         width = units
     out_init = "glorot_uniform" if init == "auto" else init
     layers.append(Dense(width, n_outputs, output, init=out_init))
-    return Sequential(layers, seed=seed, dtype=dtype)
+    return Sequential(layers, seed=seed, dtype=dtype, input_shape=(n_inputs,))
