@@ -172,3 +172,46 @@ def test_throttled_checkpoint_saves_the_last_finished_epoch_on_interrupt(blobs, 
     loaded.fit(X, y, epochs=5, batch_size=32, verbose=0, resume=True)
     for key, value in straight.get_weights().items():
         np.testing.assert_array_equal(loaded.get_weights()[key], value)
+
+
+class _RecordWeights(nn.Callback):
+    def __init__(self):
+        self.epoch, self.seen = 0, []
+
+    def on_epoch_begin(self, epoch):
+        self.epoch = epoch
+
+    def on_batch_end(self, step, logs):
+        self.seen.append((self.epoch, self.model.flat.values.copy()))
+
+
+@pytest.mark.parametrize("decay", [0.9999, 0.6])
+def test_weight_average_ends_with_the_running_mean_then_the_ema(blobs, decay):
+    X, y = blobs
+    model = nn.Sequential([nn.Dense(4, 8, "relu"), nn.Dense(8, 3)], seed=0)
+    record, average = _RecordWeights(), nn.WeightAverage(decay, start_epoch=2)
+    history = model.fit(X, y, epochs=3, batch_size=32, verbose=0, callbacks=[record, average])
+    weights = [w for epoch, w in record.seen if epoch >= 2]
+    expected = weights[0].astype(np.float64)
+    for n, w in enumerate(weights[1:], start=2):
+        expected += (w - expected) * max(1 - decay, 1 / n)
+    assert average.count == len(weights) == 10
+    np.testing.assert_allclose(model.flat.values, expected, rtol=1e-5, atol=1e-6)
+    assert not np.allclose(model.flat.values, record.seen[-1][1])  # not simply the last weights
+    if decay > 0.99:  # within its memory the average is the plain mean of the steps
+        np.testing.assert_allclose(model.flat.values, np.mean(weights, axis=0), rtol=1e-5, atol=1e-6)
+    assert np.isfinite(model.predict_proba(X)).all() and len(history["loss"]) == 3
+
+
+def test_weight_average_arguments_and_config(tmp_path):
+    with pytest.raises(ValueError, match="decay must be in"):
+        nn.WeightAverage(1.0)
+    with pytest.raises(ValueError, match="start_epoch must be an integer >= 1"):
+        nn.WeightAverage(0.99, start_epoch=0)
+    from numpynn.config import ConfigError, TrainConfig
+    from numpynn.run import build_callbacks
+
+    cbs = build_callbacks(TrainConfig(average_decay=0.999, average_start_epoch=4), tmp_path / "m", True)
+    assert any(isinstance(c, nn.WeightAverage) and c.start_epoch == 4 for c in cbs)
+    with pytest.raises(ConfigError, match="average_decay"):
+        TrainConfig(average_decay=1.5)

@@ -54,6 +54,7 @@ from .training.callbacks import (
     ModelCheckpoint,
     ProgressBar,
     ReduceLROnPlateau,
+    WeightAverage,
 )
 from .training.history import History
 
@@ -64,6 +65,7 @@ __all__ = [
     "ExponentialDecay", "Flatten", "GradcheckResult", "History", "Identity", "JSONLogger", "Layer",
     "LearningRateScheduler", "LeakyReLU", "Loss", "MeanSquaredError", "ModelCheckpoint", "ModelFileError",
     "NumpynnError", "OneCycle", "Optimizer", "ProgressBar", "RMSprop", "ReLU", "ReduceLROnPlateau", "Schedule",
-    "Sequential", "ShapeError", "Sigmoid", "Softmax", "StepDecay", "Tanh", "TrainingDivergedError", "gradcheck",
+    "Sequential", "ShapeError", "Sigmoid", "Softmax", "StepDecay", "Tanh", "TrainingDivergedError", "WeightAverage",
+    "gradcheck",
     "initializers", "load", "losses", "metrics", "optim",
 ]

@@ -18,7 +18,7 @@ SECTIONS = {
     "model": ("hidden", "activation", "init", "dropout", "input_dropout", "batchnorm", "output"),
     "training": ("loss", "optimizer", "lr", "momentum", "nesterov", "weight_decay", "clip_norm", "schedule",
                  "warmup_epochs", "step_epochs", "gamma", "epochs", "batch_size", "label_smoothing",
-                 "early_stopping", "seed", "dtype"),
+                 "early_stopping", "average_decay", "average_start_epoch", "seed", "dtype"),
     "data": ("dataset", "validation_split", "normalize", "augment", "shift", "rotate", "elastic", "noise", "flip"),
 }
 
@@ -29,7 +29,8 @@ FIELD_TYPES: dict[str, type] = {
     "batchnorm": bool, "output": str,
     "loss": str, "optimizer": str, "lr": float, "momentum": float, "nesterov": bool, "weight_decay": float,
     "clip_norm": float, "schedule": str, "warmup_epochs": float, "step_epochs": int, "gamma": float,
-    "epochs": int, "batch_size": int, "label_smoothing": float, "early_stopping": int, "seed": int,
+    "epochs": int, "batch_size": int, "label_smoothing": float, "early_stopping": int, "average_decay": float,
+    "average_start_epoch": int, "seed": int,
     "dtype": str, "dataset": str, "validation_split": float, "normalize": str, "augment": bool,
     "shift": float, "rotate": float, "elastic": float, "noise": float, "flip": float,
 }
@@ -66,6 +67,8 @@ class TrainConfig:
     batch_size: int = 128  # 0 = the whole training set in one batch (full-batch gradient descent)
     label_smoothing: float = 0.0
     early_stopping: int = 0  # patience in epochs; 0 = off
+    average_decay: float = 0.0  # end with a moving average of the weights (e.g. 0.999); 0 = off
+    average_start_epoch: int = 1
     seed: int = 0
     dtype: str = "float32"
     # data
@@ -107,7 +110,9 @@ class TrainConfig:
                   ("dropout", 0 <= self.dropout < 1, "in [0, 1)"),
                   ("input_dropout", 0 <= self.input_dropout < 1, "in [0, 1)"),
                   ("validation_split", 0 <= self.validation_split < 1, "in [0, 1)"),
-                  ("early_stopping", self.early_stopping >= 0, ">= 0"), ("seed", self.seed >= 0, ">= 0"),
+                  ("early_stopping", self.early_stopping >= 0, ">= 0"),
+                  ("average_decay", 0 <= self.average_decay < 1, "in [0, 1) (0 = off)"),
+                  ("average_start_epoch", self.average_start_epoch >= 1, ">= 1"), ("seed", self.seed >= 0, ">= 0"),
                   ("momentum", 0 <= self.momentum < 1, "in [0, 1)"), ("weight_decay", self.weight_decay >= 0, ">= 0")]
         for name, ok, rule in checks:
             if not ok:

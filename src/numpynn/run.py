@@ -25,7 +25,7 @@ from .mlp import build_mlp
 from .model import Sequential
 from .optim import OPTIMIZERS, SGD, CosineDecay, ExponentialDecay, OneCycle, Optimizer, StepDecay
 from .training import metrics as M
-from .training.callbacks import Callback, EarlyStopping, ModelCheckpoint, ReduceLROnPlateau
+from .training.callbacks import Callback, EarlyStopping, ModelCheckpoint, ReduceLROnPlateau, WeightAverage
 
 
 @dataclass
@@ -108,6 +108,8 @@ def build_callbacks(config: TrainConfig, model_path: Path, has_validation: bool)
         cbs.append(ReduceLROnPlateau(monitor=monitor, factor=config.gamma, patience=3))
     if config.early_stopping:
         cbs.append(EarlyStopping(monitor=monitor, patience=config.early_stopping, restore_best_weights=True))
+    if config.average_decay:
+        cbs.append(WeightAverage(config.average_decay, config.average_start_epoch))
     return cbs
 
 

@@ -89,6 +89,54 @@ class EarlyStopping(Callback):
         return self._m.best
 
 
+class WeightAverage(Callback):
+    """End training with an exponential moving average of the weights instead of the last ones.
+
+    The last weights of SGD-like training jitter around a minimum; their average sits nearer its centre and
+    usually generalises better (Polyak averaging; Izmailov et al. 2018, "Averaging weights leads to wider
+    optima"). From epoch `start_epoch` on, after every step:  avg += (w - avg) * max(1 - decay, 1/n),  n being
+    the number of steps averaged so far: a plain running mean until it is as long as the EMA's memory.
+    When training ends (also by Ctrl-C or early stopping) the model's parameters become the average.
+    The logs of each epoch still describe the raw weights; BatchNorm running statistics are not averaged;
+    the average is not part of checkpoints, so a resumed run starts a new one.
+    """
+
+    def __init__(self, decay: float = 0.999, start_epoch: int = 1) -> None:
+        if not 0 < decay < 1:
+            raise ValueError(f"decay must be in (0, 1), got {decay!r}")
+        if isinstance(start_epoch, bool) or not isinstance(start_epoch, int) or start_epoch < 1:
+            raise ValueError(f"start_epoch must be an integer >= 1, got {start_epoch!r}")
+        self.decay, self.start_epoch = float(decay), start_epoch
+        self.average: np.ndarray | None = None  # laid out like model.flat.values
+        self.count = 0
+        self._epoch = 0
+        self._tmp: np.ndarray | None = None
+
+    def on_train_begin(self, logs):
+        self.average, self.count = None, 0
+
+    def on_epoch_begin(self, epoch):
+        self._epoch = epoch
+
+    def on_batch_end(self, step, logs):
+        if self._epoch < self.start_epoch:
+            return
+        w = self.model.flat.values
+        self.count += 1
+        if self.average is None:
+            self.average, self._tmp = w.copy(), np.empty_like(w)
+            return
+        rate = max(1.0 - self.decay, 1.0 / self.count)
+        np.subtract(w, self.average, out=self._tmp)
+        self._tmp *= rate
+        self.average += self._tmp
+
+    def on_train_end(self, logs):
+        if self.average is not None:
+            self.model.flat.values[...] = self.average
+            logs["averaged_steps"] = self.count
+
+
 class ModelCheckpoint(Callback):
     """Save the model with its full training state (resumable) after each epoch, or only when `monitor` improves.
 
