@@ -259,9 +259,11 @@ def main(argv=None) -> int:
     repeats = 1 if args.quick else args.repeats
     report: dict = {"environment": {"numpynn": nn.__version__, "numpy": np.__version__, "torch": torch.__version__,
                                     "scikit-learn": sklearn.__version__, "threads": args.threads,
-                                    "cpu": platform.processor() or platform.machine(), "repeats": repeats},
+                                    "cpu": platform.processor() or platform.machine(), "repeats": repeats,
+                                    "numpynn elementwise loops": nn.kernels.describe()},
                     "epoch_seconds": {}}
-    print(f"Fashion-MNIST {X.shape}, float32, {args.threads} threads, median of {repeats}\n")
+    print(f"Fashion-MNIST {X.shape}, float32, {args.threads} threads, median of {repeats}; numpynn's elementwise "
+          f"loops: {nn.kernels.describe()}\n")
     print(f"{'network':38s} {'floor':>7s} {'numpynn':>8s} {'pytorch':>8s} {'sklearn':>8s}   "
           f"{'numpynn/floor':>13s} {'pytorch/numpynn':>15s} {'sklearn/numpynn':>15s}")
     for i, (name, (sizes, act, bs, opt, lr)) in enumerate(NETWORKS.items()):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from . import data, initializers, losses, optim
+from . import data, initializers, kernels, losses, optim
 from . import data as datasets  # nn.datasets.load("mnist")
 from .errors import DataError, DatasetError, ModelFileError, NumpynnError, ShapeError, TrainingDivergedError
 from .gradcheck import GradcheckResult, gradcheck
@@ -67,5 +67,5 @@ __all__ = [
     "NumpynnError", "OneCycle", "Optimizer", "ProgressBar", "RMSprop", "ReLU", "ReduceLROnPlateau", "Schedule",
     "Sequential", "ShapeError", "Sigmoid", "Softmax", "StepDecay", "Tanh", "TrainingDivergedError", "WeightAverage",
     "gradcheck",
-    "initializers", "load", "losses", "metrics", "optim",
+    "initializers", "kernels", "load", "losses", "metrics", "optim",
 ]
