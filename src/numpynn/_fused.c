@@ -208,6 +208,17 @@ static int rows_of(Arg *m, Arg *vec, const char *mname, Py_ssize_t *rows, Py_ssi
     return 0;
 }
 
+/* n x k from a 2-D array and an output buffer of the same size */
+static int matrix_and_out(Arg *m, Arg *out, const char *mname, const char *oname, Py_ssize_t *n, Py_ssize_t *k) {
+    if (m->view.ndim != 2 || COUNT(*out) != COUNT(*m)) {
+        PyErr_Format(PyExc_ValueError, "%s must be 2-D and %s the same size", mname, oname);
+        return -1;
+    }
+    *n = m->view.shape[0];
+    *k = m->view.shape[1];
+    return 0;
+}
+
 static PyObject *py_bias_relu(PyObject *self, PyObject *args) {
     PyObject *oz, *ob;
     if (!PyArg_ParseTuple(args, "OO:bias_relu", &oz, &ob)) return NULL;
@@ -264,13 +275,9 @@ static PyObject *py_softmax_cross_entropy(PyObject *self, PyObject *args) {
     memset(x, 0, sizeof x);
     if (get(oz, &x[0], 0, "logits") < 0 || get(og, &x[1], 1, "grad") < 0 || get(ol, &x[2], 0, "labels") < 0)
         goto fail;
+    Py_ssize_t n, c;
     char k = same_float_kind(x, 2, names);
-    if (!k) goto fail;
-    if (x[0].view.ndim != 2 || COUNT(x[1]) != COUNT(x[0])) {
-        PyErr_SetString(PyExc_ValueError, "logits must be 2-D and grad the same size");
-        goto fail;
-    }
-    Py_ssize_t n = x[0].view.shape[0], c = x[0].view.shape[1];
+    if (!k || matrix_and_out(&x[0], &x[1], "logits", "grad", &n, &c) < 0) goto fail;
     if (kind(&x[2].view) != 'q' || COUNT(x[2]) != n) {
         PyErr_Format(PyExc_TypeError, "labels must be %zd int64 class indices", n);
         goto fail;
@@ -298,13 +305,9 @@ static PyObject *py_softmax(PyObject *self, PyObject *args) {
     Arg x[2];
     memset(x, 0, sizeof x);
     if (get(oz, &x[0], 0, "z") < 0 || get(oo, &x[1], 1, "out") < 0) goto fail;
+    Py_ssize_t n, c;
     char k = same_float_kind(x, 2, names);
-    if (!k) goto fail;
-    if (x[0].view.ndim != 2 || COUNT(x[1]) != COUNT(x[0])) {
-        PyErr_SetString(PyExc_ValueError, "z must be 2-D and out the same size");
-        goto fail;
-    }
-    Py_ssize_t n = x[0].view.shape[0], c = x[0].view.shape[1];
+    if (!k || matrix_and_out(&x[0], &x[1], "z", "out", &n, &c) < 0) goto fail;
     if (c > 0) {
         if (k == 'f') softmax_f32(n, c, x[0].view.buf, x[1].view.buf);
         else softmax_f64(n, c, x[0].view.buf, x[1].view.buf);

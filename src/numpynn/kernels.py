@@ -64,15 +64,19 @@ def name() -> str:
     return "c" if compiled() is not None else "numpy"
 
 
-def usable(*arrays: np.ndarray) -> bool:
-    """The compiled loops take C-contiguous float32/float64 arrays of one dtype; anything else uses NumPy."""
+def for_arrays(*arrays: np.ndarray) -> ModuleType | None:
+    """The compiled loops if they are in use and take these arrays (C-contiguous float32/float64 of one
+    dtype), else None: the caller then runs its NumPy reference."""
+    fast = compiled()
+    if fast is None:
+        return None
     dtype = arrays[0].dtype
     if dtype != np.float32 and dtype != np.float64:
-        return False
+        return None
     for a in arrays:
         if a.dtype != dtype or not a.flags.c_contiguous:
-            return False
-    return True
+            return None
+    return fast
 
 
 def describe() -> str:

@@ -68,8 +68,9 @@ class CrossEntropy(Loss):
     def __call__(self, logits, targets, weights=None):
         n, k = logits.shape
         w, norm = _weights_and_norm(weights, n, logits.dtype)
-        fast = kernels.compiled() if targets.ndim == 1 and targets.dtype == np.int64 and w is None else None
-        if fast is not None and kernels.usable(logits) and targets.flags.c_contiguous:  # below, in one pass
+        labels = targets.ndim == 1 and targets.dtype == np.int64 and targets.flags.c_contiguous
+        fast = kernels.for_arrays(logits) if labels and w is None else None
+        if fast is not None:  # the lines below in one pass
             grad = np.empty_like(logits)
             value = fast.softmax_cross_entropy(logits, targets, self.label_smoothing, norm, grad)
             return float(value), grad
@@ -103,8 +104,8 @@ class CrossEntropy(Loss):
 
     def output(self, logits):
         probs = np.empty_like(logits)
-        fast = kernels.compiled()
-        if fast is not None and kernels.usable(logits):
+        fast = kernels.for_arrays(logits)
+        if fast is not None:
             fast.softmax(logits, probs)  # the reference's four passes in one
             return probs
         return softmax(logits, probs)

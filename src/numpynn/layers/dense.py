@@ -67,14 +67,13 @@ class Dense(Layer):
         z = self._buffer("z", (x.shape[0], self.out_features))
         np.matmul(x, params["W"], out=z)
         y = z
-        act = self._act if self.apply_activation else None
-        fast = kernels.compiled() if self.activation == "relu" and act is not None else None
-        if fast is not None and kernels.usable(z, params["b"]):
+        fast = kernels.for_arrays(z, params["b"]) if self._relu_applied else None
+        if fast is not None:
             fast.bias_relu(z, params["b"])  # the two lines below in one pass
         else:
             np.add(z, params["b"], out=z)
-            if act is not None:
-                y = act[0](z, self._buffer("y", z.shape) if act[2] else z)
+            if self._act is not None and self.apply_activation:
+                y = self._act[0](z, self._buffer("y", z.shape) if self._act[2] else z)
         self._ready_for_backward = training
         if training:
             self._x, self._z, self._y = x, z, y
@@ -83,19 +82,23 @@ class Dense(Layer):
     def backward(self, dy: np.ndarray) -> np.ndarray | None:
         self._check_backward()
         dz, grads = dy, self.grads
-        act = self._act if self.apply_activation else None
-        fast = kernels.compiled() if self.activation == "relu" and act is not None else None
-        if fast is not None and kernels.usable(dy, self._y, grads["b"]):
+        fast = kernels.for_arrays(dy, self._y, grads["b"]) if self._relu_applied else None
+        if fast is not None:
             dz = self._buffer("dz", dy.shape)
             fast.relu_backward(dy, self._y, dz, grads["b"])  # the activation's gradient and the bias sum at once
         else:
-            if act is not None:
-                dz = act[1](self._z, self._y, dy, self._buffer("dz", dy.shape))
+            if self._act is not None and self.apply_activation:
+                dz = self._act[1](self._z, self._y, dy, self._buffer("dz", dy.shape))
             np.sum(dz, axis=0, out=grads["b"])
         np.matmul(self._x.T, dz, out=grads["W"])
         if not self.needs_input_grad:
             return None
         return np.matmul(dz, self.params["W"].T, out=self._buffer("dx", self._x.shape))
+
+    @property
+    def _relu_applied(self) -> bool:
+        """A ReLU this layer applies itself: the case the compiled bias+ReLU loops cover."""
+        return self.activation == "relu" and self.apply_activation
 
     def penalty(self) -> float:
         """The L1/L2 term this layer adds to the loss."""

@@ -27,8 +27,8 @@ def adam_update(p, g, m_sum, v_sum, tmp, *, lr, beta1, beta2, eps, t, weight_dec
     Weight decay is added to g (Adam: L2) or applied as p *= 1 - lr*wd before the step (AdamW: decoupled).
     """
     a, eps_c = adam_coefficients(lr, beta1, beta2, eps, t)
-    fast = kernels.compiled()
-    if fast is not None and kernels.usable(p, g, m_sum, v_sum):  # the same arithmetic in one pass
+    fast = kernels.for_arrays(p, g, m_sum, v_sum)
+    if fast is not None:  # the same arithmetic in one pass
         decay, l2 = (1.0 - lr * weight_decay, 0.0) if decoupled else (1.0, weight_decay)
         fast.adam(p, g, m_sum, v_sum, a, beta1, beta2, eps_c, decay, l2)
         return

@@ -179,6 +179,8 @@ class _EpochRunner:
             model, data, bs, whole, shuffle, rng, augment
         self.steps = math.ceil(data.n_train / bs)
         self.xb = None if whole else np.empty((bs,) + data.X.shape[1:], dtype=model.dtype)  # reused every step
+        fast = kernels.compiled()  # np.take, prefetching the scattered rows (the row order is int64)
+        self._take_rows = fast.take_rows if fast is not None and data.X.flags.c_contiguous else None
 
     def epoch(self, epoch: int, callbacks, interrupted) -> dict[str, float] | None:
         """Train one epoch and return its figures, or None if Ctrl-C stopped it."""
@@ -219,9 +221,8 @@ class _EpochRunner:
             xbatch, ybatch = data.X, data.y
         else:
             xbatch = self.xb[:len(idx)]
-            fast = kernels.compiled()
-            if fast is not None and data.X.flags.c_contiguous and idx.dtype == np.int64:
-                fast.take_rows(data.X, idx, xbatch)  # np.take, prefetching the scattered rows
+            if self._take_rows is not None:
+                self._take_rows(data.X, idx, xbatch)
             else:
                 np.take(data.X, idx, axis=0, out=xbatch)
             ybatch = data.y[idx]
