@@ -106,6 +106,34 @@ def test_softmax_and_take_rows(fused, rng):
     np.testing.assert_array_equal(rows, X[idx])
 
 
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("rows,n_in,n_out", [(1, 784, 256), (2, 37, 13), (1, 5, 1), (2, 300, 1030)])
+def test_dense_rows_is_the_product_plus_bias_and_relu(fused, rng, dtype, rows, n_in, n_out):
+    # inputs that are zero in about half the places, as an image's background is: those rows of W are skipped
+    x = (rng.standard_normal((rows, n_in)) * (rng.random((rows, n_in)) < 0.5)).astype(dtype)
+    W, b = rng.standard_normal((n_in, n_out)).astype(dtype), rng.standard_normal(n_out).astype(dtype)
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    for apply_relu in (False, True):
+        out = np.full((rows, n_out), np.nan, dtype)
+        fused.dense_rows(x, W, b, out, apply_relu)
+        want = x.astype(np.float64) @ W + b
+        np.testing.assert_allclose(out, relu(want, want) if apply_relu else want, rtol=tol, atol=tol * n_in)
+    fused.dense_rows(np.zeros_like(x), W, b, out, False)  # every input zero: the bias alone
+    np.testing.assert_array_equal(out, np.broadcast_to(b, out.shape))
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_all_finite_finds_any_nan_or_inf(fused, rng, dtype):
+    a = rng.uniform(-1, 1, 10_000).astype(dtype) * np.finfo(dtype).max  # huge but finite values pass
+    assert fused.all_finite(a) and fused.all_finite(a[:0])
+    for where in (0, 4095, 4096, 9999):
+        for bad in (np.nan, np.inf, -np.inf):
+            b = a.copy()
+            b[where] = bad
+            assert not fused.all_finite(b), (where, bad)
+            assert not fused.all_finite(b.reshape(100, 100))
+
+
 def test_bad_arguments_are_refused_with_what_was_expected(fused):
     f32 = np.zeros((4, 3), np.float32)
     with pytest.raises(TypeError, match="b must have the dtype of z \\(float32\\)"):
@@ -124,6 +152,15 @@ def test_bad_arguments_are_refused_with_what_was_expected(fused):
         fused.softmax_cross_entropy(f32, np.array([0, 1, 2]), 0.0, 0.25, np.empty_like(f32))
     with pytest.raises(IndexError, match="row index 9 is outside 0..3"):
         fused.take_rows(f32, np.array([0, 9]), np.empty((2, 3), np.float32))
+    W, b = np.zeros((3, 5), np.float32), np.zeros(5, np.float32)
+    with pytest.raises(ValueError, match="x must be 2-D \\(rows, n_in\\) and W \\(n_in, 5\\)"):
+        fused.dense_rows(np.zeros((1, 4), np.float32), W, b, np.empty((1, 5), np.float32), True)
+    with pytest.raises(ValueError, match="out must be \\(2, 5\\)"):
+        fused.dense_rows(np.zeros((2, 3), np.float32), W, b, np.empty((1, 5), np.float32), True)
+    with pytest.raises(TypeError, match="W must have the dtype of x"):
+        fused.dense_rows(np.zeros((1, 3)), W, b, np.empty((1, 5)), True)
+    with pytest.raises(TypeError, match="float32 or float64"):
+        fused.all_finite(np.zeros(3, np.int32))
 
 
 def test_numpynn_kernels_setting(use, monkeypatch):
@@ -174,3 +211,42 @@ def test_resume_is_bit_identical_with_either_kernels(use, blobs, tmp_path, setti
     for key, value in straight.get_weights().items():
         np.testing.assert_array_equal(resumed.get_weights()[key], value, err_msg=key)
     assert first.history.batch_loss == straight.history.batch_loss
+
+
+def _mlp(layers_and_dropout, dtype="float32"):
+    return nn.Sequential(layers_and_dropout, seed=5, dtype=dtype)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_prediction_of_a_few_rows_agrees_with_the_batched_products(use, rng, dtype):
+    # sparse inputs, ReLU and no activation, Dropout between (it does nothing at prediction), softmax fused
+    model = _mlp([nn.Dense(30, 24, "relu"), nn.Dropout(0.3), nn.Dense(24, 16, "relu"), nn.Dense(16, 5)], dtype)
+    X = (rng.random((40, 30)) * (rng.random((40, 30)) < 0.5)).astype(dtype)
+    use("numpy")
+    batched = model.predict_proba(X)
+    use("c")
+    assert model._few_rows_layers is not None
+    tol = 1e-5 if dtype == "float32" else 1e-12
+    for i in range(0, 6, 2):
+        np.testing.assert_allclose(model.predict_proba(X[i:i + 1]), batched[i:i + 1], rtol=tol, atol=tol)
+        np.testing.assert_allclose(model.predict_proba(X[i:i + 2]), batched[i:i + 2], rtol=tol, atol=tol)
+    first = model.predict_logits(X[:1])
+    second = model.predict_logits(X[1:2])  # the result is the caller's own array, not a reused buffer
+    assert not np.array_equal(first, second)
+    np.testing.assert_allclose(first, model.predict_logits(X[:3])[:1], rtol=tol, atol=tol)
+    assert model.predict(X[3:4])[0] == batched[3].argmax()
+
+
+def test_models_the_few_row_loop_does_not_cover_predict_as_before(use, rng):
+    use("c")
+    X = rng.random((8, 6)).astype(np.float32)
+    for layers in ([nn.Dense(6, 4, "tanh"), nn.Dense(4, 3)], [nn.Dense(6, 4), nn.BatchNorm(4), nn.Dense(4, 3)]):
+        model = _mlp(layers)
+        assert model._few_rows_layers is None
+        np.testing.assert_allclose(model.predict_proba(X[:1]), model.predict_proba(X)[:1], rtol=1e-6)
+    model = _mlp([nn.Dense(6, 4, "relu"), nn.Dense(4, 3)])
+    column = np.asfortranarray(X[:2, ::2].repeat(2, axis=1))  # not C-contiguous: the NumPy path
+    np.testing.assert_allclose(model.predict_proba(column), model.predict_proba(np.ascontiguousarray(column)),
+                               rtol=1e-6)
+    with pytest.raises(nn.DataError, match="NaN"):
+        model.predict(np.full((1, 6), np.nan, np.float32))

@@ -13,6 +13,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
 
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
@@ -158,8 +159,56 @@ static char same_float_kind(Arg *args, int n, const char *const *names) {
             for (Py_ssize_t c = 0; c < k; c++) s += (o[c] = EXP(zr[c] - top));                                 \
             for (Py_ssize_t c = 0; c < k; c++) o[c] /= s;                                                      \
         }                                                                                                      \
+    }                                                                                                          \
+    /* out = x @ W + b, then max(., 0) if relu: a Dense layer's forward pass for a few rows (prediction).     \
+       Only the rows of W whose input is not zero are read (an image's background is zero; the reference     \
+       BLAS gemv skips them too), four of them per pass over the output row. */                               \
+    static CLONES void dense_rows_##SFX(Py_ssize_t rows, Py_ssize_t nin, Py_ssize_t nout, const T *x,          \
+                                        const T *W, const T *b, T *restrict out, int relu) {                  \
+        for (Py_ssize_t r = 0; r < rows; r++) {                                                                \
+            const T *xr = x + r * nin;                                                                         \
+            T *restrict o = out + r * nout;                                                                    \
+            for (Py_ssize_t c = 0; c < nout; c++) o[c] = b[c];                                                 \
+            Py_ssize_t i = 0;                                                                                  \
+            for (;;) {                                                                                         \
+                const T *w[4];                                                                                 \
+                T a[4];                                                                                        \
+                int k = 0;                                                                                     \
+                for (; i < nin && k < 4; i++)                                                                  \
+                    if (xr[i] != (T)0) {                                                                       \
+                        a[k] = xr[i];                                                                          \
+                        w[k++] = W + i * nout;                                                                 \
+                    }                                                                                          \
+                if (k < 4) {                                                                                   \
+                    for (int j = 0; j < k; j++)                                                                \
+                        for (Py_ssize_t c = 0; c < nout; c++) o[c] += a[j] * w[j][c];                          \
+                    break;                                                                                     \
+                }                                                                                              \
+                const T *w0 = w[0], *w1 = w[1], *w2 = w[2], *w3 = w[3];                                        \
+                T a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3];                                                  \
+                for (Py_ssize_t c = 0; c < nout; c++)                                                          \
+                    o[c] += (a0 * w0[c] + a1 * w1[c]) + (a2 * w2[c] + a3 * w3[c]);                             \
+            }                                                                                                  \
+            if (relu)                                                                                          \
+                for (Py_ssize_t c = 0; c < nout; c++) o[c] = o[c] < (T)0 ? (T)0 : o[c];                        \
+        }                                                                                                      \
     }
 
+/* 1 if no element is NaN or inf: those have every exponent bit set. Integer tests, so the loop vectorizes
+   (a float sum could not be reordered); checked block by block to stop soon after a bad value. */
+#define ALL_FINITE(U, EXPONENT, SFX)                                                                            \
+    static CLONES int all_finite_##SFX(Py_ssize_t n, const U *restrict bits) {                                 \
+        for (Py_ssize_t s = 0; s < n; s += 4096) {                                                             \
+            Py_ssize_t e = s + 4096 < n ? s + 4096 : n;                                                        \
+            U bad = 0;                                                                                         \
+            for (Py_ssize_t i = s; i < e; i++) bad |= (bits[i] & EXPONENT) == EXPONENT;                        \
+            if (bad) return 0;                                                                                 \
+        }                                                                                                      \
+        return 1;                                                                                              \
+    }
+
+ALL_FINITE(uint32_t, 0x7f800000u, f32)
+ALL_FINITE(uint64_t, 0x7ff0000000000000ull, f64)
 LOOPS(float, sqrtf, expf, logf, f32)
 LOOPS(double, sqrt, exp, log, f64)
 
@@ -319,6 +368,57 @@ fail:
     return NULL;
 }
 
+static PyObject *py_dense_rows(PyObject *self, PyObject *args) {
+    PyObject *o[4];
+    int relu;
+    if (!PyArg_ParseTuple(args, "OOOOp:dense_rows", &o[0], &o[1], &o[2], &o[3], &relu)) return NULL;
+    static const char *const names[] = {"x", "W", "b", "out"};
+    Arg x[4];
+    memset(x, 0, sizeof x);
+    for (int i = 0; i < 4; i++)
+        if (get(o[i], &x[i], i == 3, names[i]) < 0) goto fail;
+    char k = same_float_kind(x, 4, names);
+    if (!k) goto fail;
+    Py_ssize_t rows, nin, nout = COUNT(x[2]);
+    if (x[0].view.ndim != 2 || x[1].view.ndim != 2 || x[1].view.shape[1] != nout ||
+        x[0].view.shape[1] != x[1].view.shape[0]) {
+        PyErr_Format(PyExc_ValueError, "x must be 2-D (rows, n_in) and W (n_in, %zd) for b of %zd", nout, nout);
+        goto fail;
+    }
+    rows = x[0].view.shape[0];
+    nin = x[0].view.shape[1];
+    if (x[3].view.ndim != 2 || x[3].view.shape[0] != rows || x[3].view.shape[1] != nout) {
+        PyErr_Format(PyExc_ValueError, "out must be (%zd, %zd)", rows, nout);
+        goto fail;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    if (k == 'f') dense_rows_f32(rows, nin, nout, x[0].view.buf, x[1].view.buf, x[2].view.buf, x[3].view.buf, relu);
+    else dense_rows_f64(rows, nin, nout, x[0].view.buf, x[1].view.buf, x[2].view.buf, x[3].view.buf, relu);
+    Py_END_ALLOW_THREADS
+    release(x, 4);
+    Py_RETURN_NONE;
+fail:
+    release(x, 4);
+    return NULL;
+}
+
+static PyObject *py_all_finite(PyObject *self, PyObject *arg) {
+    Arg x[1];
+    memset(x, 0, sizeof x);
+    if (get(arg, &x[0], 0, "a") < 0) return NULL;
+    char k = kind(&x[0].view);
+    int ok;
+    if (k == 'f') ok = all_finite_f32(COUNT(x[0]), x[0].view.buf);
+    else if (k == 'd') ok = all_finite_f64(COUNT(x[0]), x[0].view.buf);
+    else {
+        PyErr_SetString(PyExc_TypeError, "a must be float32 or float64");
+        release(x, 1);
+        return NULL;
+    }
+    release(x, 1);
+    return PyBool_FromLong(ok);
+}
+
 /* out[r] = X[idx[r]] for whole rows, prefetching a few rows ahead (the rows are scattered over memory) */
 static PyObject *py_take_rows(PyObject *self, PyObject *args) {
     PyObject *oX, *oi, *oo;
@@ -367,6 +467,8 @@ static PyMethodDef methods[] = {
     {"softmax_cross_entropy", py_softmax_cross_entropy, METH_VARARGS,
      "softmax_cross_entropy(logits, labels, eps, norm, grad) -> summed loss * norm; grad written"},
     {"softmax", py_softmax, METH_VARARGS, "softmax(z, out): row-wise softmax"},
+    {"all_finite", py_all_finite, METH_O, "all_finite(a) -> True if no element is NaN or inf"},
+    {"dense_rows", py_dense_rows, METH_VARARGS, "dense_rows(x, W, b, out, relu): out = x @ W + b (ReLU if relu)"},
     {"take_rows", py_take_rows, METH_VARARGS, "take_rows(X, idx, out): out[r] = X[idx[r]]"},
     {NULL, NULL, 0, NULL},
 };

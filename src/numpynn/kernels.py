@@ -22,6 +22,7 @@ from types import ModuleType
 import numpy as np
 
 CHOICES = ("auto", "numpy", "c")
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 _compiled: ModuleType | None = None
 _tried = False
 
@@ -67,11 +68,11 @@ def name() -> str:
 def for_arrays(*arrays: np.ndarray) -> ModuleType | None:
     """The compiled loops if they are in use and take these arrays (C-contiguous float32/float64 of one
     dtype), else None: the caller then runs its NumPy reference."""
-    fast = compiled()
+    fast = _compiled if _tried else compiled()  # this runs several times a step: skip the call when decided
     if fast is None:
         return None
     dtype = arrays[0].dtype
-    if dtype != np.float32 and dtype != np.float64:
+    if dtype not in _FLOATS:
         return None
     for a in arrays:
         if a.dtype != dtype or not a.flags.c_contiguous:

@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from . import kernels
 from .errors import DataError, ShapeError
 
 
@@ -34,6 +35,9 @@ def all_finite(a: np.ndarray, block: int = 1 << 20) -> bool:
     """True when no element is NaN or inf; checked in blocks of rows, so the temporary stays small."""
     if a.dtype.kind != "f":
         return True
+    fast = kernels.for_arrays(a)
+    if fast is not None:
+        return fast.all_finite(a)  # one pass, no temporary
     if a.size <= block or a.ndim == 0:
         return bool(np.isfinite(a).all())
     rows = max(1, block // max(1, a.size // len(a)))

@@ -72,7 +72,7 @@ class Dense(Layer):
             fast.bias_relu(z, params["b"])  # the two lines below in one pass
         else:
             np.add(z, params["b"], out=z)
-            if self._act is not None and self.apply_activation:
+            if self._applies_activation:
                 y = self._act[0](z, self._buffer("y", z.shape) if self._act[2] else z)
         self._ready_for_backward = training
         if training:
@@ -87,13 +87,18 @@ class Dense(Layer):
             dz = self._buffer("dz", dy.shape)
             fast.relu_backward(dy, self._y, dz, grads["b"])  # the activation's gradient and the bias sum at once
         else:
-            if self._act is not None and self.apply_activation:
+            if self._applies_activation:
                 dz = self._act[1](self._z, self._y, dy, self._buffer("dz", dy.shape))
             np.sum(dz, axis=0, out=grads["b"])
         np.matmul(self._x.T, dz, out=grads["W"])
         if not self.needs_input_grad:
             return None
         return np.matmul(dz, self.params["W"].T, out=self._buffer("dx", self._x.shape))
+
+    @property
+    def _applies_activation(self) -> bool:
+        """An activation this layer applies itself (not fused into the loss)."""
+        return self._act is not None and self.apply_activation
 
     @property
     def _relu_applied(self) -> bool:
