@@ -250,3 +250,36 @@ def test_models_the_few_row_loop_does_not_cover_predict_as_before(use, rng):
                                rtol=1e-6)
     with pytest.raises(nn.DataError, match="NaN"):
         model.predict(np.full((1, 6), np.nan, np.float32))
+
+
+def test_flush_subnormals_holds_inside_the_block_only(use):
+    use("c")
+    tiny = np.array([1e-38], np.float32)  # just above float32's smallest normal number (1.18e-38)
+    assert (tiny * np.float32(0.5))[0] > 0  # IEEE: a subnormal result
+    with kernels.flush_subnormals():
+        assert (tiny * np.float32(0.5))[0] == 0
+        with kernels.flush_subnormals():
+            pass
+        assert (tiny * np.float32(0.5))[0] == 0  # an inner block gives back the outer block's mode
+    assert (tiny * np.float32(0.5))[0] > 0
+    use("numpy")
+    with kernels.flush_subnormals():  # the NumPy reference is left as IEEE makes it
+        assert (tiny * np.float32(0.5))[0] > 0
+
+
+@pytest.mark.parametrize("setting", ["c", "numpy"])
+def test_optimizer_state_of_dead_inputs_does_not_stay_subnormal(use, rng, setting):
+    # a pixel that is used, then always background: its weights' gradients are zero from then on, and Adam's
+    # m_sum decays by 0.9 a step; after ~850 steps it would be subnormal (slow on x86) but for flushing
+    use(setting)
+    model = nn.Sequential([nn.Dense(4, 8, "relu"), nn.Dense(8, 3)], seed=0)
+    X, y = rng.random((64, 4)).astype(np.float32), rng.integers(0, 3, 64)
+    model.fit(X, y, optimizer=nn.Adam(1e-3), epochs=2, batch_size=8, verbose=0)
+    X[:, 0] = 0
+    model.fit(X, y, epochs=110, batch_size=8, verbose=0)  # 880 more steps: m_sum of ~0.5 is subnormal by ~825
+    m_sum = model.optimizer.state["0.W"]["m_sum"]
+    subnormal = (m_sum != 0) & (np.abs(m_sum) < np.finfo(np.float32).tiny)
+    if setting == "c":
+        assert not subnormal.any() and (m_sum[0] == 0).all()
+    else:  # IEEE arithmetic keeps them: what the flush saves
+        assert subnormal[0].any()

@@ -92,7 +92,8 @@ def fit(model, X: Any, y: Any, *, loss: str | Loss | None = None, optimizer: str
         for epoch in range(model.epoch + 1, last_epoch + 1):
             for cb in cbs:
                 cb.on_epoch_begin(epoch)
-            logs = run.epoch(epoch, cbs, interrupted)
+            with kernels.flush_subnormals():  # decayed optimizer state would otherwise slow every step
+                logs = run.epoch(epoch, cbs, interrupted)
             if logs is None:  # Ctrl-C: the weights of the last finished step stay, the epoch is not recorded
                 history.interrupted = True
                 break
