@@ -22,7 +22,7 @@ from .. import kernels
 from ..errors import DataError, TrainingDivergedError
 from ..losses import Loss
 from ..optim import Adam, Optimizer, get_optimizer
-from ..validation import check_lengths, check_targets, check_X
+from ..validation import all_finite, check_lengths, check_targets, check_X
 from .callbacks import Callback, ProgressBar
 from .history import History
 from .metrics import get_metric
@@ -244,7 +244,7 @@ class _EpochRunner:
 def _first_non_finite_param(model) -> str | None:
     for i, layer in enumerate(model.layers):
         for name, p in layer.params.items():
-            if not np.isfinite(p).all():
+            if not all_finite(p):
                 return f"layer {i} {layer.describe()} parameter {name!r}"
     return None
 
