@@ -467,7 +467,7 @@ fail:
    (1.2e-38 in float32) as zero, in what it reads and what it writes. Off, x86 CPUs compute on such subnormal
    numbers about a hundred times slower, and training makes them: where a weight's gradient is zero step after
    step, its optimizer state decays geometrically (Adam's m_sum by 0.9 a step) and is subnormal after some 850
-   steps. numpynn.kernels.flush_subnormals() turns it on while fit() trains, as TensorFlow does for its work. */
+   steps. numpynn.kernels.flush_subnormals() turns it on while fit() trains. */
 static PyObject *py_flush_subnormals(PyObject *self, PyObject *arg) {
     int on = PyObject_IsTrue(arg);
     if (on < 0) return NULL;
