@@ -238,6 +238,21 @@ def test_prediction_of_a_few_rows_agrees_with_the_batched_products(use, rng, dty
     assert model.predict(X[3:4])[0] == batched[3].argmax()
 
 
+def test_few_row_prediction_follows_weights_set_after_copies_and_loads(use, rng, tmp_path):
+    import copy
+    import pickle
+
+    use("c")
+    X = (rng.random((6, 12)) * (rng.random((6, 12)) < 0.5)).astype(np.float32)
+    model = _mlp([nn.Dense(12, 9, "relu"), nn.Dense(9, 4)])
+    model.save(tmp_path / "m.safetensors")
+    for other in (pickle.loads(pickle.dumps(model)), copy.deepcopy(model), nn.load(tmp_path / "m.safetensors")):
+        other.predict_proba(X[:1])  # the loop's buffers exist before the weights change
+        other.set_weights({k: v * 1.5 + 0.1 for k, v in model.get_weights().items()})
+        np.testing.assert_allclose(other.predict_proba(X[:1]), other.predict_proba(X)[:1], rtol=1e-5, atol=1e-6)
+        assert not np.allclose(other.predict_proba(X[:1]), model.predict_proba(X[:1]), atol=1e-4)
+
+
 def test_models_the_few_row_loop_does_not_cover_predict_as_before(use, rng):
     use("c")
     X = rng.random((8, 6)).astype(np.float32)

@@ -110,7 +110,9 @@ class Sequential:
         # a few rows through the compiled loop; its output buffers, one set per row count, are made on first use
         dense = [ly for ly in self._active if not isinstance(ly, Dropout)]
         simple = all(isinstance(ly, Dense) and (ly._relu_applied or not ly._applies_activation) for ly in dense)
-        self._few_rows_layers = tuple(dense) if dense and simple else None
+        # per layer: the layer (its arrays are looked up at each call), ReLU or not, and its width
+        self._few_rows_layers = tuple((ly, ly._relu_applied, ly.out_features) for ly in dense) \
+            if dense and simple else None
         self._few_rows_out: dict[int, list[np.ndarray]] = {}
         return self.loss
 
@@ -202,13 +204,14 @@ class Sequential:
         """
         layers, fast = self._few_rows_layers, kernels.compiled()
         # x has the model's dtype (check_X); a wrong width goes the usual way, to the layer's own error
-        if layers is None or fast is None or not x.flags.c_contiguous or x.shape[1] != layers[0].in_features:
+        if layers is None or fast is None or not x.flags.c_contiguous or x.shape[1] != layers[0][0].in_features:
             return None
         outs = self._few_rows_out.get(len(x))
         if outs is None:
-            outs = self._few_rows_out[len(x)] = [np.empty((len(x), ly.out_features), self.dtype) for ly in layers]
-        for layer, out in zip(layers, outs, strict=True):
-            fast.dense_rows(x, layer.params["W"], layer.params["b"], out, layer._relu_applied)
+            outs = self._few_rows_out[len(x)] = [np.empty((len(x), width), self.dtype) for _, _, width in layers]
+        for (layer, relu, _), out in zip(layers, outs, strict=True):
+            params = layer.params
+            fast.dense_rows(x, params["W"], params["b"], out, relu)
             x = out
         return x
 
