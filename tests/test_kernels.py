@@ -11,6 +11,7 @@ import pytest
 import numpynn as nn
 from numpynn import kernels
 from numpynn.layers.activation_math import relu, relu_grad, softmax
+from numpynn.model import FEW_ROWS
 from numpynn.optim.adam import adam_update
 
 FLOATS = (np.float32, np.float64)
@@ -229,12 +230,12 @@ def test_prediction_of_a_few_rows_agrees_with_the_batched_products(use, rng, dty
     assert model._few_rows_layers is not None
     tol = 1e-5 if dtype == "float32" else 1e-12
     for i in range(0, 6, 2):
-        np.testing.assert_allclose(model.predict_proba(X[i:i + 1]), batched[i:i + 1], rtol=tol, atol=tol)
-        np.testing.assert_allclose(model.predict_proba(X[i:i + 2]), batched[i:i + 2], rtol=tol, atol=tol)
+        for rows in range(1, FEW_ROWS + 1):
+            np.testing.assert_allclose(model.predict_proba(X[i:i + rows]), batched[i:i + rows], rtol=tol, atol=tol)
     first = model.predict_logits(X[:1])
     second = model.predict_logits(X[1:2])  # the result is the caller's own array, not a reused buffer
     assert not np.array_equal(first, second)
-    np.testing.assert_allclose(first, model.predict_logits(X[:3])[:1], rtol=tol, atol=tol)
+    np.testing.assert_allclose(first, model.predict_logits(X[:8])[:1], rtol=tol, atol=tol)  # BLAS path
     assert model.predict(X[3:4])[0] == batched[3].argmax()
 
 

@@ -25,7 +25,7 @@ from .validation import check_targets, check_X
 PREDICT_BATCH = 8192  # rows per forward pass in predict/evaluate: bounds memory on large inputs
 # up to this many rows, prediction runs each Dense layer as one C call that reads only the weights of nonzero
 # inputs; from here on one BLAS product, which reads the weights once for all rows, is faster
-FEW_ROWS = 2
+FEW_ROWS = 3
 
 
 class Sequential:
