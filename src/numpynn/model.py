@@ -107,12 +107,11 @@ class Sequential:
         if isinstance(last, Dense) and last.activation is not None and last.activation == fused:
             last.apply_activation = False
         # a stack of Dense layers with ReLU or no activation (Dropout does nothing at prediction) can predict
-        # a few rows through the compiled loop; its output buffers, one set per row count, are made on first use
+        # a few rows through the compiled loop: (layer, ReLU or not) per layer; the layer's arrays are looked up
+        # at each call. Its output buffers, one set per row count, are made on first use.
         dense = [ly for ly in self._active if not isinstance(ly, Dropout)]
         simple = all(isinstance(ly, Dense) and (ly._relu_applied or not ly._applies_activation) for ly in dense)
-        # per layer: the layer (its arrays are looked up at each call), ReLU or not, and its width
-        self._few_rows_layers = tuple((ly, ly._relu_applied, ly.out_features) for ly in dense) \
-            if dense and simple else None
+        self._few_rows_layers = tuple((ly, ly._relu_applied) for ly in dense) if dense and simple else None
         self._few_rows_out: dict[int, list[np.ndarray]] = {}
         return self.loss
 
@@ -208,8 +207,8 @@ class Sequential:
             return None
         outs = self._few_rows_out.get(len(x))
         if outs is None:
-            outs = self._few_rows_out[len(x)] = [np.empty((len(x), width), self.dtype) for _, _, width in layers]
-        for (layer, relu, _), out in zip(layers, outs, strict=True):
+            outs = self._few_rows_out[len(x)] = [np.empty((len(x), ly.out_features), self.dtype) for ly, _ in layers]
+        for (layer, relu), out in zip(layers, outs, strict=True):
             params = layer.params
             fast.dense_rows(x, params["W"], params["b"], out, relu)
             x = out
