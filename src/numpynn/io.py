@@ -28,6 +28,7 @@ from .atomic import atomic_write_bytes
 from .errors import ModelFileError, NumpynnError
 from .layers import layer_from_config
 from .losses import loss_from_config, loss_to_config
+from .validation import all_finite
 
 FORMAT = "numpynn.model"
 FORMAT_VERSION = 1
@@ -51,7 +52,7 @@ def save_model(model: Any, path: str | os.PathLike, *, include_optimizer: bool =
 
     tensors = model.get_weights()
     for key, a in tensors.items():
-        if not np.isfinite(a).all():
+        if not all_finite(a):
             raise NumpynnError(f"refusing to save {os.fspath(path)!r}: weight {key!r} contains NaN or inf "
                                f"(the model diverged); the existing file, if any, is left as it was")
     meta: dict[str, Any] = {

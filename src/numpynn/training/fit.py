@@ -153,7 +153,7 @@ def _prepare_data(model, X, y, sample_weight, validation_data, validation_split)
     if sample_weight is not None:
         w = np.asarray(sample_weight, dtype=dtype).reshape(-1)
         check_lengths(X, w, yname="sample_weight")
-        if not np.isfinite(w).all() or (w < 0).any():
+        if not all_finite(w) or (w < 0).any():
             raise DataError("sample_weight must be finite and >= 0")
     Xv = yv = rows = None
     if validation_data is not None:
@@ -252,7 +252,7 @@ def _first_non_finite_param(model) -> str | None:
 def _first_non_finite_output(model, x: np.ndarray) -> str:
     for i, layer in enumerate(model.layers):
         x = layer.forward(x)
-        if not np.isfinite(x).all():
+        if not all_finite(x):
             return f"the output of layer {i} {layer.describe()}"
     return "the loss itself"
 
