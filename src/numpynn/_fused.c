@@ -79,6 +79,7 @@ static char same_float_kind(Arg *args, int n, const char *const *names) {
 }
 
 #define COUNT(a) ((a).view.len / (a).view.itemsize)
+#define DENSE_ROWS_BLOCK 1024 /* inputs listed at a time by dense_rows */
 
 /* ---- loops, written once for float and double ---------------------------------------------------------- */
 
@@ -164,33 +165,39 @@ static char same_float_kind(Arg *args, int n, const char *const *names) {
         }                                                                                                      \
     }                                                                                                          \
     /* out = x @ W + b, then max(., 0) if relu: a Dense layer's forward pass for a few rows (prediction).     \
-       Only the rows of W whose input is not zero are read (an image's background is zero; the reference     \
-       BLAS gemv skips them too), four of them per pass over the output row. */                               \
+       Only the rows of W whose input is not zero are read (an image's background is zero, as are about     \
+       half of a ReLU layer's outputs; the reference BLAS gemv skips them too), four of them per pass over   \
+       the output row. The nonzero inputs are listed first without a branch: where zeros fall at random, as  \
+       in a hidden layer's output, a test per input would be mispredicted about every other time.            \
+       The list is made block by block, so any width needs only a small fixed buffer. */                     \
     static CLONES void dense_rows_##SFX(Py_ssize_t rows, Py_ssize_t nin, Py_ssize_t nout, const T *x,          \
                                         const T *W, const T *b, T *restrict out, int relu) {                  \
+        Py_ssize_t nz[DENSE_ROWS_BLOCK + 3];                                                                   \
         for (Py_ssize_t r = 0; r < rows; r++) {                                                                \
             const T *xr = x + r * nin;                                                                         \
             T *restrict o = out + r * nout;                                                                    \
             for (Py_ssize_t c = 0; c < nout; c++) o[c] = b[c];                                                 \
-            Py_ssize_t i = 0;                                                                                  \
-            for (;;) {                                                                                         \
-                const T *w[4];                                                                                 \
-                T a[4];                                                                                        \
-                int k = 0;                                                                                     \
-                for (; i < nin && k < 4; i++)                                                                  \
-                    if (xr[i] != (T)0) {                                                                       \
-                        a[k] = xr[i];                                                                          \
-                        w[k++] = W + i * nout;                                                                 \
-                    }                                                                                          \
-                if (k < 4) {                                                                                   \
-                    for (int j = 0; j < k; j++)                                                                \
-                        for (Py_ssize_t c = 0; c < nout; c++) o[c] += a[j] * w[j][c];                          \
-                    break;                                                                                     \
+            Py_ssize_t k = 0; /* listed and not yet used: fewer than four carry over to the next block */     \
+            for (Py_ssize_t s = 0; s < nin; s += DENSE_ROWS_BLOCK) {                                           \
+                Py_ssize_t e = s + DENSE_ROWS_BLOCK < nin ? s + DENSE_ROWS_BLOCK : nin, j = 0;                 \
+                for (Py_ssize_t i = s; i < e; i++) {                                                           \
+                    nz[k] = i;                                                                                 \
+                    k += xr[i] != (T)0;                                                                        \
                 }                                                                                              \
-                const T *w0 = w[0], *w1 = w[1], *w2 = w[2], *w3 = w[3];                                        \
-                T a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3];                                                  \
-                for (Py_ssize_t c = 0; c < nout; c++)                                                          \
-                    o[c] += (a0 * w0[c] + a1 * w1[c]) + (a2 * w2[c] + a3 * w3[c]);                             \
+                for (; j + 4 <= k; j += 4) {                                                                   \
+                    const T *w0 = W + nz[j] * nout, *w1 = W + nz[j + 1] * nout;                                \
+                    const T *w2 = W + nz[j + 2] * nout, *w3 = W + nz[j + 3] * nout;                            \
+                    T a0 = xr[nz[j]], a1 = xr[nz[j + 1]], a2 = xr[nz[j + 2]], a3 = xr[nz[j + 3]];              \
+                    for (Py_ssize_t c = 0; c < nout; c++)                                                      \
+                        o[c] += (a0 * w0[c] + a1 * w1[c]) + (a2 * w2[c] + a3 * w3[c]);                         \
+                }                                                                                              \
+                for (Py_ssize_t q = 0; j + q < k; q++) nz[q] = nz[j + q];                                      \
+                k -= j;                                                                                        \
+            }                                                                                                  \
+            for (Py_ssize_t j = 0; j < k; j++) {                                                               \
+                const T *w0 = W + nz[j] * nout;                                                                \
+                T a0 = xr[nz[j]];                                                                              \
+                for (Py_ssize_t c = 0; c < nout; c++) o[c] += a0 * w0[c];                                      \
             }                                                                                                  \
             if (relu)                                                                                          \
                 for (Py_ssize_t c = 0; c < nout; c++) o[c] = o[c] < (T)0 ? (T)0 : o[c];                        \
