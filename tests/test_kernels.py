@@ -110,7 +110,8 @@ def test_softmax_and_take_rows(fused, rng):
 
 @pytest.mark.parametrize("dtype", FLOATS)
 # widths over 1024 take the nonzero inputs in more than one block (and carry a few over between blocks)
-@pytest.mark.parametrize("rows,n_in,n_out", [(1, 784, 256), (2, 37, 13), (1, 5, 1), (2, 300, 1030), (2, 2500, 7), (1, 1027, 3)])
+@pytest.mark.parametrize("rows,n_in,n_out",
+                         [(1, 784, 256), (2, 37, 13), (1, 5, 1), (2, 300, 1030), (2, 2500, 7), (1, 1027, 3)])
 def test_dense_rows_is_the_product_plus_bias_and_relu(fused, rng, dtype, rows, n_in, n_out):
     # inputs that are zero in about half the places, as an image's background is: those rows of W are skipped
     x = (rng.standard_normal((rows, n_in)) * (rng.random((rows, n_in)) < 0.5)).astype(dtype)
