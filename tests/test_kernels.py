@@ -119,11 +119,26 @@ def test_dense_rows_is_the_product_plus_bias_and_relu(fused, rng, dtype, rows, n
     tol = 1e-5 if dtype == np.float32 else 1e-12
     for apply_relu in (False, True):
         out = np.full((rows, n_out), np.nan, dtype)
-        fused.dense_rows(x, W, b, out, apply_relu)
+        fused.dense_rows(x, [(W, b, out, apply_relu)])
         want = x.astype(np.float64) @ W + b
         np.testing.assert_allclose(out, relu(want, want) if apply_relu else want, rtol=tol, atol=tol * n_in)
-    fused.dense_rows(np.zeros_like(x), W, b, out, False)  # every input zero: the bias alone
+    fused.dense_rows(np.zeros_like(x), [(W, b, out, False)])  # every input zero: the bias alone
     np.testing.assert_array_equal(out, np.broadcast_to(b, out.shape))
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_dense_rows_runs_a_stack_of_layers_in_one_call(fused, rng, dtype):
+    sizes, rows = [40, 33, 20, 6], 2
+    x = (rng.standard_normal((rows, sizes[0])) * (rng.random((rows, sizes[0])) < 0.5)).astype(dtype)
+    layers = [(rng.standard_normal((a, b)).astype(dtype), rng.standard_normal(b).astype(dtype),
+               np.full((rows, b), np.nan, dtype), i < 2) for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:],
+                                                                                        strict=True))]
+    fused.dense_rows(x, layers)
+    want = x.astype(np.float64)
+    for W, b, out, apply_relu in layers:
+        want = want @ W + b
+        want = relu(want, want) if apply_relu else want
+        np.testing.assert_allclose(out, want, rtol=1e-4 if dtype == np.float32 else 1e-12, atol=1e-4)
 
 
 @pytest.mark.parametrize("dtype", FLOATS)
@@ -156,13 +171,19 @@ def test_bad_arguments_are_refused_with_what_was_expected(fused):
         fused.softmax_cross_entropy(f32, np.array([0, 1, 2]), 0.0, 0.25, np.empty_like(f32))
     with pytest.raises(IndexError, match="row index 9 is outside 0..3"):
         fused.take_rows(f32, np.array([0, 9]), np.empty((2, 3), np.float32))
-    W, b = np.zeros((3, 5), np.float32), np.zeros(5, np.float32)
-    with pytest.raises(ValueError, match="x must be 2-D \\(rows, n_in\\) and W \\(n_in, 5\\)"):
-        fused.dense_rows(np.zeros((1, 4), np.float32), W, b, np.empty((1, 5), np.float32), True)
-    with pytest.raises(ValueError, match="out must be \\(2, 5\\)"):
-        fused.dense_rows(np.zeros((2, 3), np.float32), W, b, np.empty((1, 5), np.float32), True)
+    W, b, out = np.zeros((3, 5), np.float32), np.zeros(5, np.float32), np.empty((1, 5), np.float32)
+    with pytest.raises(ValueError, match="layer 0: W must be \\(4, 5\\) for an input of 4 and b of 5"):
+        fused.dense_rows(np.zeros((1, 4), np.float32), [(W, b, out, True)])
+    with pytest.raises(ValueError, match="layer 1: W must be \\(5, 5\\) for an input of 5"):
+        fused.dense_rows(np.zeros((1, 3), np.float32), [(W, b, out, True), (W, b, out, True)])
+    with pytest.raises(ValueError, match="layer 0: out must be \\(2, 5\\)"):
+        fused.dense_rows(np.zeros((2, 3), np.float32), [(W, b, out, True)])
     with pytest.raises(TypeError, match="W must have the dtype of x"):
-        fused.dense_rows(np.zeros((1, 3)), W, b, np.empty((1, 5)), True)
+        fused.dense_rows(np.zeros((1, 3)), [(W, b, np.empty((1, 5)), True)])
+    with pytest.raises(ValueError, match="at least one"):
+        fused.dense_rows(np.zeros((1, 3), np.float32), [])
+    with pytest.raises(TypeError, match="4 arguments"):
+        fused.dense_rows(np.zeros((1, 3), np.float32), [(W, b, out)])
     with pytest.raises(TypeError, match="float32 or float64"):
         fused.all_finite(np.zeros(3, np.int32))
 
@@ -234,9 +255,12 @@ def test_prediction_of_a_few_rows_agrees_with_the_batched_products(use, rng, dty
     for i in range(0, 6, 2):
         for rows in range(1, FEW_ROWS + 1):
             np.testing.assert_allclose(model.predict_proba(X[i:i + rows]), batched[i:i + rows], rtol=tol, atol=tol)
+    for predict in (model.predict_logits, model.predict_proba):
+        first = predict(X[:1])
+        second = predict(X[1:2])  # the result is the caller's own array, not a reused buffer
+        assert not np.array_equal(first, second)
+    np.testing.assert_allclose(model.predict_proba(X[:3]).sum(axis=1), 1.0, rtol=1e-6)  # softmax in the C call
     first = model.predict_logits(X[:1])
-    second = model.predict_logits(X[1:2])  # the result is the caller's own array, not a reused buffer
-    assert not np.array_equal(first, second)
     np.testing.assert_allclose(first, model.predict_logits(X[:8])[:1], rtol=tol, atol=tol)  # BLAS path
     assert model.predict(X[3:4])[0] == batched[3].argmax()
 
@@ -248,6 +272,7 @@ def test_few_row_prediction_follows_weights_set_after_copies_and_loads(use, rng,
     use("c")
     X = (rng.random((6, 12)) * (rng.random((6, 12)) < 0.5)).astype(np.float32)
     model = _mlp([nn.Dense(12, 9, "relu"), nn.Dense(9, 4)])
+    model.predict_proba(X[:1])  # the model being copied has its loop's plan already
     model.save(tmp_path / "m.safetensors")
     for other in (pickle.loads(pickle.dumps(model)), copy.deepcopy(model), nn.load(tmp_path / "m.safetensors")):
         other.predict_proba(X[:1])  # the loop's buffers exist before the weights change

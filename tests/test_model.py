@@ -145,8 +145,14 @@ def test_parameters_live_in_one_vector_and_the_optimizer_steps_it_whole(blobs):
     flat = model.flat
     for key, p, g in model.parameters():
         assert np.shares_memory(p, flat.values) and np.shares_memory(g, flat.grads), key
-    assert flat.values.size == model.n_params() == sum(p.size for _, p, _ in model.parameters())
+        assert p.ctypes.data % 64 == 0 and g.ctypes.data % 64 == 0, key  # each tensor starts a cache line
+    n = model.n_params()
+    assert n == sum(p.size for _, p, _ in model.parameters()) and n <= flat.values.size < n + 16 * len(flat)
     model.fit(X, y, epochs=1, verbose=0)
+    used = np.zeros(flat.values.size, bool)
+    for i in range(len(flat)):
+        flat.view(used, i)[...] = True
+    assert not flat.values[~used].any() and not flat.grads[~used].any()  # the padding between tensors stays 0
     opt = model.optimizer
     assert set(opt.state) == {k for k, _, _ in model.parameters()}
     for key, st in opt.state.items():  # per-tensor state are views into whole vectors, as checkpoints name them

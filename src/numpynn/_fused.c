@@ -378,37 +378,81 @@ fail:
     return NULL;
 }
 
+/* dense_rows(x, layers, softmax=False): a stack of Dense layers for a few rows in one call (prediction of one
+   sample is mostly calls otherwise). `layers` is a sequence of (W, b, out, relu); each layer reads the previous
+   out. With softmax, the last out is turned into each row's softmax in place (a classifier's probabilities). */
 static PyObject *py_dense_rows(PyObject *self, PyObject *args) {
-    PyObject *o[4];
-    int relu;
-    if (!PyArg_ParseTuple(args, "OOOOp:dense_rows", &o[0], &o[1], &o[2], &o[3], &relu)) return NULL;
-    static const char *const names[] = {"x", "W", "b", "out"};
-    Arg x[4];
-    memset(x, 0, sizeof x);
-    for (int i = 0; i < 4; i++)
-        if (get(o[i], &x[i], i == 3, names[i]) < 0) goto fail;
-    char k = same_float_kind(x, 4, names);
-    if (!k) goto fail;
-    Py_ssize_t rows, nin, nout = COUNT(x[2]);
-    if (x[0].view.ndim != 2 || x[1].view.ndim != 2 || x[1].view.shape[1] != nout ||
-        x[0].view.shape[1] != x[1].view.shape[0]) {
-        PyErr_Format(PyExc_ValueError, "x must be 2-D (rows, n_in) and W (n_in, %zd) for b of %zd", nout, nout);
+    PyObject *ox, *olayers;
+    int softmax = 0;
+    if (!PyArg_ParseTuple(args, "OO|p:dense_rows", &ox, &olayers, &softmax)) return NULL;
+    PyObject *seq = PySequence_Fast(olayers, "layers must be a sequence of (W, b, out, relu)");
+    if (!seq) return NULL;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
+    Arg *a = PyMem_Calloc(1 + 3 * (size_t)n, sizeof(Arg));
+    int *relu = PyMem_Calloc((size_t)n + 1, sizeof(int));
+    if (!a || !relu) {
+        PyErr_NoMemory();
         goto fail;
     }
-    rows = x[0].view.shape[0];
-    nin = x[0].view.shape[1];
-    if (x[3].view.ndim != 2 || x[3].view.shape[0] != rows || x[3].view.shape[1] != nout) {
-        PyErr_Format(PyExc_ValueError, "out must be (%zd, %zd)", rows, nout);
+    if (n == 0) {
+        PyErr_SetString(PyExc_ValueError, "layers must hold at least one (W, b, out, relu)");
         goto fail;
+    }
+    static const char *const names[] = {"x", "W", "b", "out"};
+    if (get(ox, &a[0], 0, "x") < 0) goto fail;
+    char k = kind(&a[0].view);
+    if ((k != 'f' && k != 'd') || a[0].view.ndim != 2) {
+        PyErr_SetString(PyExc_TypeError, "x must be a 2-D float32 or float64 array (rows, n_in)");
+        goto fail;
+    }
+    Py_ssize_t rows = a[0].view.shape[0], width = a[0].view.shape[1];
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *item = PySequence_Fast_GET_ITEM(seq, i);
+        PyObject *o[3];
+        if (!PyArg_ParseTuple(item, "OOOp:dense_rows layer", &o[0], &o[1], &o[2], &relu[i])) goto fail;
+        Arg *L = a + 1 + 3 * i;
+        for (int j = 0; j < 3; j++)
+            if (get(o[j], &L[j], j == 2, names[j + 1]) < 0) goto fail;
+        Arg four[4] = {a[0], L[0], L[1], L[2]};
+        if (!same_float_kind(four, 4, names)) goto fail;
+        Py_ssize_t nout = COUNT(L[1]);
+        if (L[0].view.ndim != 2 || L[0].view.shape[0] != width || L[0].view.shape[1] != nout) {
+            PyErr_Format(PyExc_ValueError, "layer %zd: W must be (%zd, %zd) for an input of %zd and b of %zd", i,
+                         width, nout, width, nout);
+            goto fail;
+        }
+        if (L[2].view.ndim != 2 || L[2].view.shape[0] != rows || L[2].view.shape[1] != nout) {
+            PyErr_Format(PyExc_ValueError, "layer %zd: out must be (%zd, %zd)", i, rows, nout);
+            goto fail;
+        }
+        width = nout;
     }
     Py_BEGIN_ALLOW_THREADS
-    if (k == 'f') dense_rows_f32(rows, nin, nout, x[0].view.buf, x[1].view.buf, x[2].view.buf, x[3].view.buf, relu);
-    else dense_rows_f64(rows, nin, nout, x[0].view.buf, x[1].view.buf, x[2].view.buf, x[3].view.buf, relu);
+    const void *in = a[0].view.buf;
+    Py_ssize_t nin = a[0].view.shape[1];
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Arg *L = a + 1 + 3 * i;
+        Py_ssize_t nout = L[2].view.shape[1];
+        if (k == 'f') dense_rows_f32(rows, nin, nout, in, L[0].view.buf, L[1].view.buf, L[2].view.buf, relu[i]);
+        else dense_rows_f64(rows, nin, nout, in, L[0].view.buf, L[1].view.buf, L[2].view.buf, relu[i]);
+        in = L[2].view.buf;
+        nin = nout;
+    }
+    if (softmax && nin > 0) { /* in: the last out, of nin columns */
+        if (k == 'f') softmax_f32(rows, nin, in, (float *)in);
+        else softmax_f64(rows, nin, in, (double *)in);
+    }
     Py_END_ALLOW_THREADS
-    release(x, 4);
+    release(a, (int)(1 + 3 * n));
+    PyMem_Free(a);
+    PyMem_Free(relu);
+    Py_DECREF(seq);
     Py_RETURN_NONE;
 fail:
-    release(x, 4);
+    if (a) release(a, (int)(1 + 3 * n)); /* only the views taken are marked held */
+    PyMem_Free(a);
+    PyMem_Free(relu);
+    Py_DECREF(seq);
     return NULL;
 }
 
@@ -505,7 +549,9 @@ static PyMethodDef methods[] = {
     {"all_finite", py_all_finite, METH_O, "all_finite(a) -> True if no element is NaN or inf"},
     {"flush_subnormals", py_flush_subnormals, METH_O,
      "flush_subnormals(on) -> previous: this thread's flush-to-zero mode for subnormal floats"},
-    {"dense_rows", py_dense_rows, METH_VARARGS, "dense_rows(x, W, b, out, relu): out = x @ W + b (ReLU if relu)"},
+    {"dense_rows", py_dense_rows, METH_VARARGS,
+     "dense_rows(x, layers, softmax=False): for each (W, b, out, relu) in layers, out = x @ W + b (ReLU if relu), "
+     "x = out; then the last out's row-wise softmax in place if softmax"},
     {"take_rows", py_take_rows, METH_VARARGS, "take_rows(X, idx, out): out[r] = X[idx[r]]"},
     {NULL, NULL, 0, NULL},
 };

@@ -85,10 +85,12 @@ class Sequential:
         tensors = [(f"{i}.{name}", layer.params, layer.grads, name)
                    for i, layer in enumerate(self.layers) for name in layer.params]
         self.flat = ParameterVector.gather(tensors, self.dtype)
+        self._few_rows_plans: dict[int, tuple] = {}  # the layers now hold new arrays
         self._penalised = [ly for ly in self.layers if isinstance(ly, Dense) and (ly.l1 or ly.l2)]
 
     def __getstate__(self) -> dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items() if k != "flat"}  # rebuilt from the layers
+        # rebuilt from the layers: the parameter vector and the few-row plans, which hold views into it
+        return {k: v for k, v in self.__dict__.items() if k not in ("flat", "_few_rows_plans")}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
@@ -107,12 +109,12 @@ class Sequential:
         if isinstance(last, Dense) and last.activation is not None and last.activation == fused:
             last.apply_activation = False
         # a stack of Dense layers with ReLU or no activation (Dropout does nothing at prediction) can predict
-        # a few rows through the compiled loop: (layer, ReLU or not) per layer; the layer's arrays are looked up
-        # at each call. Its output buffers, one set per row count, are made on first use.
+        # a few rows through the compiled loop: (layer, ReLU or not) per layer. The plan of the C call, one per
+        # row count with its own output buffers, is made on first use and dropped when the layers' arrays change.
         dense = [ly for ly in self._active if not isinstance(ly, Dropout)]
         simple = all(isinstance(ly, Dense) and (ly._relu_applied or not ly._applies_activation) for ly in dense)
         self._few_rows_layers = tuple((ly, ly._relu_applied) for ly in dense) if dense and simple else None
-        self._few_rows_out: dict[int, list[np.ndarray]] = {}
+        self._few_rows_plans = {}
         return self.loss
 
     @property
@@ -124,7 +126,7 @@ class Sequential:
         return iter(self.flat)
 
     def n_params(self) -> int:
-        return int(self.flat.values.size)
+        return self.flat.n_params()
 
     def get_weights(self) -> dict[str, np.ndarray]:
         """Copies of every parameter and buffer (BatchNorm statistics), keyed as in model files."""
@@ -193,26 +195,26 @@ class Sequential:
         """The L1/L2 weight-penalty term added to the loss."""
         return sum(layer.penalty() for layer in self._penalised)
 
-    def _forward_few_rows(self, x: np.ndarray) -> np.ndarray | None:
-        """forward() of a prediction of a few rows, where the compiled loop applies; else None.
+    def _forward_few_rows(self, x: np.ndarray, softmax: bool = False) -> np.ndarray | None:
+        """forward() of a prediction of a few rows, where the compiled loop applies; else None. With softmax,
+        the softmax of the logits (computed in the same call). The result is a reused buffer.
 
         A product of one row with W reads all of W, and for a small network that read is most of the time.
         The C loop reads only the rows of W whose input is nonzero (about half of an image's pixels are
         background, and about half of a ReLU layer's outputs are zero) and does the bias and ReLU in the same
-        call, so each layer is one call instead of three.
+        pass, and one call runs every layer: (W, b, out, relu) per layer, each layer reading the one before.
         """
         layers, fast = self._few_rows_layers, kernels.compiled()
         # x has the model's dtype (check_X); a wrong width goes the usual way, to the layer's own error
         if layers is None or fast is None or not x.flags.c_contiguous or x.shape[1] != layers[0][0].in_features:
             return None
-        outs = self._few_rows_out.get(len(x))
-        if outs is None:
-            outs = self._few_rows_out[len(x)] = [np.empty((len(x), ly.out_features), self.dtype) for ly, _ in layers]
-        for (layer, relu), out in zip(layers, outs, strict=True):
-            params = layer.params
-            fast.dense_rows(x, params["W"], params["b"], out, relu)
-            x = out
-        return x
+        plan = self._few_rows_plans.get(len(x))
+        if plan is None:
+            plan = self._few_rows_plans[len(x)] = tuple(
+                (ly.params["W"], ly.params["b"], np.empty((len(x), ly.out_features), self.dtype), relu)
+                for ly, relu in layers)
+        fast.dense_rows(x, plan, softmax)
+        return plan[-1][2]
 
     def _batched_logits(self, X: np.ndarray, batch_size: int | None, copy: bool = True) -> np.ndarray:
         """Logits of X in batches; `copy=False` may return a layer's reused buffer (read it before the next call)."""
@@ -236,8 +238,12 @@ class Sequential:
         With binary cross-entropy over k > 1 outputs each column is that class's own sigmoid (one-vs-rest)."""
         if not self.loss.is_classification:
             raise NumpynnError(f"predict_proba needs a classification loss; this model uses {self.loss.name!r}")
+        X = check_X(X, self.input_shape, self.dtype)
+        if self.loss.name == "cross_entropy" and len(X) <= FEW_ROWS and X.ndim == 2 and \
+                (probs := self._forward_few_rows(X, softmax=True)) is not None:
+            return probs.copy()
         # the output activation makes a new array, so the logits need not be copied first
-        probs = self.loss.output(self._batched_logits(check_X(X, self.input_shape, self.dtype), batch_size, copy=False))
+        probs = self.loss.output(self._batched_logits(X, batch_size, copy=False))
         if probs.shape[1] == 1:
             probs = np.hstack([1 - probs, probs])
         return probs

@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ..parameters import ParameterVector
+from ..parameters import ParameterVector, aligned_zeros
 from .schedules import Schedule, schedule_from_config
 
 Parameter = tuple[str, np.ndarray, np.ndarray]  # (key, value, gradient)
@@ -108,7 +108,7 @@ class Optimizer:
         flat = self._flat
         if flat is not None and self._flat_keys == pv.keys and all(a.shape == pv.values.shape for a in flat.values()):
             return flat
-        flat = {n: np.zeros_like(pv.values) for n in self.state_names}
+        flat = {n: aligned_zeros(pv.values.size, pv.values.dtype) for n in self.state_names}
         for i, key in enumerate(pv.keys):
             old = self.state.get(key, {})
             for n in self.state_names:
