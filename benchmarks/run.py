@@ -25,6 +25,7 @@ import numpynn as nn
 from numpynn.mlp import build_mlp
 
 HERE = Path(__file__).resolve().parent
+IDLE_PAUSE_S = 0.2  # seconds of rest before a latency loop (see latency())
 NETWORKS = {
     # name: (sizes, hidden activation, batch size, optimizer, learning rate)
     "784-256-128-10 Adam b128": ([784, 256, 128, 10], "relu", 128, "adam", 1e-3),
@@ -132,7 +133,11 @@ def sklearn_epoch(X, y, sizes, act, bs, opt, lr):
 
 
 # --- prediction latency ---------------------------------------------------------------------------------------
-def latency(X, repeats_single=2000):
+def latency(X, rounds=7):
+    """Median time per predict_proba call: one image at a time (a different one each call, since numpynn's time
+    depends on how many pixels are not zero) and 10,000 images at once. The libraries take turns, round after
+    round, and each figure is the median over rounds of that round's median: this machine's speed drifts from
+    one tenth of a second to the next, and a single long loop would catch one library in a slow spell."""
     import torch
     from sklearn.neural_network import MLPClassifier
 
@@ -145,12 +150,10 @@ def latency(X, repeats_single=2000):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         skl.fit(X[:1000], np.arange(1000) % 10)
-    # one image at a time, a different one each call (numpynn's time depends on how many pixels are not zero)
     ones, many = [X[i:i + 1] for i in range(1000)], [X[:10000]]
-    out = {}
 
     def per_call(fn, args, reps):
-        for i in range(min(200, reps)):
+        for i in range(min(100, reps)):
             fn(args[i % len(args)])
         ts = []
         for i in range(reps):
@@ -164,9 +167,18 @@ def latency(X, repeats_single=2000):
         with torch.inference_mode():
             return torch.softmax(tm(torch.from_numpy(x)), 1).numpy()
 
-    for name, fn in (("numpynn", model.predict_proba), ("pytorch", torch_predict), ("scikit-learn", skl.predict_proba)):
-        out[name] = {"single_us": per_call(fn, ones, repeats_single) * 1e6, "10000_ms": per_call(fn, many, 20) * 1e3}
-    return out
+    fns = {"numpynn": model.predict_proba, "pytorch": torch_predict, "scikit-learn": skl.predict_proba}
+    single: dict[str, list[float]] = {k: [] for k in fns}
+    batch: dict[str, list[float]] = {k: [] for k in fns}
+    for _ in range(rounds):
+        for name, fn in fns.items():
+            # BLAS and OpenMP worker threads keep spinning for a while after their last parallel call; a pause
+            # lets them sleep, so the one-thread single-sample loop does not share its core with them
+            time.sleep(IDLE_PAUSE_S)
+            single[name].append(per_call(fn, ones, len(ones)))
+            batch[name].append(per_call(fn, many, 5))
+    return {name: {"single_us": float(np.median(single[name])) * 1e6, "10000_ms": float(np.median(batch[name])) * 1e3,
+                   "single_us_per_round": [round(v * 1e6, 2) for v in single[name]]} for name in fns}
 
 
 # --- time to 88 % ---------------------------------------------------------------------------------------------
@@ -288,7 +300,7 @@ def main(argv=None) -> int:
         print(f"{name:38s} {row['floor']:7.3f} {row['numpynn']:8.3f} {row['pytorch']:8.3f} {row['scikit-learn']:8.3f}"
               f"   {ratios['numpynn/floor']:13.2f} {ratios['pytorch/numpynn']:15.2f} "
               f"{ratios['scikit-learn/numpynn']:15.2f}", flush=True)
-    lat = latency(X)
+    lat = latency(X, max(5, repeats))
     report["predict_latency"] = lat
     print("\nprediction, 784-256-128-10     single sample      10,000 samples")
     for name, v in lat.items():
