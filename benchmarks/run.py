@@ -69,6 +69,20 @@ def floor_epoch(X: np.ndarray, sizes: list[int], bs: int | None):
     return epoch
 
 
+def floor_gflop(n: int, sizes: list[int]) -> float:
+    """Floating-point operations of the floor's products for one epoch of n rows, in GFLOP (2 per multiply-add)."""
+    pairs = [a * b for a, b in zip(sizes[:-1], sizes[1:], strict=False)]
+    return 2 * n * (2 * sum(pairs) + sum(pairs[1:])) / 1e9
+
+
+def large_product_gflops(size: int = 2048, repeats: int = 5) -> float:
+    """What one large float32 product reaches here (GFLOP/s): the machine's practical peak for the floor."""
+    a = np.random.default_rng(0).random((size, size), dtype=np.float32)
+    out = np.empty_like(a)
+    np.matmul(a, a, out=out)
+    return 2 * size**3 / 1e9 / float(np.median([timed(lambda: np.matmul(a, a, out=out)) for _ in range(repeats)]))
+
+
 # --- numpynn ------------------------------------------------------------------------------------------------
 def numpynn_model(sizes, act, seed=0):
     return build_mlp(sizes[0], sizes[1:-1], sizes[-1], activation=act, seed=seed)
@@ -278,6 +292,10 @@ def main(argv=None) -> int:
                     "epoch_seconds": {}}
     print(f"Fashion-MNIST {X.shape}, float32, {args.threads} threads, median of {repeats}; numpynn's elementwise "
           f"loops: {nn.kernels.describe()}\n")
+    peak = large_product_gflops()
+    report["environment"]["large product GFLOP/s"] = peak
+    print(f"a 2048 x 2048 float32 product runs at {peak:.0f} GFLOP/s here; the floor's products of each network "
+          f"are counted the same way\n")
     print(f"{'network':38s} {'floor':>7s} {'numpynn':>8s} {'pytorch':>8s} {'sklearn':>8s}   "
           f"{'numpynn/floor':>13s} {'pytorch/numpynn':>15s} {'sklearn/numpynn':>15s}")
     for i, (name, (sizes, act, bs, opt, lr)) in enumerate(NETWORKS.items()):
@@ -296,10 +314,12 @@ def main(argv=None) -> int:
         ratios = {"numpynn/floor": float(np.median(t["numpynn"] / t["floor"])),
                   "pytorch/numpynn": float(np.median(t["pytorch"] / t["numpynn"])),
                   "scikit-learn/numpynn": float(np.median(t["scikit-learn"] / t["numpynn"]))}
-        report["epoch_seconds"][name] = {**row, "ratios (median of per-repeat ratios)": ratios}
+        report["epoch_seconds"][name] = {**row, "ratios (median of per-repeat ratios)": ratios,
+                                         "floor GFLOP/s": floor_gflop(len(X), sizes) / row["floor"]}
         print(f"{name:38s} {row['floor']:7.3f} {row['numpynn']:8.3f} {row['pytorch']:8.3f} {row['scikit-learn']:8.3f}"
               f"   {ratios['numpynn/floor']:13.2f} {ratios['pytorch/numpynn']:15.2f} "
-              f"{ratios['scikit-learn/numpynn']:15.2f}", flush=True)
+              f"{ratios['scikit-learn/numpynn']:15.2f}   (floor at "
+              f"{report['epoch_seconds'][name]['floor GFLOP/s']:.0f} GFLOP/s)", flush=True)
     lat = latency(X, max(5, repeats))
     report["predict_latency"] = lat
     print("\nprediction, 784-256-128-10     single sample      10,000 samples")

@@ -8,9 +8,10 @@ as the products. The C loops do each job in one pass with the same float operati
 Adam, the bias-plus-ReLU forward and its backward give bit-identical results to the reference (the tests
 check this); the softmax cross-entropy differs from it only in the last bits of `exp`.
 
-Two loops serve prediction and input checks: `dense_rows` computes a Dense layer for up to three rows
-(`Sequential._forward_few_rows`), reading only the weights of nonzero inputs, and `all_finite` checks data
-for NaN and inf in one pass without a temporary array (`validation.all_finite`).
+Two loops serve prediction and input checks: `dense_rows` computes a stack of Dense layers (and the softmax)
+for up to three rows in one call (`Sequential._forward_few_rows`), reading only the weights of nonzero
+inputs, and `all_finite` checks data for NaN and inf in one pass without a temporary array
+(`validation.all_finite`).
 
 The extension is built when numpynn is installed with a C compiler present; without one, numpynn runs the
 reference. The environment variable NUMPYNN_KERNELS chooses: "auto" (default: compiled when built),
