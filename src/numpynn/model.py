@@ -196,7 +196,7 @@ class Sequential:
         return sum(layer.penalty() for layer in self._penalised)
 
     def _forward_few_rows(self, x: np.ndarray, softmax: bool = False) -> np.ndarray | None:
-        """forward() of a prediction of a few rows, where the compiled loop applies; else None. With softmax,
+        """forward() of a prediction of up to FEW_ROWS rows, where the compiled loop applies; else None. With softmax,
         the softmax of the logits (computed in the same call). The result is a reused buffer.
 
         A product of one row with W reads all of W, and for a small network that read is most of the time.
@@ -206,7 +206,8 @@ class Sequential:
         """
         layers, fast = self._few_rows_layers, kernels.compiled()
         # x has the model's dtype (check_X); a wrong width goes the usual way, to the layer's own error
-        if layers is None or fast is None or not x.flags.c_contiguous or x.shape[1] != layers[0][0].in_features:
+        if layers is None or fast is None or len(x) > FEW_ROWS or x.ndim != 2 or not x.flags.c_contiguous or \
+                x.shape[1] != layers[0][0].in_features:
             return None
         plan = self._few_rows_plans.get(len(x))
         if plan is None:
@@ -220,7 +221,7 @@ class Sequential:
         """Logits of X in batches; `copy=False` may return a layer's reused buffer (read it before the next call)."""
         n = len(X)
         bs = batch_size or PREDICT_BATCH
-        if n <= FEW_ROWS and X.ndim == 2 and (out := self._forward_few_rows(X)) is not None:
+        if (out := self._forward_few_rows(X)) is not None:
             return out.copy() if copy else out
         if n <= bs:
             out = self.forward(X)  # layers reuse their output buffers: hand back an array of our own
@@ -239,8 +240,7 @@ class Sequential:
         if not self.loss.is_classification:
             raise NumpynnError(f"predict_proba needs a classification loss; this model uses {self.loss.name!r}")
         X = check_X(X, self.input_shape, self.dtype)
-        if self.loss.name == "cross_entropy" and len(X) <= FEW_ROWS and X.ndim == 2 and \
-                (probs := self._forward_few_rows(X, softmax=True)) is not None:
+        if self.loss.name == "cross_entropy" and (probs := self._forward_few_rows(X, softmax=True)) is not None:
             return probs.copy()
         # the output activation makes a new array, so the logits need not be copied first
         probs = self.loss.output(self._batched_logits(X, batch_size, copy=False))
