@@ -329,3 +329,102 @@ def test_optimizer_state_of_dead_inputs_does_not_stay_subnormal(use, rng, settin
         assert not subnormal.any() and (m_sum[0] == 0).all()
     else:  # IEEE arithmetic keeps them: what the flush saves
         assert subnormal[0].any()
+
+
+# --- loops shared with OpenBLAS's worker threads ----------------------------------------------------------------
+needs_shared_threads = pytest.mark.skipif(kernels.blas_threads() is None,
+                                          reason="NumPy's BLAS here is not an OpenBLAS numpynn can share threads with")
+
+
+@pytest.fixture
+def two_blas_threads():
+    """The BLAS library set to two threads, so every long loop is cut in two parts (one on its worker)."""
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    with threadpoolctl.threadpool_limits(limits=2, user_api="blas"):
+        yield
+
+
+def _shared_loops(fast, rng, dtype, share: bool):
+    """Run each shared loop on inputs long enough to be cut, with sharing on or off; return every output."""
+    kernels.blas_threads(share)
+    n = 70_001  # an odd length: the last part is shorter than the others
+    p, g, m, v = (rng.standard_normal(n).astype(dtype) for _ in range(4))
+    v = np.abs(v)
+    fast.adam(p, g, m, v, 1e-3, 0.9, 0.999, 1e-8, 0.999, 0.01)
+    z, b = rng.standard_normal((601, 83)).astype(dtype), rng.standard_normal(83).astype(dtype)
+    fast.bias_relu(z, b)
+    dy = rng.standard_normal(z.shape).astype(dtype)
+    dz, gb = np.empty_like(dy), np.empty(83, dtype)
+    fast.relu_backward(dy, z, dz, gb)
+    X, idx = rng.standard_normal((500, 97)).astype(dtype), rng.integers(0, 500, 777)
+    rows = np.empty((777, 97), dtype)
+    fast.take_rows(X, idx, rows)
+    np.testing.assert_array_equal(rows, X[idx])
+    return p, m, v, z, dz, gb, rows
+
+
+@needs_shared_threads
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_shared_loops_give_the_same_numbers_as_one_thread(fused, two_blas_threads, dtype):
+    try:
+        alone = _shared_loops(fused, np.random.default_rng(5), dtype, share=False)
+        shared = _shared_loops(fused, np.random.default_rng(5), dtype, share=True)
+    finally:
+        kernels.blas_threads(True)
+    for a, s in zip(alone, shared, strict=True):
+        np.testing.assert_array_equal(s, a)
+
+
+@needs_shared_threads
+@pytest.mark.parametrize("where", [0, 1, -1])
+def test_all_finite_finds_a_nan_in_any_part(fused, two_blas_threads, where):
+    a = np.ones(5_000_001, np.float32)
+    assert fused.all_finite(a)
+    a[where if where >= 0 else len(a) - 1] = np.nan if where else np.inf
+    assert not fused.all_finite(a)
+    a[len(a) // 2 + 17] = 1.0  # a part boundary's neighbourhood stays clean; the bad value is still found
+    assert not fused.all_finite(a)
+
+
+@needs_shared_threads
+@pytest.mark.skipif(platform.machine().lower() not in ("x86_64", "amd64", "aarch64", "arm64"),
+                    reason="the flush-to-zero switch is written for x86-64 and AArch64")
+def test_shared_parts_run_in_the_callers_flush_to_zero_mode(fused, two_blas_threads):
+    # a moment sum just above the smallest normal float decays below it; flushed, every element is 0, also those
+    # computed on the BLAS worker thread, whose own mode is IEEE
+    n = 100_000
+    p, g = np.ones(n, np.float32), np.zeros(n, np.float32)
+    m, v = np.full(n, 1.5e-38, np.float32), np.ones(n, np.float32)
+    with kernels.flush_subnormals():
+        fused.adam(p, g, m, v, 1e-3, 0.5, 0.999, 1e-8, 1.0, 0.0)
+    assert (m == 0).all(), f"{np.count_nonzero(m)} of {n} stayed subnormal"
+    m[:] = 1.5e-38
+    fused.adam(p, g, m, v, 1e-3, 0.5, 0.999, 1e-8, 1.0, 0.0)  # outside the block: IEEE subnormals everywhere
+    assert (m > 0).all()
+
+
+@needs_shared_threads
+def test_training_with_shared_loops_is_bit_identical(use, two_blas_threads, rng):
+    use("c")
+    X, y = rng.standard_normal((600, 300)).astype(np.float32), rng.integers(0, 5, 600)
+    weights = []
+    try:
+        for share in (False, True):
+            kernels.blas_threads(share)
+            model = nn.Sequential([nn.Dense(300, 200, "relu"), nn.Dense(200, 100, "relu"), nn.Dense(100, 5)], seed=2)
+            model.fit(X, y, optimizer=nn.Adam(1e-3), epochs=2, batch_size=200, verbose=0)
+            weights.append(model.get_weights())
+    finally:
+        kernels.blas_threads(True)
+    for key, value in weights[0].items():
+        np.testing.assert_array_equal(weights[1][key], value, err_msg=key)
+
+
+def test_blas_threads_names_the_library_or_none(use):
+    use("numpy")
+    assert kernels.blas_threads() is None and "shared" not in kernels.describe()
+    use("c")
+    found = kernels.blas_threads()
+    assert found is None or ("openblas" in found.lower() and "shared with OpenBLAS" in kernels.describe())
+    assert kernels.blas_threads(False) is None and "shared" not in kernels.describe()
+    assert kernels.blas_threads(True) == found

@@ -108,12 +108,13 @@ static char same_float_kind(Arg *args, int n, const char *const *names) {
             }                                                                                                  \
         }                                                                                                      \
     }                                                                                                          \
-    /* dz = dy * (y > 0); gb = dz summed over rows, first row first as NumPy's sum does */                     \
-    static CLONES void relu_backward_##SFX(Py_ssize_t rows, Py_ssize_t cols, const T *restrict dy,             \
-                                           const T *restrict y, T *restrict dz, T *restrict gb) {              \
+    /* dz = dy * (y > 0); gb = dz summed over rows, first row first as NumPy's sum does (rows `ld` apart) */   \
+    static CLONES void relu_backward_##SFX(Py_ssize_t rows, Py_ssize_t cols, Py_ssize_t ld,                    \
+                                           const T *restrict dy, const T *restrict y, T *restrict dz,          \
+                                           T *restrict gb) {                                                   \
         for (Py_ssize_t r = 0; r < rows; r++) {                                                                \
-            const T *restrict dyr = dy + r * cols, *restrict yr = y + r * cols;                                \
-            T *restrict dzr = dz + r * cols;                                                                   \
+            const T *restrict dyr = dy + r * ld, *restrict yr = y + r * ld;                                    \
+            T *restrict dzr = dz + r * ld;                                                                     \
             for (Py_ssize_t c = 0; c < cols; c++) {                                                            \
                 T d = dyr[c] * (yr[c] > (T)0 ? (T)1 : (T)0);                                                   \
                 dzr[c] = d;                                                                                    \
@@ -222,7 +223,117 @@ ALL_FINITE(uint64_t, 0x7ff0000000000000ull, f64)
 LOOPS(float, sqrtf, expf, logf, f32)
 LOOPS(double, sqrt, exp, log, f64)
 
+/* ---- sharing a loop with the BLAS library's threads ------------------------------------------------------ */
+/* OpenBLAS keeps its worker threads spinning for about 0.1 s after each matrix product, waiting for the next
+   one. A thread of our own would have to share a core with such a spinner (and ran slower than one thread
+   alone when tried), so the long loops of a training step are split across those very workers instead:
+   OpenBLAS's gotoblas_pthread(n, function, args, stride) runs function(args + i*stride) for i < n, the
+   first on the calling thread and the rest on its workers, and returns when all are done. numpynn.kernels
+   finds that function in the OpenBLAS that NumPy loaded and hands it over with share_blas_threads();
+   until then, or with another BLAS, every loop runs on the calling thread. The parts are cut so that each
+   element is computed by the same operations as in one pass: results do not depend on the thread count. */
+
+typedef int (*blas_run_fn)(int, void *, void *, int);
+typedef int (*blas_count_fn)(void);
+static blas_run_fn blas_run = NULL;
+static blas_count_fn blas_threads = NULL;
+#define MAX_PARTS 16
+
+typedef struct Part {
+    void (*body)(const struct Part *);
+    const void *job;
+    Py_ssize_t lo, hi; /* the items [lo, hi) of this part */
+    int index;
+    unsigned long long fp_mode;
+} Part;
+
+/* The floating-point mode (flush-to-zero among it) is per thread: a part runs in its caller's. */
+static unsigned long long fp_mode_get(void) {
+#if defined(__x86_64__) || defined(_M_X64)
+    return _mm_getcsr();
+#elif defined(__aarch64__) && defined(__GNUC__)
+    unsigned long long fpcr;
+    __asm__ __volatile__("mrs %0, fpcr" : "=r"(fpcr));
+    return fpcr;
+#else
+    return 0;
+#endif
+}
+
+static void fp_mode_set(unsigned long long mode) {
+#if defined(__x86_64__) || defined(_M_X64)
+    _mm_setcsr((unsigned int)mode);
+#elif defined(__aarch64__) && defined(__GNUC__)
+    __asm__ __volatile__("msr fpcr, %0" : : "r"(mode));
+#else
+    (void)mode;
+#endif
+}
+
+static void run_part(void *arg) {
+    const Part *part = arg;
+    unsigned long long own = fp_mode_get();
+    fp_mode_set(part->fp_mode);
+    part->body(part);
+    fp_mode_set(own);
+}
+
+/* Runs body over [0, n) in parts of at least `grain` items, cut at multiples of `align` items, on as many of the
+   BLAS library's threads as it is set to use (threadpoolctl's limits apply); returns the number of parts. */
+static int share(void (*body)(const Part *), const void *job, Py_ssize_t n, Py_ssize_t grain, Py_ssize_t align) {
+    int k = blas_run && n >= 2 * grain ? blas_threads() : 1;
+    if (k > n / grain) k = (int)(n / grain);
+    if (k > MAX_PARTS) k = MAX_PARTS;
+    if (k <= 1) {
+        Part whole = {body, job, 0, n, 0, 0};
+        body(&whole);
+        return 1;
+    }
+    Part parts[MAX_PARTS];
+    Py_ssize_t per = ((n + k - 1) / k + align - 1) / align * align, lo = 0;
+    unsigned long long mode = fp_mode_get();
+    int used = 0;
+    for (; used < k && lo < n; used++, lo += per) {
+        Part p = {body, job, lo, lo + per < n ? lo + per : n, used, mode};
+        parts[used] = p;
+    }
+    blas_run(used, (void *)run_part, parts, (int)sizeof(Part));
+    return used;
+}
+
+#define SHARE_GRAIN 16384 /* elements: below this a part costs more to hand over than it saves */
+
+static PyObject *py_share_blas_threads(PyObject *self, PyObject *args) {
+    unsigned long long run, count;
+    if (!PyArg_ParseTuple(args, "KK:share_blas_threads", &run, &count)) return NULL;
+    if ((run == 0) != (count == 0)) {
+        PyErr_SetString(PyExc_ValueError, "give both function addresses, or 0 and 0 to stop sharing");
+        return NULL;
+    }
+    blas_run = (blas_run_fn)(uintptr_t)run;
+    blas_threads = (blas_count_fn)(uintptr_t)count;
+    Py_RETURN_NONE;
+}
+
 /* ---- Python entry points --------------------------------------------------------------------------------- */
+
+typedef struct {
+    char kind;
+    void *p, *m, *v;
+    const void *g;
+    double a, b1, b2, eps, decay, l2;
+} AdamJob;
+
+static void adam_part(const Part *part) {
+    const AdamJob *j = part->job;
+    Py_ssize_t lo = part->lo, n = part->hi - part->lo;
+    if (j->kind == 'f')
+        adam_f32(n, (float *)j->p + lo, (const float *)j->g + lo, (float *)j->m + lo, (float *)j->v + lo,
+                 (float)j->a, (float)j->b1, (float)j->b2, (float)j->eps, (float)j->decay, (float)j->l2);
+    else
+        adam_f64(n, (double *)j->p + lo, (const double *)j->g + lo, (double *)j->m + lo, (double *)j->v + lo,
+                 j->a, j->b1, j->b2, j->eps, j->decay, j->l2);
+}
 
 static PyObject *py_adam(PyObject *self, PyObject *args) {
     PyObject *o[4];
@@ -242,12 +353,9 @@ static PyObject *py_adam(PyObject *self, PyObject *args) {
             PyErr_Format(PyExc_ValueError, "%s has %zd elements, p has %zd", names[i], COUNT(x[i]), n);
             goto fail;
         }
+    AdamJob job = {k, x[0].view.buf, x[2].view.buf, x[3].view.buf, x[1].view.buf, a, b1, b2, eps, decay, l2};
     Py_BEGIN_ALLOW_THREADS
-    if (k == 'f')
-        adam_f32(n, x[0].view.buf, x[1].view.buf, x[2].view.buf, x[3].view.buf, (float)a, (float)b1, (float)b2,
-                 (float)eps, (float)decay, (float)l2);
-    else
-        adam_f64(n, x[0].view.buf, x[1].view.buf, x[2].view.buf, x[3].view.buf, a, b1, b2, eps, decay, l2);
+    share(adam_part, &job, n, SHARE_GRAIN, 16);
     Py_END_ALLOW_THREADS
     release(x, 4);
     Py_RETURN_NONE;
@@ -278,6 +386,20 @@ static int matrix_and_out(Arg *m, Arg *out, const char *mname, const char *oname
     return 0;
 }
 
+typedef struct {
+    char kind;
+    Py_ssize_t cols;
+    void *z;
+    const void *b;
+} BiasReluJob;
+
+static void bias_relu_part(const Part *part) { /* a range of rows */
+    const BiasReluJob *j = part->job;
+    Py_ssize_t rows = part->hi - part->lo, at = part->lo * j->cols;
+    if (j->kind == 'f') bias_relu_f32(rows, j->cols, (float *)j->z + at, j->b);
+    else bias_relu_f64(rows, j->cols, (double *)j->z + at, j->b);
+}
+
 static PyObject *py_bias_relu(PyObject *self, PyObject *args) {
     PyObject *oz, *ob;
     if (!PyArg_ParseTuple(args, "OO:bias_relu", &oz, &ob)) return NULL;
@@ -288,15 +410,33 @@ static PyObject *py_bias_relu(PyObject *self, PyObject *args) {
     if (get(oz, &x[0], 1, "z") < 0 || get(ob, &x[1], 0, "b") < 0) goto fail;
     char k = same_float_kind(x, 2, names);
     if (!k || rows_of(&x[0], &x[1], "z", &rows, &cols) < 0) goto fail;
+    BiasReluJob job = {k, cols, x[0].view.buf, x[1].view.buf};
     Py_BEGIN_ALLOW_THREADS
-    if (k == 'f') bias_relu_f32(rows, cols, x[0].view.buf, x[1].view.buf);
-    else bias_relu_f64(rows, cols, x[0].view.buf, x[1].view.buf);
+    share(bias_relu_part, &job, rows, 1 + SHARE_GRAIN / (cols ? cols : 1), 1);
     Py_END_ALLOW_THREADS
     release(x, 2);
     Py_RETURN_NONE;
 fail:
     release(x, 2);
     return NULL;
+}
+
+typedef struct {
+    char kind;
+    Py_ssize_t rows, cols;
+    const void *dy, *y;
+    void *dz, *gb;
+} ReluBackwardJob;
+
+static void relu_backward_part(const Part *part) { /* a range of columns, so each bias sum keeps its order */
+    const ReluBackwardJob *j = part->job;
+    Py_ssize_t c = part->lo, w = part->hi - part->lo;
+    if (j->kind == 'f')
+        relu_backward_f32(j->rows, w, j->cols, (const float *)j->dy + c, (const float *)j->y + c,
+                          (float *)j->dz + c, (float *)j->gb + c);
+    else
+        relu_backward_f64(j->rows, w, j->cols, (const double *)j->dy + c, (const double *)j->y + c,
+                          (double *)j->dz + c, (double *)j->gb + c);
 }
 
 static PyObject *py_relu_backward(PyObject *self, PyObject *args) {
@@ -314,9 +454,9 @@ static PyObject *py_relu_backward(PyObject *self, PyObject *args) {
         PyErr_Format(PyExc_ValueError, "y and dz must have the %zd x %zd elements of dy", rows, cols);
         goto fail;
     }
+    ReluBackwardJob job = {k, rows, cols, x[0].view.buf, x[1].view.buf, x[2].view.buf, x[3].view.buf};
     Py_BEGIN_ALLOW_THREADS
-    if (k == 'f') relu_backward_f32(rows, cols, x[0].view.buf, x[1].view.buf, x[2].view.buf, x[3].view.buf);
-    else relu_backward_f64(rows, cols, x[0].view.buf, x[1].view.buf, x[2].view.buf, x[3].view.buf);
+    share(relu_backward_part, &job, cols, 1 + SHARE_GRAIN / (rows ? rows : 1), 16);
     Py_END_ALLOW_THREADS
     release(x, 4);
     Py_RETURN_NONE;
@@ -456,24 +596,58 @@ fail:
     return NULL;
 }
 
+typedef struct {
+    char kind;
+    const void *bits;
+    int ok[MAX_PARTS];
+} AllFiniteJob;
+
+static void all_finite_part(const Part *part) {
+    AllFiniteJob *j = (AllFiniteJob *)part->job; /* each part writes only its own flag */
+    Py_ssize_t n = part->hi - part->lo;
+    j->ok[part->index] = j->kind == 'f' ? all_finite_f32(n, (const uint32_t *)j->bits + part->lo)
+                                        : all_finite_f64(n, (const uint64_t *)j->bits + part->lo);
+}
+
 static PyObject *py_all_finite(PyObject *self, PyObject *arg) {
     Arg x[1];
     memset(x, 0, sizeof x);
     if (get(arg, &x[0], 0, "a") < 0) return NULL;
     char k = kind(&x[0].view);
-    int ok;
-    if (k == 'f') ok = all_finite_f32(COUNT(x[0]), x[0].view.buf);
-    else if (k == 'd') ok = all_finite_f64(COUNT(x[0]), x[0].view.buf);
-    else {
+    if (k != 'f' && k != 'd') {
         PyErr_SetString(PyExc_TypeError, "a must be float32 or float64");
         release(x, 1);
         return NULL;
     }
+    AllFiniteJob job = {k, x[0].view.buf, {0}};
+    int parts, ok = 1;
+    Py_BEGIN_ALLOW_THREADS
+    parts = share(all_finite_part, &job, COUNT(x[0]), 16 * SHARE_GRAIN, 16);
+    Py_END_ALLOW_THREADS
+    for (int i = 0; i < parts; i++) ok &= job.ok[i];
     release(x, 1);
     return PyBool_FromLong(ok);
 }
 
+typedef struct {
+    const char *src;
+    char *dst;
+    const long long *idx;
+    Py_ssize_t row; /* bytes */
+} TakeRowsJob;
+
 /* out[r] = X[idx[r]] for whole rows, prefetching a few rows ahead (the rows are scattered over memory) */
+static void take_rows_part(const Part *part) {
+    const TakeRowsJob *j = part->job;
+    for (Py_ssize_t r = part->lo; r < part->hi; r++) {
+        if (r + 2 < part->hi) {
+            const char *ahead = j->src + j->idx[r + 2] * j->row;
+            for (Py_ssize_t b = 0; b < j->row; b += 64) __builtin_prefetch(ahead + b, 0, 0);
+        }
+        memcpy(j->dst + r * j->row, j->src + j->idx[r] * j->row, (size_t)j->row);
+    }
+}
+
 static PyObject *py_take_rows(PyObject *self, PyObject *args) {
     PyObject *oX, *oi, *oo;
     if (!PyArg_ParseTuple(args, "OOO:take_rows", &oX, &oi, &oo)) return NULL;
@@ -496,16 +670,9 @@ static PyObject *py_take_rows(PyObject *self, PyObject *args) {
             PyErr_Format(PyExc_IndexError, "row index %lld is outside 0..%zd", idx[r], n - 1);
             goto fail;
         }
-    const char *src = x[0].view.buf;
-    char *dst = x[2].view.buf;
+    TakeRowsJob job = {x[0].view.buf, x[2].view.buf, idx, row};
     Py_BEGIN_ALLOW_THREADS
-    for (Py_ssize_t r = 0; r < m; r++) {
-        if (r + 2 < m) {
-            const char *ahead = src + idx[r + 2] * row;
-            for (Py_ssize_t b = 0; b < row; b += 64) __builtin_prefetch(ahead + b, 0, 0);
-        }
-        memcpy(dst + r * row, src + idx[r] * row, (size_t)row);
-    }
+    share(take_rows_part, &job, m, 1 + SHARE_GRAIN * 4 / (row ? row : 1), 1);
     Py_END_ALLOW_THREADS
     release(x, 3);
     Py_RETURN_NONE;
@@ -552,6 +719,9 @@ static PyMethodDef methods[] = {
     {"dense_rows", py_dense_rows, METH_VARARGS,
      "dense_rows(x, layers, softmax=False): for each (W, b, out, relu) in layers, out = x @ W + b (ReLU if relu), "
      "x = out; then the last out's row-wise softmax in place if softmax"},
+    {"share_blas_threads", py_share_blas_threads, METH_VARARGS,
+     "share_blas_threads(run, count): addresses of OpenBLAS's gotoblas_pthread and its get_num_threads, "
+     "or 0, 0 to run every loop on the calling thread"},
     {"take_rows", py_take_rows, METH_VARARGS, "take_rows(X, idx, out): out[r] = X[idx[r]]"},
     {NULL, NULL, 0, NULL},
 };

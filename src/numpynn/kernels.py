@@ -13,6 +13,11 @@ for up to three rows in one call (`Sequential._forward_few_rows`), reading only 
 inputs, and `all_finite` checks data for NaN and inf in one pass without a temporary array
 (`validation.all_finite`).
 
+The long loops (Adam, batch gathering, the ReLU passes, the input check) run on the BLAS library's own worker
+threads as well as the caller's when NumPy uses OpenBLAS (see `blas_threads`): after each matrix product those
+workers spin, waiting for the next one, so a thread of numpynn's own would only fight them for the second core.
+Each element is computed by the same operations whatever the number of threads, so results do not change.
+
 The extension is built when numpynn is installed with a C compiler present; without one, numpynn runs the
 reference. The environment variable NUMPYNN_KERNELS chooses: "auto" (default: compiled when built),
 "numpy" (always the reference), or "c" (compiled, and an error if it was not built).
@@ -21,9 +26,12 @@ reference. The environment variable NUMPYNN_KERNELS chooses: "auto" (default: co
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import importlib
 import os
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 from types import ModuleType
 
 import numpy as np
@@ -57,14 +65,64 @@ def compiled() -> ModuleType | None:
                                       "numpynn where a C compiler is available") from err
             else:
                 _compiled = _fused
+                _share_blas_threads(_fused)
         _tried = True
     return _compiled
 
 
+# OpenBLAS's names for its thread count, with the prefixes and suffixes its packagings give them
+_THREAD_COUNT_NAMES = [f"{prefix}openblas_get_num_threads{suffix}"
+                       for prefix in ("", "scipy_") for suffix in ("", "64_", "64")]
+_blas_library: str | None = None
+
+
+def _openblas_entry_points() -> tuple[str, int, int] | None:
+    """(path, gotoblas_pthread's address, the thread-count function's address) of the OpenBLAS that NumPy loaded,
+    or None: another BLAS, a platform without /proc/self/maps, or an OpenBLAS without those functions."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        with open("/proc/self/maps") as maps:
+            paths = list(dict.fromkeys(line.split(maxsplit=5)[5].strip() for line in maps
+                                       if "openblas" in line.lower()))
+    except (OSError, IndexError):
+        return None
+    # NumPy's own copy first: a wheel's sits in site-packages/numpy.libs, beside the numpy package
+    site = str(Path(np.__file__).resolve().parent.parent)
+    for path in sorted((p for p in paths if p.startswith("/")), key=lambda p: not p.startswith(site)):
+        try:
+            lib = ctypes.CDLL(path, mode=os.RTLD_NOLOAD | os.RTLD_LAZY)  # only a library already loaded
+            run = ctypes.cast(lib.gotoblas_pthread, ctypes.c_void_p).value
+        except (OSError, AttributeError):
+            continue
+        for name in _THREAD_COUNT_NAMES:
+            count = getattr(lib, name, None)
+            if count is not None and run:
+                return path, run, ctypes.cast(count, ctypes.c_void_p).value
+    return None
+
+
+def _share_blas_threads(fast: ModuleType, on: bool = True) -> None:
+    global _blas_library
+    found = _openblas_entry_points() if on else None
+    fast.share_blas_threads(*(found[1:] if found else (0, 0)))
+    _blas_library = found[0] if found else None
+
+
+def blas_threads(on: bool | None = None) -> str | None:
+    """The OpenBLAS library whose worker threads share numpynn's long loops, or None where they run on the
+    calling thread alone. `on=False` stops the sharing, `on=True` looks for the library again. How many threads
+    take part is the BLAS library's setting (threadpoolctl's `threadpool_limits` changes it)."""
+    fast = compiled()
+    if fast is not None and on is not None:
+        _share_blas_threads(fast, on)
+    return _blas_library if fast is not None else None
+
+
 def reset() -> None:
     """Read NUMPYNN_KERNELS again at the next call (tests switch it)."""
-    global _compiled, _tried
-    _compiled, _tried = None, False
+    global _compiled, _tried, _blas_library
+    _compiled, _tried, _blas_library = None, False, None
 
 
 def name() -> str:
@@ -110,7 +168,8 @@ def describe() -> str:
     """One line for reports: which code runs the elementwise loops, and why."""
     setting = choice()
     if compiled() is not None:
-        return "numpynn C extension (one pass per job)"
+        shared = ", long loops shared with OpenBLAS's threads" if _blas_library else ""
+        return f"numpynn C extension (one pass per job{shared})"
     if setting == "numpy":
         return "NumPy reference (NUMPYNN_KERNELS=numpy)"
     return "NumPy reference (the C extension was not built)"
