@@ -78,6 +78,10 @@ def test_bias_relu_and_its_backward_are_bit_identical(fused, rng, dtype):
     fused.relu_backward(dy, ref, dz, gb)
     np.testing.assert_array_equal(dz, ref_dz)
     np.testing.assert_array_equal(gb, ref_dz.sum(axis=0))
+    fused.sum_rows(dy, gb)  # the bias gradient of a layer without ReLU
+    np.testing.assert_array_equal(gb, dy.sum(axis=0))
+    fused.sum_rows(dy[:0], gb)
+    np.testing.assert_array_equal(gb, np.zeros(19, dtype))
 
 
 @pytest.mark.parametrize("dtype", FLOATS)
@@ -428,3 +432,21 @@ def test_blas_threads_names_the_library_or_none(use):
     assert found is None or ("openblas" in found.lower() and "shared with OpenBLAS" in kernels.describe())
     assert kernels.blas_threads(False) is None and "shared" not in kernels.describe()
     assert kernels.blas_threads(True) == found
+
+
+def test_the_vectorized_exp_of_softmax_is_within_a_few_ulp(fused):
+    # rows [0, x]: out[1] = e^x / (1 + e^x); every x <= 0 reaches exp (shifted by the row's top, 0)
+    x = np.concatenate([-np.logspace(-9, np.log10(87.3), 100_000), np.linspace(-87.3, 0, 100_001)])
+    x = x.astype(np.float32)
+    z = np.stack([np.zeros_like(x), x], axis=1)
+    out = np.empty_like(z)
+    fused.softmax(z, out)
+    e = np.exp(x.astype(np.float64))
+    ulp = 2.0**-23  # float32's spacing relative to a number's size (at most)
+    np.testing.assert_allclose(out[:, 1], e / (1 + e), rtol=2 * ulp, atol=0)
+    np.testing.assert_allclose(out[:, 0], 1 / (1 + e), rtol=2 * ulp, atol=0)
+    alone = x < -17  # 1 + e^x rounds to 1: out[:, 1] is the exponential itself
+    np.testing.assert_allclose(out[alone, 1], e[alone], rtol=1.5 * ulp, atol=0)
+    below = np.array([[0, -87.4], [0, -200], [0, -np.inf]], np.float32)  # under float32's smallest normal: 0
+    fused.softmax(below, out[:3])
+    np.testing.assert_array_equal(out[:3], [[1, 0]] * 3)
