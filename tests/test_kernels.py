@@ -424,6 +424,15 @@ def test_training_with_shared_loops_is_bit_identical(use, two_blas_threads, rng)
         np.testing.assert_array_equal(weights[1][key], value, err_msg=key)
 
 
+@needs_shared_threads
+def test_the_shared_threads_are_those_of_numpys_own_openblas(use):
+    # SciPy's wheels bring a second OpenBLAS; handing the loops to its (sleeping) threads made an epoch 20 x slower
+    pytest.importorskip("scipy.linalg")  # loads SciPy's copy
+    use("c")
+    found = kernels.blas_threads()
+    assert "scipy.libs" not in found and "scipy" not in found.rsplit("/", 2)[-2], found
+
+
 def test_blas_threads_names_the_library_or_none(use):
     use("numpy")
     assert kernels.blas_threads() is None and "shared" not in kernels.describe()

@@ -31,7 +31,6 @@ import importlib
 import os
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 from types import ModuleType
 
 import numpy as np
@@ -77,29 +76,39 @@ _blas_library: str | None = None
 
 
 def _openblas_entry_points() -> tuple[str, int, int] | None:
-    """(path, gotoblas_pthread's address, the thread-count function's address) of the OpenBLAS that NumPy loaded,
-    or None: another BLAS, a platform without /proc/self/maps, or an OpenBLAS without those functions."""
+    """(path, gotoblas_pthread's address, the thread-count function's address) of the OpenBLAS that NumPy calls,
+    or None: another BLAS, a platform other than Linux, or an OpenBLAS without those functions.
+
+    The functions are looked up through NumPy's own compiled module, so the search covers that module and the
+    libraries it was linked with, in their order: NumPy's BLAS, not another copy of OpenBLAS that SciPy or
+    another package has loaded beside it (whose idle threads would then be woken, and compete, at every step)."""
     if not sys.platform.startswith("linux"):
         return None
     try:
-        with open("/proc/self/maps") as maps:
-            paths = list(dict.fromkeys(line.split(maxsplit=5)[5].strip() for line in maps
-                                       if "openblas" in line.lower()))
-    except (OSError, IndexError):
+        umath = importlib.import_module("numpy._core._multiarray_umath")
+    except ImportError:  # NumPy 1.x
+        umath = importlib.import_module("numpy.core._multiarray_umath")
+    try:
+        numpy_c = ctypes.CDLL(umath.__file__, mode=os.RTLD_NOLOAD | os.RTLD_LAZY)  # the module already loaded
+        run = ctypes.cast(numpy_c.gotoblas_pthread, ctypes.c_void_p).value
+    except (OSError, AttributeError):
         return None
-    # NumPy's own copy first: a wheel's sits in site-packages/numpy.libs, beside the numpy package
-    site = str(Path(np.__file__).resolve().parent.parent)
-    for path in sorted((p for p in paths if p.startswith("/")), key=lambda p: not p.startswith(site)):
-        try:
-            lib = ctypes.CDLL(path, mode=os.RTLD_NOLOAD | os.RTLD_LAZY)  # only a library already loaded
-            run = ctypes.cast(lib.gotoblas_pthread, ctypes.c_void_p).value
-        except (OSError, AttributeError):
-            continue
-        for name in _THREAD_COUNT_NAMES:
-            count = getattr(lib, name, None)
-            if count is not None and run:
-                return path, run, ctypes.cast(count, ctypes.c_void_p).value
+    for name in _THREAD_COUNT_NAMES:
+        count = getattr(numpy_c, name, None)
+        if count is not None and run:
+            return _library_holding(run), run, ctypes.cast(count, ctypes.c_void_p).value
     return None
+
+
+def _library_holding(address: int) -> str:
+    """The file mapped at `address` in this process (for reports)."""
+    with contextlib.suppress(OSError), open("/proc/self/maps") as maps:
+        for line in maps:
+            fields = line.split(maxsplit=5)
+            low, high = (int(a, 16) for a in fields[0].split("-"))
+            if low <= address < high and len(fields) == 6:
+                return fields[5].strip()
+    return "OpenBLAS"
 
 
 def _share_blas_threads(fast: ModuleType, on: bool = True) -> None:
