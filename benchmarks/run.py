@@ -4,7 +4,7 @@ Data: Fashion-MNIST (60,000 x 784 float32, from Debian's dataset-fashion-mnist o
 Every figure is a median over repeats, at one thread count for every library. Prints a table with ratios
 (numpynn / floor, peer / numpynn) and writes the same figures as JSON.
 
-    python benchmarks/run.py [--repeats 3] [--threads N] [--json benchmarks/results/latest.json] [--quick]
+    python benchmarks/run.py [--repeats 7] [--threads N] [--json benchmarks/results/latest.json] [--quick]
 """
 
 from __future__ import annotations
@@ -270,7 +270,7 @@ def peak_memory() -> dict:
 # --- the run --------------------------------------------------------------------------------------------------
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=7, help="interleaved repeats per network (default 7)")
     parser.add_argument("--threads", type=int, default=os.cpu_count())
     parser.add_argument("--json", type=Path, default=HERE / "results" / "latest.json")
     parser.add_argument("--quick", action="store_true", help="only the first network, one repeat")

@@ -459,3 +459,5 @@ def test_the_vectorized_exp_of_softmax_is_within_a_few_ulp(fused):
     below = np.array([[0, -87.4], [0, -200], [0, -np.inf]], np.float32)  # under float32's smallest normal: 0
     fused.softmax(below, out[:3])
     np.testing.assert_array_equal(out[:3], [[1, 0]] * 3)
+    fused.softmax(np.array([[0, np.nan], [np.nan, 0]], np.float32), out[:2])  # NaN spreads, as in NumPy
+    assert np.isnan(out[:2]).all()

@@ -239,10 +239,10 @@ ALL_FINITE(uint64_t, 0x7ff0000000000000ull, f64)
    number and |r| <= ln2/2, e^r by its Taylor series to r^7 (the first term left out is below 1e-8 of the
    result, a sixth of float32's precision), and 2^j written straight into the exponent bits. Within 1.5 x 2^-23
    of the exact value, relatively, as expf is (the tests check this); 0 below ln(FLT_MIN) = -87.34, where
-   expf's result is subnormal or 0 and counts for nothing in a softmax. */
+   expf's result is subnormal or 0 and counts for nothing in a softmax; NaN for NaN. */
 static inline float exp_nonpositive(float x) {
     const float lowest = -87.33654f, round = 12582912.0f; /* 1.5 * 2^23: adding it rounds to a whole number */
-    float xc = x < lowest ? lowest : x;
+    float xc = x >= lowest ? x : lowest; /* NaN too, so every step below is defined; its result is NaN */
     float j = (xc * 1.44269504f + round) - round; /* nearest whole number to x / ln2 */
     float r = (xc - j * 0.693359375f) - j * -2.12194440e-4f; /* ln2 in two parts: j * 0.693359375 is exact */
     float p = 1.0f / 5040;
@@ -253,8 +253,9 @@ static inline float exp_nonpositive(float x) {
     p = p * r + 0.5f;
     p = p * r + 1.0f;
     p = p * r + 1.0f;
-    union { int32_t i; float f; } scale = {.i = ((int32_t)j + 127) << 23};
-    return x < lowest ? 0.0f : p * scale.f;
+    union { uint32_t i; float f; } scale = {.i = (uint32_t)((int32_t)j + 127) << 23};
+    float e = p * scale.f;
+    return x >= lowest ? e : x < lowest ? 0.0f : x; /* a NaN logit stays NaN, so divergence is caught */
 }
 
 LOOPS(float, sqrtf, exp_nonpositive, logf, f32)
