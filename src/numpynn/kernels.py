@@ -97,7 +97,7 @@ def _openblas_entry_points() -> tuple[str, int, int] | None:
         count = getattr(numpy_c, name, None)
         if count is not None and run:
             return _library_holding(run), run, ctypes.cast(count, ctypes.c_void_p).value
-    return None
+    return None  # an OpenBLAS whose thread count cannot be read: its limits could not be followed
 
 
 def _library_holding(address: int) -> str:
