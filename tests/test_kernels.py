@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import platform
 import sys
+import threading
 
 import numpy as np
 import pytest
@@ -422,6 +423,29 @@ def test_training_with_shared_loops_is_bit_identical(use, two_blas_threads, rng)
         kernels.blas_threads(True)
     for key, value in weights[0].items():
         np.testing.assert_array_equal(weights[1][key], value, err_msg=key)
+
+
+@needs_shared_threads
+def test_models_trained_in_several_threads_at_once_share_the_workers_safely(use, two_blas_threads, rng):
+    # each fit hands its loops to the same OpenBLAS workers; they must neither deadlock nor mix up the parts
+    use("c")
+    X, y = rng.standard_normal((1500, 300)).astype(np.float32), rng.integers(0, 5, 1500)
+    weights: dict = {}
+
+    def train(key):
+        model = nn.Sequential([nn.Dense(300, 256, "relu"), nn.Dense(256, 5)], seed=0)
+        model.fit(X, y, epochs=2, batch_size=256, verbose=0)
+        weights[key] = model.get_weights()["0.W"]
+
+    train("alone")
+    threads = [threading.Thread(target=train, args=(i,)) for i in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not any(t.is_alive() for t in threads), "a training thread hung"
+    for i in range(3):
+        np.testing.assert_array_equal(weights[i], weights["alone"])
 
 
 @needs_shared_threads
