@@ -438,16 +438,26 @@ static void bias_relu_part(const Part *part) { /* a range of rows */
     else bias_relu_f64(rows, j->cols, (double *)j->z + at, j->b);
 }
 
+/* The arguments (matrix, vector of its width), the one at `written` to be written: their float kind, or 0 with
+   an error set. Both buffers are released by the caller either way. */
+static char matrix_and_vector(PyObject *args, const char *format, const char *const names[2], int written, Arg x[2],
+                              Py_ssize_t *rows, Py_ssize_t *cols) {
+    PyObject *o[2];
+    memset(x, 0, 2 * sizeof *x);
+    if (!PyArg_ParseTuple(args, format, &o[0], &o[1])) return 0;
+    for (int i = 0; i < 2; i++)
+        if (get(o[i], &x[i], i == written, names[i]) < 0) return 0;
+    char k = same_float_kind(x, 2, names);
+    if (!k || rows_of(&x[0], &x[1], names[0], rows, cols) < 0) return 0;
+    return k;
+}
+
 static PyObject *py_bias_relu(PyObject *self, PyObject *args) {
-    PyObject *oz, *ob;
-    if (!PyArg_ParseTuple(args, "OO:bias_relu", &oz, &ob)) return NULL;
     static const char *const names[] = {"z", "b"};
     Arg x[2];
-    memset(x, 0, sizeof x);
     Py_ssize_t rows, cols;
-    if (get(oz, &x[0], 1, "z") < 0 || get(ob, &x[1], 0, "b") < 0) goto fail;
-    char k = same_float_kind(x, 2, names);
-    if (!k || rows_of(&x[0], &x[1], "z", &rows, &cols) < 0) goto fail;
+    char k = matrix_and_vector(args, "OO:bias_relu", names, 0, x, &rows, &cols);
+    if (!k) goto fail;
     BiasReluJob job = {k, cols, x[0].view.buf, x[1].view.buf};
     Py_BEGIN_ALLOW_THREADS
     share(bias_relu_part, &job, rows, 1 + SHARE_GRAIN / (cols ? cols : 1), 1);
@@ -504,15 +514,11 @@ fail:
 }
 
 static PyObject *py_sum_rows(PyObject *self, PyObject *args) {
-    PyObject *od, *og;
-    if (!PyArg_ParseTuple(args, "OO:sum_rows", &od, &og)) return NULL;
     static const char *const names[] = {"dz", "gb"};
     Arg x[2];
-    memset(x, 0, sizeof x);
     Py_ssize_t rows, cols;
-    if (get(od, &x[0], 0, "dz") < 0 || get(og, &x[1], 1, "gb") < 0) goto fail;
-    char k = same_float_kind(x, 2, names);
-    if (!k || rows_of(&x[0], &x[1], "dz", &rows, &cols) < 0) goto fail;
+    char k = matrix_and_vector(args, "OO:sum_rows", names, 1, x, &rows, &cols);
+    if (!k) goto fail;
     Py_BEGIN_ALLOW_THREADS
     if (k == 'f') sum_rows_f32(rows, cols, x[0].view.buf, x[1].view.buf);
     else sum_rows_f64(rows, cols, x[0].view.buf, x[1].view.buf);
