@@ -95,7 +95,7 @@ def _openblas_entry_points() -> tuple[str, int, int] | None:
         return None
     for name in _THREAD_COUNT_NAMES:
         count = getattr(numpy_c, name, None)
-        if count is not None and run:
+        if count is not None:
             return _library_holding(run), run, ctypes.cast(count, ctypes.c_void_p).value
     return None  # an OpenBLAS whose thread count cannot be read: its limits could not be followed
 
