@@ -50,15 +50,17 @@ def _table(header: list[str], rows: list[list[Any]]) -> str:
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
-def write_report(out: Path, config, model, rd, summary: dict[str, Any]) -> Path:
-    """Draw the run's figures into `out` and write report.html embedding them."""
+def write_report(out: Path, config, model, rd, summary: dict[str, Any], *, proba: np.ndarray) -> Path:
+    """Draw the run's figures into `out` and write report.html embedding them.
+
+    `proba` (n_test, classes): the model's class probabilities of rd.X_test, computed once by the run.
+    """
     figures: dict[str, Path] = {}
     plot_curves(model.history, out / "curves.png")
     figures["curves"] = out / "curves.png"
     test = summary["test"]
     plot_confusion(np.array(test["confusion_matrix"]), rd.class_names, out / "confusion.png")
     figures["confusion"] = out / "confusion.png"
-    proba = model.predict_proba(rd.X_test)
     images = rd.X_test
     shape = rd.image_shape if rd.image_shape and len(rd.image_shape) == 2 else None
     if shape:

@@ -20,12 +20,15 @@ import numpy as np
 from . import data as datasets
 from .atomic import atomic_write_bytes
 from .config import ConfigError, TrainConfig
+from .errors import NumpynnError, ShapeError
 from .losses import CrossEntropy, Loss, get_loss
 from .mlp import build_mlp
 from .model import Sequential
-from .optim import OPTIMIZERS, SGD, CosineDecay, ExponentialDecay, OneCycle, Optimizer, StepDecay
+from .optim import Optimizer, build_optimizer
 from .training import metrics as M
 from .training.callbacks import Callback, EarlyStopping, ModelCheckpoint, ReduceLROnPlateau, WeightAverage
+from .training.split import validation_rows
+from .validation import check_targets
 
 
 @dataclass
@@ -78,27 +81,16 @@ def resolve_loss(config: TrainConfig, n_outputs: int) -> Loss:
     return loss
 
 
-def build_optimizer(config: TrainConfig, steps_per_epoch: int) -> Optimizer:
-    total = config.epochs * steps_per_epoch
-    lr: Any = config.lr
-    if config.schedule == "cosine":
-        warmup = int(config.warmup_epochs * steps_per_epoch)
-        lr = CosineDecay(config.lr, total, min(warmup, total - 1))
-    elif config.schedule == "step":
-        lr = StepDecay(config.lr, config.step_epochs * steps_per_epoch, config.gamma)
-    elif config.schedule == "exponential":
-        lr = ExponentialDecay(config.lr, config.gamma, steps_per_epoch)
-    elif config.schedule == "one_cycle":
-        lr = OneCycle(config.lr, total)
-    cls = OPTIMIZERS.get(config.optimizer)
-    if cls is None:
-        raise ValueError(f"unknown optimizer {config.optimizer!r}; expected one of {sorted(OPTIMIZERS)}")
-    kw: dict[str, Any] = {"weight_decay": config.weight_decay, "clip_norm": config.clip_norm or None}
-    if cls is SGD:
-        kw.update(momentum=config.momentum, nesterov=config.nesterov)
-    elif cls.name == "adamw" and config.weight_decay == 0:
-        kw["weight_decay"] = 0.01
-    return cls(lr, **kw)
+def optimizer_for(config: TrainConfig, steps_per_epoch: int) -> Optimizer:
+    """The config's optimizer and schedule, for `steps_per_epoch` optimizer steps per epoch."""
+    return build_optimizer(
+        config.optimizer, config.lr,
+        # plateau is not a schedule of the step: ReduceLROnPlateau (a callback) scales a constant rate
+        schedule="none" if config.schedule == "plateau" else config.schedule,
+        epochs=config.epochs, steps_per_epoch=steps_per_epoch, warmup_epochs=config.warmup_epochs,
+        step_epochs=config.step_epochs, gamma=config.gamma,
+        weight_decay=config.weight_decay or None,  # 0 = the optimizer's default (0.01 for AdamW)
+        momentum=config.momentum, nesterov=config.nesterov, clip_norm=config.clip_norm or None)
 
 
 def build_callbacks(config: TrainConfig, model_path: Path, has_validation: bool) -> list[Callback]:
@@ -138,10 +130,13 @@ def train_run(config: TrainConfig, out_dir: str | Path, *, log=print, verbose: i
     model = build_model(config, rd.X_train.shape[1], n_out)
     model.preprocessing = rd.preprocessing
     model.set_loss(resolve_loss(config, n_out))
-    n_val = int(round(len(rd.X_train) * config.validation_split)) if config.validation_split else 0
+    # the rows fit will hold out (it splits the same way), to count the steps per epoch and report the split
+    n_val = 0
+    if config.validation_split:
+        n_val = len(validation_rows(len(rd.X_train), config.validation_split, model.seed)[1])
     batch = config.batch_size or (len(rd.X_train) - n_val)
     steps = math.ceil((len(rd.X_train) - n_val) / min(batch, len(rd.X_train) - n_val))
-    optimizer = build_optimizer(config, steps)
+    optimizer = optimizer_for(config, steps)
     model_path = out / "model.safetensors"
     callbacks = build_callbacks(config, model_path, n_val > 0)
     augment = None
@@ -161,7 +156,8 @@ def train_run(config: TrainConfig, out_dir: str | Path, *, log=print, verbose: i
         model.save(model_path)  # the final (or early-stopping best) weights with the training state
     atomic_write_bytes(out / "history.json", history.to_json().encode())
     atomic_write_bytes(out / "history.csv", history.to_csv().encode())
-    test = evaluate_classifier(model, rd.X_test, rd.y_test, len(rd.class_names))
+    outputs = classifier_outputs(model, rd.X_test)  # one pass over the test set for the metrics and the report
+    test = evaluate_classifier(model, rd.X_test, rd.y_test, len(rd.class_names), outputs=outputs)
     summary = {"test": test, "train_seconds": seconds, "epochs": model.epoch, "interrupted": history.interrupted,
                "stopped_early": history.stopped_early, "dataset": config.dataset,
                "samples": {"train": len(rd.X_train) - n_val, "validation": n_val, "test": len(rd.X_test)}}
@@ -172,16 +168,55 @@ def train_run(config: TrainConfig, out_dir: str | Path, *, log=print, verbose: i
     if report:
         from .report import write_report
 
-        report_path = write_report(out, config, model, rd, summary)
+        report_path = write_report(out, config, model, rd, summary, proba=outputs.proba)
         log(f"report: {report_path.resolve()}")
     return RunResult(out, model, test, seconds, history.interrupted, report_path)
 
 
-def evaluate_classifier(model: Sequential, X: np.ndarray, y: np.ndarray, n_classes: int) -> dict[str, Any]:
-    """Loss, accuracy, confusion matrix and per-class precision/recall/F1 on a test set."""
-    figures = model.evaluate(X, y, metrics=["accuracy"])
-    pred = model.predict(X)
-    prf = M.precision_recall_f1(y, pred, n_classes)
-    return {"loss": figures["loss"], "accuracy": figures["accuracy"],
-            "confusion_matrix": M.confusion_matrix(y, pred, n_classes).tolist(),
+@dataclass
+class ClassifierOutputs:
+    """A classifier's answers on a set of samples, from one forward pass.
+
+    logits (n, outputs); scores = the loss's output activation of the logits (what the metrics read);
+    proba (n, classes) = model.predict_proba's layout: a one-output binary model's [P(0), P(1)];
+    labels (n,) = model.predict's.
+    """
+
+    logits: np.ndarray
+    scores: np.ndarray
+    proba: np.ndarray
+    labels: np.ndarray
+
+
+def classifier_outputs(model: Sequential, X: np.ndarray) -> ClassifierOutputs:
+    """Logits, probabilities and predicted labels of X (n, features) from one forward pass."""
+    loss = model.loss
+    if not loss.is_classification:
+        raise NumpynnError(f"evaluating a classifier needs a classification loss; this model uses {loss.name!r}")
+    logits = model.predict_logits(X)
+    scores = loss.output(logits)
+    proba = np.hstack([1 - scores, scores]) if scores.shape[1] == 1 else scores
+    # model.predict's rule, applied to these logits rather than to a second forward pass
+    if loss.name == "binary_cross_entropy" and model.n_outputs == 1:
+        labels = (logits[:, 0] > 0).astype(np.int64)
+    else:
+        labels = logits.argmax(axis=1)
+    return ClassifierOutputs(logits, scores, proba, labels)
+
+
+def evaluate_classifier(model: Sequential, X: np.ndarray, y: np.ndarray, n_classes: int, *,
+                        outputs: ClassifierOutputs | None = None) -> dict[str, Any]:
+    """Loss, accuracy, confusion matrix and per-class precision/recall/F1 on a test set X (n, features), y (n,).
+
+    `outputs`: classifier_outputs(model, X) when the caller has them already; else they are computed here.
+    The loss and accuracy are model.evaluate's (the loss with the weight penalty), from the same logits.
+    """
+    out = classifier_outputs(model, X) if outputs is None else outputs
+    targets = check_targets(y, model.n_outputs, model.loss.name, model.dtype)
+    if len(targets) != len(out.logits):
+        raise ShapeError(f"X and y must have the same number of samples, got {len(out.logits)} and {len(targets)}")
+    loss, _ = model.loss(out.logits, targets)
+    prf = M.precision_recall_f1(y, out.labels, n_classes)
+    return {"loss": loss + model.penalty(), "accuracy": M.accuracy(targets, out.scores),
+            "confusion_matrix": M.confusion_matrix(y, out.labels, n_classes).tolist(),
             "per_class": {k: v.tolist() for k, v in prf.items()}}

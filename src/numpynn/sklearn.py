@@ -25,9 +25,10 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, colu
 from .layers import ACTIVATION_LAYERS
 from .mlp import build_mlp
 from .model import Sequential
-from .optim import OPTIMIZERS, CosineDecay, get_optimizer
+from .optim import OPTIMIZERS, Optimizer, build_optimizer
 from .training.callbacks import EarlyStopping
 from .training.fit import fit as train
+from .training.split import validation_rows
 
 
 class _NumpynnEstimator(BaseEstimator):
@@ -109,12 +110,12 @@ class _NumpynnEstimator(BaseEstimator):
         model.set_loss(self._loss_name)
         return model
 
-    def _optimizer(self, n_samples: int):
-        lr: Any = float(self.learning_rate)
-        if self.schedule == "cosine":
-            lr = CosineDecay(lr, self.max_iter * math.ceil(n_samples / self._batch(n_samples)))
-        opt = get_optimizer(self.optimizer, None)
-        return type(opt)(lr, weight_decay=float(self.weight_decay) or (0.01 if self.optimizer == "adamw" else 0.0))
+    def _optimizer(self, n_samples: int) -> Optimizer:
+        # weight_decay=0 asks for the optimizer's default (0.01 for AdamW), as MLPClassifier users expect
+        return build_optimizer(self.optimizer, float(self.learning_rate),
+                               schedule="cosine" if self.schedule == "cosine" else "none", epochs=self.max_iter,
+                               steps_per_epoch=math.ceil(n_samples / self._batch(n_samples)),
+                               weight_decay=float(self.weight_decay) or None)
 
     def _batch(self, n_samples: int) -> int:
         return min(200, n_samples) if self.batch_size == "auto" else min(int(self.batch_size), n_samples)
@@ -124,11 +125,7 @@ class _NumpynnEstimator(BaseEstimator):
         callbacks = []
         fit_kw: dict[str, Any] = {}
         if early_stopping:
-            val = max(1, int(round(n * self.validation_fraction)))
-            if n - val < 1:
-                raise ValueError(f"early_stopping needs more than {n} samples to hold out a validation set")
-            order = np.random.default_rng(self.model_.seed).permutation(n)
-            vi, ti = np.sort(order[:val]), np.sort(order[val:])
+            ti, vi = validation_rows(n, self.validation_fraction, self.model_.seed)
             fit_kw["validation_data"] = (X[vi], targets[vi])
             X, targets = X[ti], targets[ti]
             sample_weight = None if sample_weight is None else sample_weight[ti]

@@ -1,0 +1,28 @@
+"""The held-out validation rows of a training set: the same rows for the same seed, every time."""
+
+from __future__ import annotations
+
+import math
+from numbers import Integral, Real
+
+import numpy as np
+
+from ..errors import DataError
+
+
+def validation_rows(n: int, fraction: float, seed: int | None) -> tuple[np.ndarray, np.ndarray]:
+    """(train_idx, val_idx): sorted int64 row indices of n rows, with max(1, round(n * fraction)) held out.
+
+    The held-out rows are the first of `np.random.default_rng(seed).permutation(n)`, so a model's seed
+    fixes them. Raises DataError when nothing would be left to train on.
+    """
+    if isinstance(n, bool) or not isinstance(n, Integral) or n < 0:
+        raise ValueError(f"n must be a number of rows (an integer >= 0), got {n!r}")
+    if not (isinstance(fraction, Real) and not isinstance(fraction, bool)
+            and math.isfinite(fraction) and 0 < fraction < 1):
+        raise ValueError(f"the validation fraction must be in (0, 1), got {fraction!r}")
+    n_val = max(1, int(round(n * fraction)))
+    if n_val >= n:
+        raise DataError(f"holding out {fraction} of {n} samples for validation ({n_val}) leaves none to train on")
+    order = np.random.default_rng(seed).permutation(n)
+    return np.sort(order[n_val:]), np.sort(order[:n_val])
