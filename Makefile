@@ -6,7 +6,7 @@ PIP    := $(PY) -m pip install --quiet --disable-pip-version-check
 
 .PHONY: demo test lint bench clean system-deps
 
-$(VENV)/.installed: pyproject.toml setup.py src/numpynn/_fused.c
+$(VENV)/.installed: pyproject.toml setup.py src/numpynn/ops/_fused.c
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) -e ".[all]"
 	touch $@

@@ -1,4 +1,5 @@
-"""Shared fixtures: a seeded Generator and tiny datasets that train in milliseconds."""
+"""Shared fixtures: every test runs once per engine (numpynn.ops), a seeded Generator and tiny datasets that train
+in milliseconds."""
 
 from __future__ import annotations
 
@@ -10,6 +11,27 @@ os.environ.setdefault("SCIPY_ARRAY_API", "1")
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+
+from numpynn import ops  # noqa: E402
+
+ENGINES = ("numpy", "c")
+
+
+@pytest.fixture(autouse=True, params=ENGINES)
+def engine(request, monkeypatch) -> str:
+    """The engine this run of the test uses: chosen for this process and, through NUMPYNN_KERNELS, for any
+    numpynn process the test starts."""
+    name = request.param
+    if name == "c":
+        try:
+            import numpynn.ops._fused  # noqa: F401
+        except ImportError:
+            pytest.skip("numpynn's C extension is not built here")
+    monkeypatch.setenv("NUMPYNN_KERNELS", name)
+    ops.use(name)
+    yield name
+    monkeypatch.undo()
+    ops.use(None)
 
 
 @pytest.fixture

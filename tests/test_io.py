@@ -38,7 +38,7 @@ def test_round_trip_is_bit_exact(trained, tmp_path, blobs):
     assert type(loaded.optimizer) is nn.AdamW and loaded.optimizer.iterations == trained.optimizer.iterations
     np.testing.assert_array_equal(loaded.predict_proba(blobs[0]), trained.predict_proba(blobs[0]))
     # a plain safetensors reader opens it too
-    assert set(load_file(path)) >= {"0.W", "0.b", "1.gamma", "1.running_mean", "3.W", "optimizer/0.W/m_sum"}
+    assert set(load_file(path)) >= {"0.W", "0.b", "1.gamma", "1.running_mean", "3.W", "optimizer/0.W/m"}
 
 
 def test_weights_only_file(trained, tmp_path):
@@ -183,3 +183,24 @@ def test_float64_models_round_trip(tmp_path, blobs):
     assert loaded.dtype == np.float64
     np.testing.assert_array_equal(loaded.layers[0].params["W"], model.layers[0].params["W"])
     assert os.path.getsize(tmp_path / "m64.safetensors") > 8 * 15
+
+
+def test_a_model_file_written_by_numpynn_0_1_loads_and_resumes():
+    # numpynn 0.1 kept Adam's state as moving sums (m_sum = b1*m_sum + g, so m = (1 - b1) * m_sum); the file in
+    # tests/data was written by it after 3 epochs of 3 steps on this data, and it printed these probabilities
+    path = Path(__file__).parent / "data" / "adam-numpynn-0.1.safetensors"
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((60, 4)).astype(np.float32)
+    y = (X[:, 0] > 0).astype(int) + (X[:, 1] > 0)
+    model = nn.load(path)
+    assert model.epoch == 3 and model.optimizer.iterations == 9
+    np.testing.assert_allclose(model.predict_proba(X[:2]), [[0.3015917, 0.38281143, 0.31559685],
+                                                            [0.32229602, 0.25053495, 0.42716908]], rtol=1e-6)
+    raw = load_file(path)
+    for key in ("0.W", "1.b"):
+        np.testing.assert_allclose(model.optimizer.state[key]["m"], 0.1 * raw[f"optimizer/{key}/m_sum"], rtol=1e-6)
+        np.testing.assert_allclose(model.optimizer.state[key]["v"], 0.001 * raw[f"optimizer/{key}/v_sum"],
+                                   rtol=1e-6)
+    before = model.evaluate(X, y)["loss"]
+    model.fit(X, y, epochs=8, batch_size=20, verbose=0, resume=True)
+    assert model.epoch == 8 and model.evaluate(X, y)["loss"] < before

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import numpynn as nn
-from numpynn.layers.activation_math import sigmoid
+from numpynn.ops.activations import sigmoid
 
 
 def test_cross_entropy_matches_the_formula(rng):

@@ -7,9 +7,7 @@
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
-
-from . import data, initializers, kernels, losses, optim
+from . import data, initializers, losses, ops, optim
 from . import data as datasets  # nn.datasets.load("mnist")
 from .errors import DataError, DatasetError, ModelFileError, NumpynnError, ShapeError, TrainingDivergedError
 from .gradcheck import GradcheckResult, gradcheck
@@ -30,6 +28,7 @@ from .layers import (
     Tanh,
 )
 from .losses import BinaryCrossEntropy, CrossEntropy, Loss, MeanSquaredError
+from .mlp import build_mlp
 from .model import Sequential
 from .optim import (
     SGD,
@@ -57,6 +56,7 @@ from .training.callbacks import (
     WeightAverage,
 )
 from .training.history import History
+from .version import __version__
 
 __all__ = [
     "ELU", "GELU", "data", "datasets",
@@ -66,6 +66,6 @@ __all__ = [
     "LearningRateScheduler", "LeakyReLU", "Loss", "MeanSquaredError", "ModelCheckpoint", "ModelFileError",
     "NumpynnError", "OneCycle", "Optimizer", "ProgressBar", "RMSprop", "ReLU", "ReduceLROnPlateau", "Schedule",
     "Sequential", "ShapeError", "Sigmoid", "Softmax", "StepDecay", "Tanh", "TrainingDivergedError", "WeightAverage",
-    "gradcheck",
-    "initializers", "kernels", "load", "losses", "metrics", "optim",
+    "__version__", "build_mlp", "gradcheck",
+    "initializers", "load", "losses", "metrics", "ops", "optim",
 ]

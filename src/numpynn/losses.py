@@ -17,17 +17,20 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from . import kernels
 from .errors import DataError
-from .layers.activation_math import sigmoid, softmax
+from .ops import NumpyOps, get_ops
 
 
 class Loss:
-    """Base: `__call__(logits, targets, weights=None) -> (loss, dlogits)`."""
+    """Base: `__call__(logits, targets, weights=None) -> (loss, dlogits)`, computed by the engine `ops`
+    (a model hands its own to the loss it is given)."""
 
     name: ClassVar[str] = ""
     is_classification: ClassVar[bool] = False
     fused_activation: ClassVar[str | None] = None  # the output activation this loss absorbs
+
+    def __init__(self) -> None:
+        self.ops: NumpyOps = get_ops()
 
     def __call__(self, logits: np.ndarray, targets: np.ndarray, weights: np.ndarray | None = None):
         raise NotImplementedError
@@ -43,14 +46,14 @@ class Loss:
         return f"{type(self).__name__}({self.get_config()})"
 
 
-def _weights_and_norm(weights, n, dtype):
+def _checked_weights(weights, dtype) -> np.ndarray | None:
     if weights is None:
-        return None, 1.0 / n
+        return None
     w = np.asarray(weights, dtype=dtype)
     total = float(w.sum())
     if total <= 0:
         raise DataError(f"sample weights of a batch must sum to > 0, got {total}")
-    return w, 1.0 / total
+    return w
 
 
 class CrossEntropy(Loss):
@@ -61,54 +64,17 @@ class CrossEntropy(Loss):
     fused_activation = "softmax"
 
     def __init__(self, label_smoothing: float = 0.0) -> None:
+        super().__init__()
         if not 0 <= label_smoothing < 1:
             raise ValueError(f"label_smoothing must be in [0, 1), got {label_smoothing!r}")
         self.label_smoothing = float(label_smoothing)
 
     def __call__(self, logits, targets, weights=None):
-        n, k = logits.shape
-        w, norm = _weights_and_norm(weights, n, logits.dtype)
-        labels = targets.ndim == 1 and targets.dtype == np.int64 and targets.flags.c_contiguous
-        fast = kernels.for_arrays(logits) if labels and w is None else None
-        if fast is not None:  # the lines below in one pass
-            grad = np.empty_like(logits)
-            value = fast.softmax_cross_entropy(logits, targets, self.label_smoothing, norm, grad)
-            return float(value), grad
-        shifted = logits - logits.max(axis=1, keepdims=True)
-        with np.errstate(under="ignore"):
-            exp = np.exp(shifted)
-        sums = exp.sum(axis=1, keepdims=True)
-        log_z = np.log(sums)  # log-sum-exp of the shifted logits, >= 0
-        probs = np.divide(exp, sums, out=exp)
-        eps = self.label_smoothing
-        if targets.ndim == 1:
-            rows = np.arange(n)
-            per_sample = log_z[:, 0] - shifted[rows, targets]
-            if eps:
-                per_sample = (1 - eps) * per_sample + eps * (log_z[:, 0] - shifted.mean(axis=1))
-            grad = probs
-            if eps:
-                grad -= eps / k
-            grad[rows, targets] -= 1 - eps
-        else:
-            t = targets.astype(logits.dtype, copy=False)
-            if eps:
-                t = t * (1 - eps) + eps / k
-            per_sample = (t * (log_z - shifted)).sum(axis=1)
-            grad = probs - t
-        if w is not None:
-            per_sample = per_sample * w
-            grad *= w[:, None]
-        grad *= norm
-        return float(per_sample.sum(dtype=np.float64) * norm), grad
+        return self.ops.softmax_cross_entropy(logits, targets, self.label_smoothing,
+                                              _checked_weights(weights, logits.dtype))
 
     def output(self, logits):
-        probs = np.empty_like(logits)
-        fast = kernels.for_arrays(logits)
-        if fast is not None:
-            fast.softmax(logits, probs)  # the reference's four passes in one
-            return probs
-        return softmax(logits, probs)
+        return self.ops.softmax(logits, np.empty_like(logits))
 
     def get_config(self):
         return {"label_smoothing": self.label_smoothing} if self.label_smoothing else {}
@@ -122,22 +88,10 @@ class BinaryCrossEntropy(Loss):
     fused_activation = "sigmoid"
 
     def __call__(self, logits, targets, weights=None):
-        n = logits.shape[0]
-        w, norm = _weights_and_norm(weights, n, logits.dtype)
-        z = logits.reshape(n, -1)
-        t = targets.reshape(z.shape).astype(logits.dtype, copy=False)
-        with np.errstate(under="ignore"):
-            per_sample = (np.maximum(z, 0) - z * t + np.log1p(np.exp(-np.abs(z)))).sum(axis=1)
-        grad = sigmoid(z, np.empty_like(z))
-        grad -= t
-        if w is not None:
-            per_sample = per_sample * w
-            grad *= w[:, None]
-        grad *= norm
-        return float(per_sample.sum(dtype=np.float64) * norm), grad.reshape(logits.shape)
+        return self.ops.sigmoid_binary_cross_entropy(logits, targets, _checked_weights(weights, logits.dtype))
 
     def output(self, logits):
-        return sigmoid(logits, np.empty_like(logits))
+        return self.ops.sigmoid(logits, np.empty_like(logits))
 
 
 class MeanSquaredError(Loss):
@@ -147,7 +101,8 @@ class MeanSquaredError(Loss):
 
     def __call__(self, logits, targets, weights=None):
         n = logits.shape[0]
-        w, norm = _weights_and_norm(weights, n, logits.dtype)
+        w = _checked_weights(weights, logits.dtype)
+        norm = 1.0 / n if w is None else 1.0 / float(w.sum())
         diff = logits - targets.reshape(logits.shape).astype(logits.dtype, copy=False)
         k = diff.size // n
         per_sample = np.einsum("ij,ij->i", diff.reshape(n, k), diff.reshape(n, k))

@@ -12,20 +12,18 @@ from typing import Any
 
 import numpy as np
 
-from . import kernels
-from .backend import numpy_backend
+from .dtypes import resolve_dtype
 from .errors import NumpynnError, ShapeError
-from .layers import Dense, Dropout, Layer, Sigmoid, Softmax, layer_from_config
+from .layers import Dense, Dropout, Layer, layer_from_config
 from .losses import Loss, get_loss
+from .ops import Activation, get_ops
 from .optim import Optimizer
 from .parameters import ParameterVector
 from .training.history import History
 from .validation import check_targets, check_X
 
 PREDICT_BATCH = 8192  # rows per forward pass in predict/evaluate: bounds memory on large inputs
-# up to this many rows, prediction runs each Dense layer as one C call that reads only the weights of nonzero
-# inputs; from here on one BLAS product, which reads the weights once for all rows, is faster
-FEW_ROWS = 3
+_UNMADE = object()  # the few-row predictor is made on first use
 
 
 class Sequential:
@@ -47,7 +45,8 @@ class Sequential:
                 raise TypeError(f"layer {i} must be a numpynn Layer, got {type(layer).__name__}")
         self.layers = layers
         self.seed = seed
-        self.backend = numpy_backend(dtype)
+        self.dtype = resolve_dtype(dtype)
+        self.ops = get_ops()  # the engine every layer, and the loss, compute with
         self.rng = np.random.default_rng(seed)
         self.loss: Loss | None = None
         self.optimizer: Optimizer | None = None
@@ -66,17 +65,12 @@ class Sequential:
             input_shape = (first.in_features,) if isinstance(first, Dense) else getattr(first, "expected", None)
         shape = input_shape
         for layer in self.layers:
-            shape = layer.build(shape, self.backend, self.rng)
+            shape = layer.build(shape, dtype=self.dtype, ops=self.ops, rng=self.rng)
         self.input_shape = input_shape  # None (e.g. a bare Flatten() first): layers check shapes themselves
         out = next((ly.output_shape for ly in reversed(self.layers) if ly.output_shape is not None), None)
         if out is None or len(out) != 1:
             raise ShapeError(f"the last layer must output (batch, k) vectors, got per-sample shape {out}")
         self.n_outputs = out[0]
-        # the first layer with parameters never needs dL/dx: skipping it saves one GEMM per step
-        self._first_param_layer = next((i for i, ly in enumerate(self.layers) if ly.params), 0)
-        for i, layer in enumerate(self.layers):
-            if isinstance(layer, Dense):
-                layer.needs_input_grad = i != self._first_param_layer
         self._index_parameters()
         self.set_loss(self.loss)
 
@@ -85,12 +79,12 @@ class Sequential:
         tensors = [(f"{i}.{name}", layer.params, layer.grads, name)
                    for i, layer in enumerate(self.layers) for name in layer.params]
         self.flat = ParameterVector.gather(tensors, self.dtype)
-        self._few_rows_plans: dict[int, tuple] = {}  # the layers now hold new arrays
+        self._few_rows = _UNMADE  # the layers now hold new arrays
         self._penalised = [ly for ly in self.layers if isinstance(ly, Dense) and (ly.l1 or ly.l2)]
 
     def __getstate__(self) -> dict[str, Any]:
-        # rebuilt from the layers: the parameter vector and the few-row plans, which hold views into it
-        return {k: v for k, v in self.__dict__.items() if k not in ("flat", "_few_rows_plans")}
+        # rebuilt from the layers: the parameter vector and the few-row predictor, which holds views into it
+        return {k: v for k, v in self.__dict__.items() if k not in ("flat", "_few_rows")}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
@@ -99,27 +93,46 @@ class Sequential:
     def set_loss(self, loss: str | Loss | None) -> Loss:
         """Choose the loss (None: from the output size) and fuse a matching output activation into it."""
         self.loss = get_loss(loss, self.n_outputs)
-        last = self.layers[-1]
-        fused = self.loss.fused_activation
-        skip_last = isinstance(last, (Softmax, Sigmoid)) and last.fn_name == fused
-        self._active = tuple(self.layers[:-1] if skip_last else self.layers)  # the layers that compute logits
-        for layer in self.layers:
-            if isinstance(layer, Dense):
-                layer.apply_activation = True
-        if isinstance(last, Dense) and last.activation is not None and last.activation == fused:
-            last.apply_activation = False
-        # a stack of Dense layers with ReLU or no activation (Dropout does nothing at prediction) can predict
-        # a few rows through the compiled loop: (layer, ReLU or not) per layer. The plan of the C call, one per
-        # row count with its own output buffers, is made on first use and dropped when the layers' arrays change.
-        dense = [ly for ly in self._active if not isinstance(ly, Dropout)]
-        simple = all(isinstance(ly, Dense) and (ly._relu_applied or not ly._applies_activation) for ly in dense)
-        self._few_rows_layers = tuple((ly, ly._relu_applied) for ly in dense) if dense and simple else None
-        self._few_rows_plans = {}
+        self.loss.ops = self.ops
+        self._plan_steps()
         return self.loss
 
-    @property
-    def dtype(self) -> np.dtype:
-        return self.backend.dtype
+    def _plan_steps(self) -> None:
+        """Decide the layers forward() runs, `steps`. The loss takes a matching output activation in (a last
+        Softmax or Sigmoid layer, or a last Dense's own); an activation layer right after a Dense runs inside
+        it, in the same pass as the bias, so `Dense(784, 256), ReLU()` trains and predicts as
+        `Dense(784, 256, "relu")` does. Parameters, keys and model files stay those of the layers as written."""
+        layers, fused = list(self.layers), self.loss.fused_activation
+        for layer in layers:
+            if isinstance(layer, Dense):
+                layer.applied = layer.own_activation
+        last = layers[-1]
+        if _activation_of(last) is not None and _activation_of(last).name == fused:
+            layers.pop()
+        elif isinstance(last, Dense) and last.activation is not None and last.activation == fused:
+            last.applied = None
+        steps: list[Layer] = []
+        for layer in layers:
+            act, before = _activation_of(layer), steps[-1] if steps else None
+            if act is not None and isinstance(before, Dense) and before.applied is None:
+                before.applied = None if act.name in ("identity", "linear") else act
+                continue
+            steps.append(layer)
+        self.steps = tuple(steps)
+        # the first layer with parameters never needs dL/dx: skipping it saves one GEMM per step
+        self._first_step = next((i for i, ly in enumerate(steps) if ly.params), 0)
+        for i, layer in enumerate(steps):
+            if isinstance(layer, Dense):
+                layer.needs_input_grad = i != self._first_step
+        self._few_rows = _UNMADE
+
+    def _make_few_rows(self):
+        """The engine's predictor for a few rows of a stack of Dense layers (Dropout does nothing at prediction),
+        or None: not such a stack, or not an engine with one."""
+        dense = [ly for ly in self.steps if not isinstance(ly, Dropout)]
+        if not dense or not all(isinstance(ly, Dense) for ly in dense):
+            return None
+        return self.ops.few_rows_predictor([(ly.params["W"], ly.params["b"], ly.applied) for ly in dense])
 
     def parameters(self) -> Iterator[tuple[str, np.ndarray, np.ndarray]]:
         """(key, parameter, gradient) for every trainable tensor, in a stable order (views into `self.flat`)."""
@@ -174,18 +187,18 @@ class Sequential:
     # --- computing --------------------------------------------------------------------------
     def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
         """Logits (the output before any activation the loss fuses in), shape (batch, n_outputs)."""
-        for layer in self._active:
+        for layer in self.steps:
             x = layer.forward(x, training=training)
         return x
 
     def backward(self, dlogits: np.ndarray, *, input_grad: bool = False) -> np.ndarray | None:
         """Backpropagate dL/dlogits through every layer, filling each layer's `grads`; returns dL/dx if asked."""
-        layers = self._active
-        first = self.layers[self._first_param_layer]
+        steps = self.steps
+        first = steps[self._first_step]
         if isinstance(first, Dense):
             first.needs_input_grad = input_grad
         d = dlogits
-        for layer in reversed(layers[0 if input_grad else self._first_param_layer:]):
+        for layer in reversed(steps[0 if input_grad else self._first_step:]):
             d = layer.backward(d)
         for layer in self._penalised:
             layer.add_penalty_grad()
@@ -196,26 +209,12 @@ class Sequential:
         return sum(layer.penalty() for layer in self._penalised)
 
     def _forward_few_rows(self, x: np.ndarray, softmax: bool = False) -> np.ndarray | None:
-        """forward() of a prediction of up to FEW_ROWS rows, where the compiled loop applies; else None. With softmax,
-        the softmax of the logits (computed in the same call). The result is a reused buffer.
-
-        A product of one row with W reads all of W, and for a small network that read is most of the time.
-        The C loop reads only the rows of W whose input is nonzero (about half of an image's pixels are
-        background, and about half of a ReLU layer's outputs are zero) and does the bias and ReLU in the same
-        pass, and one call runs every layer: (W, b, out, relu) per layer, each layer reading the one before.
-        """
-        layers, fast = self._few_rows_layers, kernels.compiled()
-        # x has the model's dtype (check_X); a wrong width goes the usual way, to the layer's own error
-        if layers is None or fast is None or len(x) > FEW_ROWS or x.ndim != 2 or not x.flags.c_contiguous or \
-                x.shape[1] != layers[0][0].in_features:
-            return None
-        plan = self._few_rows_plans.get(len(x))
-        if plan is None:
-            plan = self._few_rows_plans[len(x)] = tuple(
-                (ly.params["W"], ly.params["b"], np.empty((len(x), ly.out_features), self.dtype), relu)
-                for ly, relu in layers)
-        fast.dense_rows(x, plan, softmax)
-        return plan[-1][2]
+        """forward() of a prediction of a few rows by the engine's predictor, where it has one; else None. With
+        softmax, the softmax of the logits (computed in the same call). The result is a reused buffer."""
+        run = self._few_rows
+        if run is _UNMADE:
+            run = self._few_rows = self._make_few_rows()
+        return None if run is None else run(x, softmax)
 
     def _batched_logits(self, X: np.ndarray, batch_size: int | None, copy: bool = True) -> np.ndarray:
         """Logits of X in batches; `copy=False` may return a layer's reused buffer (read it before the next call)."""
@@ -324,3 +323,9 @@ class Sequential:
     def __repr__(self) -> str:
         inner = ", ".join(repr(ly) for ly in self.layers)
         return f"Sequential([{inner}], seed={self.seed}, dtype={self.dtype.name!r})"
+
+
+def _activation_of(layer: Layer) -> Activation | None:
+    """The activation an activation layer applies (None for any other layer)."""
+    act = getattr(layer, "act", None)
+    return act if isinstance(act, Activation) else None

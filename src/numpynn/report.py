@@ -13,9 +13,10 @@ from typing import Any
 
 import numpy as np
 
-from . import __version__, kernels
+from . import ops
 from .atomic import atomic_write_bytes
 from .plots import plot_confident_mistakes, plot_confusion, plot_curves, plot_first_layer, plot_predictions
+from .version import __version__
 
 CSS = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
 h1{font-size:1.6em}h2{font-size:1.2em;margin-top:1.6em;border-bottom:1px solid #ddd}
@@ -28,7 +29,7 @@ def environment() -> dict[str, Any]:
     """Versions, BLAS and thread counts: what a reader needs to compare timings."""
     env: dict[str, Any] = {"numpynn": __version__, "numpy": np.__version__, "python": sys.version.split()[0],
                            "platform": platform.platform(), "cpus": os.cpu_count(),
-                           "elementwise loops": kernels.describe()}
+                           "elementwise loops": ops.describe()}
     try:
         from threadpoolctl import threadpool_info
 

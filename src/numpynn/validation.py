@@ -6,8 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from . import kernels
 from .errors import DataError, ShapeError
+from .ops import get_ops
 
 
 def _describe_bad(a: np.ndarray) -> str:
@@ -31,17 +31,9 @@ def _numeric(a: Any, name: str, hint: str = "") -> np.ndarray:
     return arr
 
 
-def all_finite(a: np.ndarray, block: int = 1 << 20) -> bool:
-    """True when no element is NaN or inf; checked in blocks of rows, so the temporary stays small."""
-    if a.dtype.kind != "f":
-        return True
-    fast = kernels.for_arrays(a)
-    if fast is not None:
-        return fast.all_finite(a)  # one pass, no temporary
-    if a.size <= block or a.ndim == 0:
-        return bool(np.isfinite(a).all())
-    rows = max(1, block // max(1, a.size // len(a)))
-    return all(np.isfinite(a[i:i + rows]).all() for i in range(0, len(a), rows))
+def all_finite(a: np.ndarray) -> bool:
+    """True when no element is NaN or inf (integer arrays always are)."""
+    return get_ops().all_finite(a)
 
 
 def as_float_array(a: Any, name: str, dtype: np.dtype) -> np.ndarray:

@@ -1,28 +1,17 @@
 """Activation layers: ReLU, LeakyReLU, ELU, GELU, Sigmoid, Tanh, Softmax, Identity.
 
-The maths lives in activation_math.py; these classes only cache what backward needs.
+The maths lives in numpynn/ops/activations.py; these classes only cache what backward needs. After a Dense
+layer, a model runs the pair as one step (Dense applies the activation in the same pass as its bias).
 """
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 import numpy as np
 
-from .activation_math import ACTIVATIONS
+from ..ops import Activation
 from .base import Layer
-
-
-def activation_functions(name: str, alpha: float | None = None):
-    """(forward, backward, needs_input) for an activation name, with alpha bound where it applies."""
-    try:
-        f, df, needs_x = ACTIVATIONS[name]
-    except KeyError:
-        raise ValueError(f"unknown activation {name!r}; expected one of {sorted(ACTIVATIONS)}") from None
-    if alpha is not None and name in ("leaky_relu", "elu"):
-        f, df = functools.partial(f, alpha=alpha), functools.partial(df, alpha=alpha)
-    return f, df, needs_x
 
 
 class _Activation(Layer):
@@ -30,7 +19,7 @@ class _Activation(Layer):
 
     def __init__(self) -> None:
         super().__init__()
-        self._f, self._df, self._needs_x = activation_functions(self.fn_name, self._alpha())
+        self.act = Activation(self.fn_name, self._alpha())
         self._x: np.ndarray | None = None
         self._y: np.ndarray | None = None
 
@@ -38,15 +27,15 @@ class _Activation(Layer):
         return None
 
     def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
-        y = self._f(x, self._buffer("y", x.shape))
+        y = self.ops.activation(x, self.act, self._buffer("y", x.shape))
         self._ready_for_backward = training
         if training:
-            self._x, self._y = (x if self._needs_x else None), y
+            self._x, self._y = (x if self.act.needs_input else None), y
         return y
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
         self._check_backward()
-        return self._df(self._x, self._y, dy, self._buffer("dx", dy.shape))
+        return self.ops.activation_backward(self._x, self._y, dy, self.act, self._buffer("dx", dy.shape))
 
     def flops_per_sample(self) -> int:
         return int(np.prod(self.output_shape)) if self.output_shape else 0

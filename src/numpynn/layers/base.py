@@ -1,10 +1,11 @@
 """The Layer contract and the registry that model files are rebuilt from.
 
-A layer is built once for a per-sample input shape, then
+A layer is built once for a per-sample input shape, the model's dtype and its engine (`ops`), then
 - `forward(x, training=...)` maps a batch (batch, *in_shape) to (batch, *out_shape), caching only what
   `backward` needs when training;
 - `backward(dy)` returns dx and writes the parameter gradients into `grads`, whose keys and shapes
   mirror `params`.
+Layers do their elementwise work through `self.ops` (numpynn.ops) and their products with NumPy's `@`.
 Only classes registered here can be named in a model file: loading never imports or evaluates anything else.
 """
 
@@ -14,8 +15,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ..backend import Backend, numpy_backend
 from ..errors import NumpynnError
+from ..ops import NumpyOps, get_ops
 
 Shape = tuple[int, ...]
 LAYERS: dict[str, type[Layer]] = {}
@@ -35,7 +36,8 @@ class Layer:
         self.params: dict[str, np.ndarray] = {}
         self.grads: dict[str, np.ndarray] = {}
         self.buffers: dict[str, np.ndarray] = {}  # saved state that is not trained (BatchNorm statistics)
-        self.backend: Backend = numpy_backend()
+        self.dtype: np.dtype = np.dtype(np.float32)
+        self.ops: NumpyOps = get_ops()
         self.rng: np.random.Generator | None = None
         self.input_shape: Shape | None = None
         self.output_shape: Shape | None = None
@@ -56,9 +58,10 @@ class Layer:
         self.__dict__.update(state)
 
     # --- building -------------------------------------------------------------------------
-    def build(self, input_shape: Shape | None, backend: Backend, rng: np.random.Generator) -> Shape | None:
-        """Create parameters for `input_shape` (per sample, no batch axis); return the output shape."""
-        self.backend, self.rng = backend, rng
+    def build(self, input_shape: Shape | None, *, dtype: np.dtype, ops: NumpyOps,
+              rng: np.random.Generator) -> Shape | None:
+        """Create parameters for `input_shape` (per sample, no batch axis) in `dtype`; return the output shape."""
+        self.dtype, self.ops, self.rng = np.dtype(dtype), ops, rng
         self.input_shape = input_shape
         self.output_shape = input_shape
         return self.output_shape
@@ -69,7 +72,7 @@ class Layer:
         return {}
 
     def _add_param(self, name: str, value: np.ndarray) -> None:
-        self.params[name] = np.ascontiguousarray(value, dtype=self.backend.dtype)
+        self.params[name] = np.ascontiguousarray(value, dtype=self.dtype)
         self.grads[name] = np.zeros_like(self.params[name])
 
     # --- computing ------------------------------------------------------------------------
@@ -86,7 +89,7 @@ class Layer:
     def _buffer(self, name: str, shape: Shape) -> np.ndarray:
         """A scratch array reused across batches (no per-step allocation); a smaller batch gets a row slice."""
         buf = self._scratch.get(name)
-        dtype = self.backend.dtype
+        dtype = self.dtype
         if buf is None or buf.dtype != dtype or buf.shape[1:] != tuple(shape[1:]) or buf.shape[0] < shape[0]:
             buf = self._scratch[name] = np.empty(shape, dtype=dtype)
         return buf[: shape[0]]

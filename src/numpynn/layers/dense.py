@@ -6,10 +6,9 @@ from typing import Any
 
 import numpy as np
 
-from .. import kernels
 from ..errors import ShapeError
 from ..initializers import BIAS_INITIALIZERS, get_initializer
-from .activations import activation_functions
+from ..ops import Activation
 from .base import Layer, Shape
 
 # the initializer that keeps activations' variance steady for each activation, when init="auto"
@@ -42,38 +41,33 @@ class Dense(Layer):
         self.init = init if init != "auto" else _AUTO_INIT.get(self.activation or "", "glorot_uniform")
         get_initializer(self.init)  # fail now, not at build
         self.bias_init, self.l1, self.l2 = bias_init, float(l1), float(l2)
-        self._act = activation_functions(self.activation) if self.activation else None
-        self.apply_activation = True  # a model switches this off when the loss fuses the output activation
+        self.own_activation = Activation(self.activation) if self.activation else None
+        # what forward applies after the bias: the model sets it (a loss may take the output activation in, an
+        # activation layer after this one may be fused into it)
+        self.applied: Activation | None = self.own_activation
         self.needs_input_grad = True  # the first layer skips the dx GEMM
         self._x = self._z = self._y = None
 
     def param_shapes(self) -> dict[str, Shape]:
         return {"W": (self.in_features, self.out_features), "b": (self.out_features,)}
 
-    def build(self, input_shape, backend, rng) -> Shape:
+    def build(self, input_shape, *, dtype, ops, rng) -> Shape:
         if input_shape is not None and tuple(input_shape) != (self.in_features,):
             raise ShapeError(f"{self.describe()} cannot follow a layer whose output is {tuple(input_shape)} per sample")
-        super().build((self.in_features,), backend, rng)
+        super().build((self.in_features,), dtype=dtype, ops=ops, rng=rng)
         shapes = self.param_shapes()
-        self._add_param("W", get_initializer(self.init)(shapes["W"], rng, backend.dtype))
-        self._add_param("b", get_initializer(self.bias_init)(shapes["b"], rng, backend.dtype))
+        self._add_param("W", get_initializer(self.init)(shapes["W"], rng, self.dtype))
+        self._add_param("b", get_initializer(self.bias_init)(shapes["b"], rng, self.dtype))
         self.output_shape = (self.out_features,)
         return self.output_shape
 
     def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
         if x.ndim != 2 or x.shape[1] != self.in_features:
             raise ShapeError(f"{self.describe()} expected input (batch, {self.in_features}), got {tuple(x.shape)}")
-        params = self.params
-        z = self._buffer("z", (x.shape[0], self.out_features))
-        np.matmul(x, params["W"], out=z)
-        y = z
-        fast = kernels.for_arrays(z, params["b"]) if self._relu_applied else None
-        if fast is not None:
-            fast.bias_relu(z, params["b"])  # the two lines below in one pass
-        else:
-            np.add(z, params["b"], out=z)
-            if self._applies_activation:
-                y = self._act[0](z, self._buffer("y", z.shape) if self._act[2] else z)
+        act = self.applied
+        z = np.matmul(x, self.params["W"], out=self._buffer("z", (x.shape[0], self.out_features)))
+        y = self.ops.bias_activation(z, self.params["b"], act,
+                                     self._buffer("y", z.shape) if act is not None and act.needs_input else z)
         self._ready_for_backward = training
         if training:
             self._x, self._z, self._y = x, z, y
@@ -81,33 +75,12 @@ class Dense(Layer):
 
     def backward(self, dy: np.ndarray) -> np.ndarray | None:
         self._check_backward()
-        dz, grads = dy, self.grads
-        fast = kernels.for_arrays(dy, self._y, grads["b"]) if self._relu_applied else None
-        if fast is not None:
-            dz = self._buffer("dz", dy.shape)
-            fast.relu_backward(dy, self._y, dz, grads["b"])  # the activation's gradient and the bias sum at once
-        else:
-            if self._applies_activation:
-                dz = self._act[1](self._z, self._y, dy, self._buffer("dz", dy.shape))
-            fast = kernels.for_arrays(dz, grads["b"])
-            if fast is not None:
-                fast.sum_rows(dz, grads["b"])  # the line below without NumPy's per-call set-up
-            else:
-                np.sum(dz, axis=0, out=grads["b"])
-        np.matmul(self._x.T, dz, out=grads["W"])
+        dz = self.ops.bias_activation_backward(dy, self._z, self._y, self.applied, self._buffer("dz", dy.shape),
+                                               self.grads["b"])
+        np.matmul(self._x.T, dz, out=self.grads["W"])
         if not self.needs_input_grad:
             return None
         return np.matmul(dz, self.params["W"].T, out=self._buffer("dx", self._x.shape))
-
-    @property
-    def _applies_activation(self) -> bool:
-        """An activation this layer applies itself (not fused into the loss)."""
-        return self._act is not None and self.apply_activation
-
-    @property
-    def _relu_applied(self) -> bool:
-        """A ReLU this layer applies itself: the case the compiled bias+ReLU loops cover."""
-        return self.activation == "relu" and self.apply_activation
 
     def penalty(self) -> float:
         """The L1/L2 term this layer adds to the loss."""

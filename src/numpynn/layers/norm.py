@@ -38,7 +38,7 @@ class BatchNorm(Layer):
         f = (self.num_features,)
         return {"gamma": f, "beta": f, "running_mean": f, "running_var": f}
 
-    def build(self, input_shape, backend, rng):
+    def build(self, input_shape, *, dtype, ops, rng):
         if input_shape is None or len(input_shape) != 1:
             if self.num_features is None:
                 raise ShapeError(f"BatchNorm needs (batch, features) input; got per-sample shape {input_shape}")
@@ -46,11 +46,11 @@ class BatchNorm(Layer):
         if self.num_features is not None and input_shape != (self.num_features,):
             raise ShapeError(f"BatchNorm({self.num_features}) cannot follow an output of {input_shape} per sample")
         self.num_features = input_shape[0]
-        super().build(input_shape, backend, rng)
+        super().build(input_shape, dtype=dtype, ops=ops, rng=rng)
         self._add_param("gamma", np.ones(self.num_features))
         self._add_param("beta", np.zeros(self.num_features))
-        self.buffers["running_mean"] = np.zeros(self.num_features, dtype=backend.dtype)
-        self.buffers["running_var"] = np.ones(self.num_features, dtype=backend.dtype)
+        self.buffers["running_mean"] = np.zeros(self.num_features, dtype=self.dtype)
+        self.buffers["running_var"] = np.ones(self.num_features, dtype=self.dtype)
         return self.output_shape
 
     def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:

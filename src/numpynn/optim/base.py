@@ -1,8 +1,9 @@
 """Optimizer bookkeeping: hyper-parameter validation, learning rate (constant or scheduled), per-key state,
 gradient clipping by global norm, and a state dict that checkpoints save.
 
-Subclasses implement `_init_state(param)` and `_update(param, grad, state, lr, t)`, which change
-`param` in place through the small pure functions in their module.
+Subclasses declare their hyper-parameters and state names and implement `_update(param, grad, state, lr, t)`,
+which changes `param` and its state in place through the engine's step (`self.ops.adam`, `self.ops.sgd`, ...):
+the maths of each step is written out in numpynn/ops/numpy_ops.py.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from ..ops import NumpyOps, get_ops
 from ..parameters import ParameterVector, aligned_zeros
 from .schedules import Schedule, schedule_from_config
 
@@ -59,12 +61,12 @@ class Optimizer:
         self.state: dict[str, dict[str, np.ndarray]] = {}
         self._flat: dict[str, np.ndarray] | None = None  # state as whole vectors when stepping a ParameterVector
         self._flat_keys: list[str] = []
-        self._tmp: dict[str, np.ndarray] = {}
+        self.ops: NumpyOps = get_ops()
         self.last_grad_norm: float | None = None
 
     def __getstate__(self) -> dict[str, Any]:
-        # scratch space is rebuilt on the next step; the flat state is rebuilt from the per-tensor state
-        return {**self.__dict__, "_tmp": {}, "_flat": None, "_flat_keys": []}
+        # the flat state is rebuilt from the per-tensor state
+        return {**self.__dict__, "_flat": None, "_flat_keys": []}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         state["state"] = {k: {n: a.copy() for n, a in st.items()} for k, st in state.get("state", {}).items()}
@@ -92,7 +94,7 @@ class Optimizer:
             state = self.state.get(key)
             if state is None:
                 state = self.state[key] = {n: np.zeros_like(p) for n in self.state_names}
-            self._update(p, g, state, lr, self.iterations, self._scratch(key, p))
+            self._update(p, g, state, lr, self.iterations)
 
     def _step_vector(self, pv: ParameterVector) -> None:
         if self.clip_norm is not None:
@@ -100,7 +102,7 @@ class Optimizer:
         lr = self.current_lr()
         self.iterations += 1
         flat = self._flat_state(pv)
-        self._update(pv.values, pv.grads, flat, lr, self.iterations, self._scratch("*", pv.values))
+        self._update(pv.values, pv.grads, flat, lr, self.iterations)
 
     def _flat_state(self, pv: ParameterVector) -> dict[str, np.ndarray]:
         """State as whole vectors laid out like the parameters, with `self.state[key]` as views into them
@@ -120,12 +122,6 @@ class Optimizer:
         self._flat, self._flat_keys = flat, list(pv.keys)
         return flat
 
-    def _scratch(self, key: str, like: np.ndarray) -> np.ndarray:
-        tmp = self._tmp.get(key)
-        if tmp is None or tmp.shape != like.shape or tmp.dtype != like.dtype:
-            tmp = self._tmp[key] = np.empty_like(like)
-        return tmp
-
     def _clip(self, grads: list[np.ndarray]) -> None:
         total = math.sqrt(sum(float(np.dot(g.reshape(-1), g.reshape(-1))) for g in grads))
         self.last_grad_norm = total
@@ -134,7 +130,7 @@ class Optimizer:
             for g in grads:
                 g *= scale
 
-    def _update(self, p, g, state, lr, t, tmp) -> None:
+    def _update(self, p: np.ndarray, g: np.ndarray, state: dict[str, np.ndarray], lr: float, t: int) -> None:
         raise NotImplementedError
 
     # --- serialisation ----------------------------------------------------------------
@@ -157,19 +153,17 @@ class Optimizer:
         self.state, self._flat = {}, None
         for name, a in arrays.items():
             key, _, state_name = name.rpartition("/")
+            state_name, a = self._upgrade_state(state_name, a)
             if state_name not in self.state_names:
                 raise ValueError(f"{self.name} has no state named {state_name!r}")
             self.state.setdefault(key, {})[state_name] = np.array(a, copy=True)
 
+    def _upgrade_state(self, state_name: str, a: np.ndarray) -> tuple[str, np.ndarray]:
+        """A state array as written by an older numpynn, in today's name and meaning."""
+        return state_name, a
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self.get_config().items())})"
-
-
-def add_l2(p: np.ndarray, g: np.ndarray, tmp: np.ndarray, weight_decay: float) -> None:
-    """g += weight_decay * p in place (g is the model's gradient buffer, rewritten every backward)."""
-    if weight_decay:
-        np.multiply(p, weight_decay, out=tmp)
-        g += tmp
 
 
 def optimizer_from_config(spec: dict[str, Any]) -> Optimizer:

@@ -1,37 +1,9 @@
-"""RMSprop and Adagrad: per-coordinate rates from a running (RMSprop) or total (Adagrad) sum of squared gradients."""
+"""RMSprop and Adagrad: per-coordinate rates from a running (RMSprop) or total (Adagrad) sum of squared gradients.
+The steps themselves are `ops.rmsprop` and `ops.adagrad`."""
 
 from __future__ import annotations
 
-import numpy as np
-
-from .base import Optimizer, add_l2, check_range
-
-
-def _scaled_step(p, g, squares, tmp, lr, eps):
-    """p -= lr * g / (sqrt(squares) + eps), in place."""
-    np.sqrt(squares, out=tmp)
-    tmp += eps
-    np.divide(g, tmp, out=tmp)
-    tmp *= lr
-    p -= tmp
-
-
-def rmsprop_update(p, g, sq, tmp, *, lr, rho, eps, weight_decay):
-    """In place. sq = rho*sq + (1-rho)*g^2;  p -= lr * g / (sqrt(sq) + eps)."""
-    add_l2(p, g, tmp, weight_decay)
-    sq *= rho
-    np.multiply(g, g, out=tmp)
-    tmp *= 1.0 - rho
-    sq += tmp
-    _scaled_step(p, g, sq, tmp, lr, eps)
-
-
-def adagrad_update(p, g, total, tmp, *, lr, eps, weight_decay):
-    """In place. total += g^2;  p -= lr * g / (sqrt(total) + eps)."""
-    add_l2(p, g, tmp, weight_decay)
-    np.multiply(g, g, out=tmp)
-    total += tmp
-    _scaled_step(p, g, total, tmp, lr, eps)
+from .base import Optimizer, check_range
 
 
 class RMSprop(Optimizer):
@@ -46,8 +18,8 @@ class RMSprop(Optimizer):
             raise ValueError(f"eps must be > 0, got {eps!r}")
         self.eps = float(eps)
 
-    def _update(self, p, g, state, lr, t, tmp):
-        rmsprop_update(p, g, state["sq"], tmp, lr=lr, rho=self.rho, eps=self.eps, weight_decay=self.weight_decay)
+    def _update(self, p, g, state, lr, t):
+        self.ops.rmsprop(p, g, state["sq"], lr=lr, rho=self.rho, eps=self.eps, weight_decay=self.weight_decay)
 
 
 class Adagrad(Optimizer):
@@ -61,5 +33,5 @@ class Adagrad(Optimizer):
             raise ValueError(f"eps must be > 0, got {eps!r}")
         self.eps = float(eps)
 
-    def _update(self, p, g, state, lr, t, tmp):
-        adagrad_update(p, g, state["total"], tmp, lr=lr, eps=self.eps, weight_decay=self.weight_decay)
+    def _update(self, p, g, state, lr, t):
+        self.ops.adagrad(p, g, state["total"], lr=lr, eps=self.eps, weight_decay=self.weight_decay)

@@ -1,28 +1,8 @@
-"""Stochastic gradient descent with optional (Nesterov) momentum and L2 weight decay."""
+"""Stochastic gradient descent with optional (Nesterov) momentum and L2 weight decay: the step is `ops.sgd`."""
 
 from __future__ import annotations
 
-import numpy as np
-
-from .base import Optimizer, add_l2, check_range
-
-
-def sgd_update(p, g, velocity, tmp, *, lr, momentum, nesterov, weight_decay):
-    """In place, no allocation. g = g + wd*p; v = mu*v + g; p -= lr*v, or lr*(g + mu*v) with Nesterov."""
-    add_l2(p, g, tmp, weight_decay)
-    if not momentum:
-        np.multiply(g, lr, out=tmp)
-        p -= tmp
-        return
-    velocity *= momentum
-    velocity += g
-    if nesterov:
-        np.multiply(g, lr, out=tmp)
-        p -= tmp
-        np.multiply(velocity, lr * momentum, out=tmp)
-    else:
-        np.multiply(velocity, lr, out=tmp)
-    p -= tmp
+from .base import Optimizer, check_range
 
 
 class SGD(Optimizer):
@@ -38,6 +18,6 @@ class SGD(Optimizer):
         self.nesterov = bool(nesterov)
         self.state_names = ("velocity",) if self.momentum else ()
 
-    def _update(self, p, g, state, lr, t, tmp):
-        sgd_update(p, g, state.get("velocity"), tmp, lr=lr, momentum=self.momentum,
-                   nesterov=self.nesterov, weight_decay=self.weight_decay)
+    def _update(self, p, g, state, lr, t):
+        self.ops.sgd(p, g, state.get("velocity"), lr=lr, momentum=self.momentum, nesterov=self.nesterov,
+                     weight_decay=self.weight_decay)

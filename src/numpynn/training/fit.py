@@ -18,7 +18,6 @@ from typing import Any
 
 import numpy as np
 
-from .. import kernels
 from ..errors import DataError, TrainingDivergedError
 from ..losses import Loss
 from ..optim import Adam, Optimizer, get_optimizer
@@ -26,6 +25,7 @@ from ..validation import all_finite, check_lengths, check_targets, check_X
 from .callbacks import Callback, ProgressBar
 from .history import History
 from .metrics import get_metric
+from .split import validation_rows
 
 Augment = Callable[[np.ndarray, np.random.Generator], np.ndarray]
 
@@ -92,7 +92,7 @@ def fit(model, X: Any, y: Any, *, loss: str | Loss | None = None, optimizer: str
         for epoch in range(model.epoch + 1, last_epoch + 1):
             for cb in cbs:
                 cb.on_epoch_begin(epoch)
-            with kernels.flush_subnormals():  # decayed optimizer state would otherwise slow every step
+            with model.ops.flush_subnormals():  # decayed optimizer state would otherwise slow every step
                 logs = run.epoch(epoch, cbs, interrupted)
             if logs is None:  # Ctrl-C: the weights of the last finished step stay, the epoch is not recorded
                 history.interrupted = True
@@ -163,11 +163,7 @@ def _prepare_data(model, X, y, sample_weight, validation_data, validation_split)
         yv = check_targets(validation_data[1], model.n_outputs, loss_name, dtype, "y_val")
         check_lengths(Xv, yv, "X_val", "y_val")
     elif validation_split:  # the same held-out rows every time: the split is seeded by the model's seed
-        order = np.random.default_rng(model.seed).permutation(len(X))
-        n_val = max(1, int(round(len(X) * validation_split)))
-        if n_val >= len(X):
-            raise DataError(f"validation_split={validation_split} leaves no training samples out of {len(X)}")
-        val_idx, rows = np.sort(order[:n_val]), np.sort(order[n_val:])
+        rows, val_idx = validation_rows(len(X), validation_split, model.seed)
         Xv, yv = X[val_idx], y[val_idx]
     return _TrainData(X, y, w, rows, Xv, yv)
 
@@ -180,8 +176,6 @@ class _EpochRunner:
             model, data, bs, whole, shuffle, rng, augment
         self.steps = math.ceil(data.n_train / bs)
         self.xb = None if whole else np.empty((bs,) + data.X.shape[1:], dtype=model.dtype)  # reused every step
-        fast = kernels.compiled()  # np.take, prefetching the scattered rows (the row order is int64)
-        self._take_rows = fast.take_rows if fast is not None and data.X.flags.c_contiguous else None
 
     def epoch(self, epoch: int, callbacks, interrupted) -> dict[str, float] | None:
         """Train one epoch and return its figures, or None if Ctrl-C stopped it."""
@@ -221,11 +215,7 @@ class _EpochRunner:
         if self.whole:
             xbatch, ybatch = data.X, data.y
         else:
-            xbatch = self.xb[:len(idx)]
-            if self._take_rows is not None:
-                self._take_rows(data.X, idx, xbatch)
-            else:
-                np.take(data.X, idx, axis=0, out=xbatch)
+            xbatch = model.ops.take_rows(data.X, idx, self.xb[:len(idx)])
             ybatch = data.y[idx]
         if self.augment is not None:
             xbatch = self.augment(xbatch, self.rng)
@@ -250,10 +240,10 @@ def _first_non_finite_param(model) -> str | None:
 
 
 def _first_non_finite_output(model, x: np.ndarray) -> str:
-    for i, layer in enumerate(model.layers):
+    for layer in model.steps:
         x = layer.forward(x)
         if not all_finite(x):
-            return f"the output of layer {i} {layer.describe()}"
+            return f"the output of layer {model.layers.index(layer)} {layer.describe()}"
     return "the loss itself"
 
 

@@ -1,11 +1,12 @@
-/* numpynn._fused: one-pass C loops for the elementwise work around a training step's matrix products.
+/* numpynn.ops._fused: one-pass C loops for the elementwise work around a training step's matrix products.
  *
- * The readable version of every loop here is NumPy code next to the math it computes (optim/adam.py,
- * layers/dense.py, losses.py); numpynn/kernels.py says when these loops replace it. NumPy makes one pass
- * over memory per operation: Adam's update is ten passes over every weight, a ReLU layer's bias and
- * activation two, its backward pass three. Here each job is one pass, with the same float operations in
- * the same order (no FMA contraction: built with -ffp-contract=off), so Adam, bias+ReLU and the ReLU
- * backward pass give bit-identical results to the NumPy reference.
+ * The readable version of every loop here is a method of NumpyOps (numpynn/ops/numpy_ops.py); FusedOps
+ * (fused_ops.py) calls these loops in its place where they apply. NumPy makes one pass over memory per
+ * operation: Adam's update is a dozen passes over every weight, a ReLU layer's bias and activation two, its
+ * backward pass three. Here each job is one pass. Bias+ReLU, the ReLU backward pass and the bias sum use the
+ * same float operations in the same order (no FMA contraction: built with -ffp-contract=off), so they give
+ * bit-identical results to the NumPy reference; Adam folds the bias corrections into its step size and eps,
+ * as Kingma & Ba's section 2 suggests, and agrees with the reference to a few units in the last place.
  *
  * Arrays arrive through the buffer protocol (no NumPy headers needed to build): C-contiguous float32 or
  * float64, checked here; a mismatch raises ValueError/TypeError naming what was expected.
@@ -84,15 +85,15 @@ static char same_float_kind(Arg *args, int n, const char *const *names) {
 /* ---- loops, written once for float and double ---------------------------------------------------------- */
 
 #define LOOPS(T, SQRT, EXP, LOG, SFX)                                                                           \
-    /* p *= decay; g += l2*p; m = b1*m + g; v = b2*v + g*g; p -= a * m / (sqrt(v) + eps) */                    \
+    /* p *= decay; g += l2*p; m = b1*m + (1-b1)*g; v = b2*v + (1-b2)*g*g; p -= a * m / (sqrt(v) + eps) */      \
     static CLONES void adam_##SFX(Py_ssize_t n, T *restrict p, const T *restrict g, T *restrict m,            \
-                                  T *restrict v, T a, T b1, T b2, T eps, T decay, T l2) {                     \
-        int scale = decay != (T)1, couple = l2 != (T)0;                                                        \
+                                  T *restrict v, T a, T b1, T c1, T b2, T c2, T eps, T decay, T l2) {          \
+        int scale = decay != (T)1, couple = l2 != (T)0; /* c1 = 1 - b1 and c2 = 1 - b2, rounded from double */ \
         for (Py_ssize_t i = 0; i < n; i++) {                                                                   \
             T pi = scale ? p[i] * decay : p[i];                                                                \
             T gi = couple ? g[i] + pi * l2 : g[i];                                                             \
-            T mi = m[i] * b1 + gi;                                                                             \
-            T vi = v[i] * b2 + gi * gi;                                                                        \
+            T mi = m[i] * b1 + gi * c1;                                                                        \
+            T vi = v[i] * b2 + (gi * gi) * c2;                                                                 \
             m[i] = mi;                                                                                         \
             v[i] = vi;                                                                                         \
             p[i] = pi - (mi / (SQRT(vi) + eps)) * a;                                                           \
@@ -266,7 +267,7 @@ LOOPS(double, sqrt, exp, log, f64)
    one. A thread of our own would have to share a core with such a spinner (and ran slower than one thread
    alone when tried), so the long loops of a training step are split across those very workers instead:
    OpenBLAS's gotoblas_pthread(n, function, args, stride) runs function(args + i*stride) for i < n, the
-   first on the calling thread and the rest on its workers, and returns when all are done. numpynn.kernels
+   first on the calling thread and the rest on its workers, and returns when all are done. numpynn.ops.blas_threads
    finds that function in the OpenBLAS that NumPy loaded and hands it over with share_blas_threads();
    until then, or with another BLAS, every loop runs on the calling thread. The parts are cut so that each
    element is computed by the same operations as in one pass: results do not depend on the thread count. */
@@ -367,10 +368,11 @@ static void adam_part(const Part *part) {
     Py_ssize_t lo = part->lo, n = part->hi - part->lo;
     if (j->kind == 'f')
         adam_f32(n, (float *)j->p + lo, (const float *)j->g + lo, (float *)j->m + lo, (float *)j->v + lo,
-                 (float)j->a, (float)j->b1, (float)j->b2, (float)j->eps, (float)j->decay, (float)j->l2);
+                 (float)j->a, (float)j->b1, (float)(1.0 - j->b1), (float)j->b2, (float)(1.0 - j->b2), (float)j->eps,
+                 (float)j->decay, (float)j->l2);
     else
         adam_f64(n, (double *)j->p + lo, (const double *)j->g + lo, (double *)j->m + lo, (double *)j->v + lo,
-                 j->a, j->b1, j->b2, j->eps, j->decay, j->l2);
+                 j->a, j->b1, 1.0 - j->b1, j->b2, 1.0 - j->b2, j->eps, j->decay, j->l2);
 }
 
 static PyObject *py_adam(PyObject *self, PyObject *args) {
@@ -378,7 +380,7 @@ static PyObject *py_adam(PyObject *self, PyObject *args) {
     double a, b1, b2, eps, decay, l2;
     if (!PyArg_ParseTuple(args, "OOOOdddddd:adam", &o[0], &o[1], &o[2], &o[3], &a, &b1, &b2, &eps, &decay, &l2))
         return NULL;
-    static const char *const names[] = {"p", "g", "m_sum", "v_sum"};
+    static const char *const names[] = {"p", "g", "m", "v"};
     Arg x[4];
     memset(x, 0, sizeof x);
     for (int i = 0; i < 4; i++)
@@ -749,8 +751,8 @@ fail:
 /* The calling thread's flush-to-zero mode: with it on, the CPU takes numbers below the smallest normal float
    (1.2e-38 in float32) as zero, in what it reads and what it writes. Off, x86 CPUs compute on such subnormal
    numbers about a hundred times slower, and training makes them: where a weight's gradient is zero step after
-   step, its optimizer state decays geometrically (Adam's m_sum by 0.9 a step) and is subnormal after some 850
-   steps. numpynn.kernels.flush_subnormals() turns it on while fit() trains. */
+   step, its optimizer state decays geometrically (Adam's m by 0.9 a step) and is subnormal after some 850
+   steps. FusedOps.flush_subnormals() turns it on while fit() trains. */
 static PyObject *py_flush_subnormals(PyObject *self, PyObject *arg) {
     int on = PyObject_IsTrue(arg);
     if (on < 0) return NULL;
@@ -772,7 +774,7 @@ static PyObject *py_flush_subnormals(PyObject *self, PyObject *arg) {
 }
 
 static PyMethodDef methods[] = {
-    {"adam", py_adam, METH_VARARGS, "adam(p, g, m_sum, v_sum, a, beta1, beta2, eps, decay, l2): Adam's step in place"},
+    {"adam", py_adam, METH_VARARGS, "adam(p, g, m, v, a, beta1, beta2, eps, decay, l2): Adam's step in place"},
     {"bias_relu", py_bias_relu, METH_VARARGS, "bias_relu(z, b): z = max(z + b, 0) in place"},
     {"relu_backward", py_relu_backward, METH_VARARGS, "relu_backward(dy, y, dz, gb): dz = dy*(y>0), gb = sum(dz, 0)"},
     {"sum_rows", py_sum_rows, METH_VARARGS, "sum_rows(dz, gb): gb = dz summed over its rows"},

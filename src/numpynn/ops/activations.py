@@ -1,4 +1,5 @@
-"""Elementwise activation functions and their derivatives as small pure functions.
+"""Elementwise activation functions and their derivatives as small pure functions, and `Activation`, the
+name (and shape parameter) by which layers and engines refer to one.
 
 Each `f(x, out)` writes into `out` (which may be `x` itself); each `df(x, y, dy, out)` returns dL/dx given the
 forward input x, output y and upstream gradient dy. They never overflow or warn: sigmoid is computed as
@@ -6,6 +7,8 @@ forward input x, output y and upstream gradient dy. They never overflow or warn:
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -133,3 +136,28 @@ ACTIVATIONS = {
     "identity": (identity, identity_grad, False),
     "linear": (identity, identity_grad, False),
 }
+
+
+@dataclass(frozen=True)
+class Activation:
+    """An activation by name, with its shape parameter `alpha` where it has one (leaky_relu, elu)."""
+
+    name: str
+    alpha: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.name not in ACTIVATIONS:
+            raise ValueError(f"unknown activation {self.name!r}; expected one of {sorted(ACTIVATIONS)}")
+
+    @property
+    def needs_input(self) -> bool:
+        """Whether the backward pass reads the forward input x (then x must not be overwritten by y)."""
+        return ACTIVATIONS[self.name][2]
+
+    def forward(self, x: np.ndarray, out: np.ndarray) -> np.ndarray:
+        f = ACTIVATIONS[self.name][0]
+        return f(x, out) if self.alpha is None else f(x, out, alpha=self.alpha)
+
+    def backward(self, x: np.ndarray | None, y: np.ndarray, dy: np.ndarray, out: np.ndarray) -> np.ndarray:
+        df = ACTIVATIONS[self.name][1]
+        return df(x, y, dy, out) if self.alpha is None else df(x, y, dy, out, alpha=self.alpha)
