@@ -2,9 +2,12 @@
 
 Data: Fashion-MNIST (60,000 x 784 float32, from Debian's dataset-fashion-mnist or numpynn's cache).
 Every figure is a median over repeats, at one thread count for every library. Prints a table with ratios
-(numpynn / floor, peer / numpynn) and writes the same figures as JSON.
+(numpynn / floor, peer / numpynn) and writes the same figures as JSON. It also compares the README's way of
+writing 784-256-128-10 (Dense and ReLU layers) with fused activations (Dense(..., "relu")); `--styles-only` runs
+just that comparison, without the GEMM floor or the peers (torch and scikit-learn need not be installed).
 
     python benchmarks/run.py [--repeats 7] [--threads N] [--json benchmarks/results/latest.json] [--quick]
+    python benchmarks/run.py --styles-only [--repeats 7] [--json benchmarks/results/styles.json]
 """
 
 from __future__ import annotations
@@ -88,8 +91,9 @@ def numpynn_model(sizes, act, seed=0):
     return build_mlp(sizes[0], sizes[1:-1], sizes[-1], activation=act, seed=seed)
 
 
-def numpynn_epoch(X, y, sizes, act, bs, opt, lr):
-    model = numpynn_model(sizes, act)
+def numpynn_epoch(X, y, sizes, act, bs, opt, lr, model=None):
+    """One fit(epochs=1) per call, after a warm-up epoch; `model` (default: numpynn_model(sizes, act)) trains."""
+    model = model if model is not None else numpynn_model(sizes, act)
     optimizer = nn.Adam(lr) if opt == "adam" else nn.SGD(lr)
     model.fit(X, y, optimizer=optimizer, epochs=1, batch_size=bs, verbose=0)  # warm-up
     return lambda: model.fit(X, y, epochs=1, batch_size=bs, verbose=0)
@@ -147,6 +151,24 @@ def sklearn_epoch(X, y, sizes, act, bs, opt, lr):
 
 
 # --- prediction latency ---------------------------------------------------------------------------------------
+def per_call(fn, args, reps) -> float:
+    """Median seconds of one fn(arg) call over `reps` calls, cycling through `args`, after up to 100 warm-up calls."""
+    for i in range(min(100, reps)):
+        fn(args[i % len(args)])
+    ts = []
+    for i in range(reps):
+        arg = args[i % len(args)]
+        t = time.perf_counter()
+        fn(arg)
+        ts.append(time.perf_counter() - t)
+    return float(np.median(ts))
+
+
+def single_images(X, n=1000) -> list[np.ndarray]:
+    """(1, 784) rows of n different images: numpynn's one-row time depends on how many pixels are not zero."""
+    return [X[i:i + 1] for i in range(n)]
+
+
 def latency(X, rounds=7):
     """Median time per predict_proba call: one image at a time (a different one each call, since numpynn's time
     depends on how many pixels are not zero) and 10,000 images at once. The libraries take turns, round after
@@ -164,18 +186,7 @@ def latency(X, rounds=7):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         skl.fit(X[:1000], np.arange(1000) % 10)
-    ones, many = [X[i:i + 1] for i in range(1000)], [X[:10000]]
-
-    def per_call(fn, args, reps):
-        for i in range(min(100, reps)):
-            fn(args[i % len(args)])
-        ts = []
-        for i in range(reps):
-            arg = args[i % len(args)]
-            t = time.perf_counter()
-            fn(arg)
-            ts.append(time.perf_counter() - t)
-        return float(np.median(ts))
+    ones, many = single_images(X), [X[:10000]]
 
     def torch_predict(x):
         with torch.inference_mode():
@@ -193,6 +204,88 @@ def latency(X, rounds=7):
             batch[name].append(per_call(fn, many, 5))
     return {name: {"single_us": float(np.median(single[name])) * 1e6, "10000_ms": float(np.median(batch[name])) * 1e3,
                    "single_us_per_round": [round(v * 1e6, 2) for v in single[name]]} for name in fns}
+
+
+# --- README style against fused activations -------------------------------------------------------------------
+STYLE_TARGETS = {"epoch": 0.03, "single": 0.10}  # README style / fused within 1 +- this
+
+
+def style_models(seed=0) -> dict:
+    """784-256-128-10 ReLU written the README's way (Dense, ReLU, Dense, ReLU, Dense) and with fused activations
+    (build_mlp: Dense(784, 256, "relu"), ...). Their default initializers differ (Glorot for a Dense without an
+    activation, He with "relu"), so the README-style model gets the fused one's weights and generator state: the
+    two are then the same network, train to the same weights, and differ only in how they are written."""
+    readme = nn.Sequential([nn.Dense(784, 256), nn.ReLU(), nn.Dense(256, 128), nn.ReLU(), nn.Dense(128, 10)],
+                           seed=seed)
+    fused = build_mlp(784, [256, 128], 10, activation="relu", seed=seed)
+    copy_weights(fused, readme)
+    readme.rng.bit_generator.state = fused.rng.bit_generator.state
+    return {"README style": readme, "fused": fused}
+
+
+def copy_weights(src, dst) -> None:
+    """src's parameters into dst, in order: the keys name layer positions, which differ between the styles."""
+    dst.set_weights(dict(zip(dst.get_weights(), src.get_weights().values(), strict=True)))
+
+
+def max_weight_difference(a, b) -> float:
+    return max(float(np.abs(u - v).max()) for u, v in zip(a.get_weights().values(), b.get_weights().values(),
+                                                           strict=True))
+
+
+def styles(X, y, repeats, rounds) -> dict:
+    """(a) seconds of a training epoch (Adam 1e-3, batch 128, as numpynn_epoch) and (b) single-sample
+    predict_proba seconds (as latency()) for both styles. Interleaved: each repeat times both epochs back to
+    back and each round both single-sample loops, the order alternating, so a slow spell hits both; each
+    ratio is the median of the per-repeat (per-round) ratios of README style / fused."""
+    sizes, act, bs, opt, lr = NETWORKS["784-256-128-10 Adam b128"]
+    models = style_models()
+    names = list(models)
+    epochs = {k: numpynn_epoch(X, y, sizes, act, bs, opt, lr, model=m) for k, m in models.items()}
+    epoch_t: dict[str, list[float]] = {k: [] for k in names}
+    for r in range(repeats):
+        for k in names if r % 2 == 0 else names[::-1]:
+            epoch_t[k].append(timed(epochs[k]))
+    trained_diff = max_weight_difference(*models.values())  # 0: the two styles computed the same training
+    copy_weights(models["fused"], models["README style"])  # identical weights, so identical sparsity, for (b)
+    ones = single_images(X)
+    single_t: dict[str, list[float]] = {k: [] for k in names}
+    for r in range(rounds):
+        for k in names if r % 2 == 0 else names[::-1]:
+            time.sleep(IDLE_PAUSE_S)  # let BLAS workers from the epochs sleep (see latency())
+            single_t[k].append(per_call(models[k].predict_proba, ones, len(ones)))
+    e, s = ({k: np.array(v) for k, v in t.items()} for t in (epoch_t, single_t))
+    epoch_ratio = float(np.median(e["README style"] / e["fused"]))
+    single_ratio = float(np.median(s["README style"] / s["fused"]))
+    return {"network": "784-256-128-10 ReLU, same weights in both styles",
+            "epoch_seconds": {k: float(np.median(v)) for k, v in e.items()},
+            "epoch_ratio README/fused": epoch_ratio,
+            "epoch_target": f"within {STYLE_TARGETS['epoch'] * 100:g} %",
+            "epoch_target_met": abs(epoch_ratio - 1) <= STYLE_TARGETS["epoch"],
+            "single_us": {k: float(np.median(v)) * 1e6 for k, v in s.items()},
+            "single_ratio README/fused": single_ratio,
+            "single_target": f"within {STYLE_TARGETS['single'] * 100:g} %",
+            "single_target_met": abs(single_ratio - 1) <= STYLE_TARGETS["single"],
+            "epoch_seconds_per_repeat": {k: [round(v, 4) for v in t] for k, t in epoch_t.items()},
+            "single_us_per_round": {k: [round(v * 1e6, 2) for v in t] for k, t in single_t.items()},
+            "max weight difference after training": trained_diff,
+            "recipe": f"Adam {lr:g}, batch {bs}, {repeats} epochs after a warm-up; {rounds} rounds of "
+                      f"{len(ones)} single-image predict_proba calls"}
+
+
+def print_styles(st: dict) -> None:
+    e, s = st["epoch_seconds"], st["single_us"]
+
+    def verdict(met):
+        return "met" if met else "NOT met"
+
+    print(f"\nREADME style vs fused activations, {st['network']}")
+    print(f"  {'':32s} {'README style':>12s} {'fused':>10s} {'README/fused':>13s}   target")
+    print(f"  {'training epoch (Adam, b128)':32s} {e['README style']:10.3f} s {e['fused']:8.3f} s "
+          f"{st['epoch_ratio README/fused']:13.3f}   {st['epoch_target']} ({verdict(st['epoch_target_met'])})")
+    print(f"  {'predict_proba, one sample':32s} {s['README style']:9.1f} us {s['fused']:7.1f} us "
+          f"{st['single_ratio README/fused']:13.3f}   {st['single_target']} ({verdict(st['single_target_met'])})")
+    print(f"  weights after the same training differ by at most {st['max weight difference after training']:.3g}")
 
 
 # --- time to 88 % ---------------------------------------------------------------------------------------------
@@ -272,26 +365,37 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=7, help="interleaved repeats per network (default 7)")
     parser.add_argument("--threads", type=int, default=os.cpu_count())
-    parser.add_argument("--json", type=Path, default=HERE / "results" / "latest.json")
+    parser.add_argument("--json", type=Path, default=None,
+                        help="default benchmarks/results/latest.json (styles.json with --styles-only)")
     parser.add_argument("--quick", action="store_true", help="only the first network, one repeat")
+    parser.add_argument("--styles-only", action="store_true",
+                        help="only README-style layers against fused activations (no floor, no torch or sklearn)")
     args = parser.parse_args(argv)
+    json_path = args.json or HERE / "results" / ("styles.json" if args.styles_only else "latest.json")
 
-    import sklearn
-    import torch
     from threadpoolctl import threadpool_limits
 
-    torch.set_num_threads(args.threads)
     threadpool_limits(args.threads)
     (X, y), (Xt, yt) = nn.datasets.load("fashion-mnist")
     y32, yt32 = y.astype(np.int64), yt.astype(np.int64)
     repeats = 1 if args.quick else args.repeats
-    report: dict = {"environment": {"numpynn": nn.__version__, "numpy": np.__version__, "torch": torch.__version__,
-                                    "scikit-learn": sklearn.__version__, "threads": args.threads,
+    report: dict = {"environment": {"numpynn": nn.__version__, "numpy": np.__version__, "threads": args.threads,
                                     "cpu": platform.processor() or platform.machine(), "repeats": repeats,
-                                    "numpynn elementwise loops": nn.kernels.describe()},
-                    "epoch_seconds": {}}
+                                    "numpynn elementwise loops": nn.kernels.describe()}}
     print(f"Fashion-MNIST {X.shape}, float32, {args.threads} threads, median of {repeats}; numpynn's elementwise "
-          f"loops: {nn.kernels.describe()}\n")
+          f"loops: {nn.kernels.describe()}")
+    if args.styles_only:
+        report["styles"] = styles(X, y32, repeats, max(5, repeats))
+        print_styles(report["styles"])
+        return write_report(report, json_path)
+
+    import sklearn
+    import torch
+
+    torch.set_num_threads(args.threads)
+    report["environment"].update({"torch": torch.__version__, "scikit-learn": sklearn.__version__})
+    report["epoch_seconds"] = {}
+    print()
     peak = large_product_gflops()
     report["environment"]["large product GFLOP/s"] = peak
     print(f"a 2048 x 2048 float32 product runs at {peak:.0f} GFLOP/s here; the floor's products of each network "
@@ -325,6 +429,8 @@ def main(argv=None) -> int:
     print("\nprediction, 784-256-128-10     single sample      10,000 samples")
     for name, v in lat.items():
         print(f"  {name:28s} {v['single_us']:9.1f} us {v['10000_ms']:14.2f} ms")
+    report["styles"] = styles(X, y32, repeats, max(5, repeats))
+    print_styles(report["styles"])
     tta = time_to_accuracy(X, y32, Xt, yt32)
     report["time_to_88"] = tta
     print("\ntime to 88 % Fashion-MNIST test accuracy (training time only)")
@@ -334,9 +440,13 @@ def main(argv=None) -> int:
     report["peak_memory"] = mem
     print(f"\npeak memory of a numpynn Fashion-MNIST training run: {mem['peak_mb']:.0f} MB "
           f"(budget 1.5 x {mem['dataset_float32_mb']:.0f} MB + 100 MB = {mem['budget_mb']:.0f} MB)")
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(report, indent=1))
-    print(f"\nwrote {args.json}")
+    return write_report(report, json_path)
+
+
+def write_report(report: dict, path: Path) -> int:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report, indent=1))
+    print(f"\nwrote {path}")
     return 0
 
 

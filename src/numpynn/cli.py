@@ -15,30 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import FIELD_TYPES, TrainConfig
+from .config import BOOL, ConfigError, TrainConfig
 from .errors import NumpynnError
-
-HELP = {
-    "hidden": "hidden layer sizes, e.g. 256,128 (empty for none)", "activation": "hidden activation(s), e.g. relu",
-    "init": "weight initializer (auto, he_normal, glorot_uniform, lecun_normal, small_normal, ...)",
-    "dropout": "dropout rate after each hidden layer",
-    "input_dropout": "dropout rate on the inputs", "batchnorm": "batch normalisation after each hidden layer",
-    "output": "output layer: auto (logits), softmax or sigmoid",
-    "loss": "auto, cross_entropy, binary_cross_entropy, mse",
-    "optimizer": "sgd, adam, adamw, rmsprop, adagrad", "lr": "learning rate", "momentum": "SGD momentum",
-    "nesterov": "Nesterov momentum", "weight_decay": "weight decay", "clip_norm": "clip gradients to this global norm",
-    "schedule": "none, cosine, step, exponential, one_cycle, plateau", "warmup_epochs": "cosine warm-up length",
-    "step_epochs": "epochs between step decays", "gamma": "decay factor", "epochs": "epochs to train",
-    "batch_size": "minibatch size (0 = full batch)", "label_smoothing": "cross-entropy label smoothing",
-    "early_stopping": "stop after this many epochs without improvement (0 = off)",
-    "average_decay": "end with a moving average of the weights, e.g. 0.999 (0 = off)",
-    "average_start_epoch": "epoch from which the weights are averaged", "seed": "random seed",
-    "dtype": "float32 or float64", "dataset": "a dataset name (see `numpynn datasets list`) or a path",
-    "validation_split": "fraction of training data held out", "normalize": "scale, standardize or none",
-    "augment": "random shifts/rotations of training images", "shift": "max shift in pixels",
-    "rotate": "max rotation in degrees", "elastic": "elastic distortion strength (0 = off)",
-    "noise": "Gaussian noise std", "flip": "chance of a left-right mirror (for clothing, not digits)",
-}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -48,20 +26,15 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n(see `{self.prog} --help`)\n")
 
 
+_SETTINGS = {f.name: f for f in fields(TrainConfig)}
+
+
 def _parse_value(name: str, text: str):
-    kind = FIELD_TYPES[name]
-    if kind is list:
-        try:
-            return [int(v) for v in text.replace(" ", "").split(",") if v]
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
-    if name == "activation":
-        return text.split(",") if "," in text else text
-    if kind is float:
-        return float(text)
-    if kind is int:
-        return int(text)
-    return text
+    """A flag's text as the value of setting `name`, read the way the setting's kind says."""
+    try:
+        return _SETTINGS[name].metadata["kind"].from_text(text)
+    except ConfigError as exc:  # our own message; a plain ValueError gets argparse's "invalid ... value"
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _add_train(sub) -> None:
@@ -72,12 +45,11 @@ def _add_train(sub) -> None:
     p.add_argument("--plain", action="store_true", help="plain lines instead of progress bars")
     p.add_argument("--no-report", action="store_true", help="skip figures and report.html")
     for f in fields(TrainConfig):
-        flag = "--" + f.name.replace("_", "-")
-        if FIELD_TYPES[f.name] is bool:
-            p.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction, default=None, help=HELP[f.name])
+        flag, text = "--" + f.name.replace("_", "-"), f.metadata["help"]
+        if f.metadata["kind"] is BOOL:
+            p.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction, default=None, help=text)
         else:
-            p.add_argument(flag, dest=f.name, default=None, help=HELP[f.name],
-                           type=lambda t, n=f.name: _parse_value(n, t))
+            p.add_argument(flag, dest=f.name, default=None, help=text, type=lambda t, n=f.name: _parse_value(n, t))
 
 
 def cmd_train(args) -> int:
