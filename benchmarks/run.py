@@ -381,9 +381,9 @@ def main(argv=None) -> int:
     repeats = 1 if args.quick else args.repeats
     report: dict = {"environment": {"numpynn": nn.__version__, "numpy": np.__version__, "threads": args.threads,
                                     "cpu": platform.processor() or platform.machine(), "repeats": repeats,
-                                    "numpynn elementwise loops": nn.kernels.describe()}}
+                                    "numpynn elementwise loops": nn.ops.describe()}}
     print(f"Fashion-MNIST {X.shape}, float32, {args.threads} threads, median of {repeats}; numpynn's elementwise "
-          f"loops: {nn.kernels.describe()}")
+          f"loops: {nn.ops.describe()}")
     if args.styles_only:
         report["styles"] = styles(X, y32, repeats, max(5, repeats))
         print_styles(report["styles"])

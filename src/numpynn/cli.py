@@ -193,7 +193,7 @@ def cmd_datasets(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import __version__
+    from .version import __version__
 
     parser = _Parser(prog="numpynn", description="Multilayer perceptrons in NumPy.")
     parser.add_argument("--version", action="version", version=f"numpynn {__version__}")
