@@ -146,7 +146,7 @@ def test_unknown_layer_names_and_shape_mismatches(trained, tmp_path):
         tensors["3.b"] = tensors["3.b"].astype(np.float64)
 
     _rewrite_metadata(path, float64_weight)
-    with pytest.raises(nn.ModelFileError, match="'3.b' is F64, the model is float32"):
+    with pytest.raises(nn.ModelFileError, match="'3.b' is float64, the model is float32"):
         nn.load(path)
 
     trained.save(path)

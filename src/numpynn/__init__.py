@@ -11,7 +11,6 @@ from . import data, initializers, losses, ops, optim
 from . import data as datasets  # nn.datasets.load("mnist")
 from .errors import DataError, DatasetError, ModelFileError, NumpynnError, ShapeError, TrainingDivergedError
 from .gradcheck import GradcheckResult, gradcheck
-from .io import load_model as load
 from .layers import (
     ELU,
     GELU,
@@ -57,6 +56,8 @@ from .training.callbacks import (
 )
 from .training.history import History
 from .version import __version__
+
+load = Sequential.load  # nn.load("model.safetensors")
 
 __all__ = [
     "ELU", "GELU", "data", "datasets",

@@ -66,9 +66,9 @@ def cmd_train(args) -> int:
 
 
 def _load_model(path):
-    from .io import load_model
+    from .model import Sequential
 
-    return load_model(path)
+    return Sequential.load(path)
 
 
 def cmd_evaluate(args) -> int:

@@ -13,11 +13,12 @@ from typing import Any
 import numpy as np
 
 from .dtypes import resolve_dtype
-from .errors import NumpynnError, ShapeError
+from .errors import ModelFileError, NumpynnError, ShapeError
+from .io import ModelFile, read_model_file, write_model_file
 from .layers import Dense, Dropout, Layer, layer_from_config
-from .losses import Loss, get_loss
+from .losses import Loss, get_loss, loss_from_config, loss_to_config
 from .ops import Activation, get_ops
-from .optim import Optimizer
+from .optim import Optimizer, optimizer_from_config
 from .parameters import ParameterVector
 from .training.history import History
 from .validation import check_targets, check_X
@@ -315,10 +316,113 @@ class Sequential:
         return clone
 
     def save(self, path: str | os.PathLike, *, include_optimizer: bool = True) -> None:
-        """Write a safetensors model file atomically (see numpynn.io)."""
-        from .io import save_model
+        """Write a safetensors model file atomically (see numpynn.io): weights, architecture, loss, metrics,
+        preprocessing and, with include_optimizer, the training state a resumed run needs."""
+        meta: dict[str, Any] = {"model": self.get_config(), "loss": loss_to_config(self.loss),
+                                "metrics": list(self.metrics), "preprocessing": self.preprocessing}
+        optimizer = None
+        if include_optimizer:
+            meta["training"], optimizer = self.training_state()
+        write_model_file(path, meta, self.get_weights(), optimizer)
 
-        save_model(self, path, include_optimizer=include_optimizer)
+    def training_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        """(JSON-able scalars, optimizer arrays): what a resumed run needs besides the weights."""
+        training: dict[str, Any] = {"epoch": self.epoch, "rng": self.rng.bit_generator.state,
+                                    "history": self.history.to_dict(), "optimizer": None}
+        arrays: dict[str, np.ndarray] = {}
+        if self.optimizer is not None:
+            training["optimizer"], arrays = self.optimizer.state_dict()
+        return training, arrays
+
+    def restore_training_state(self, training: Any, arrays: dict[str, np.ndarray]) -> None:
+        """Take back a `training_state()`, checking every value (it may come from a file)."""
+        if not isinstance(training, dict):
+            raise ModelFileError("'training' metadata must be an object")
+        epoch = training.get("epoch", 0)
+        if not isinstance(epoch, int) or epoch < 0:
+            raise ModelFileError(f"training epoch must be a non-negative integer, got {epoch!r:.40}")
+        self.epoch = epoch
+        rng_state = training.get("rng")
+        if rng_state is not None:
+            if not isinstance(rng_state, dict) or rng_state.get("bit_generator") != "PCG64":
+                raise ModelFileError("the saved random state must be a PCG64 state")
+            self.rng.bit_generator.state = rng_state
+        self.history = History.from_dict(training.get("history") or {})
+        opt = training.get("optimizer")
+        if opt is None:
+            return
+        if not isinstance(opt, dict):
+            raise ModelFileError("optimizer metadata must be an object")
+        optimizer = optimizer_from_config(opt)
+        params = {k: p for k, p, _ in self.parameters()}
+        for name, a in arrays.items():
+            key = name.rpartition("/")[0]
+            if key not in params or params[key].shape != a.shape or params[key].dtype != a.dtype:
+                raise ModelFileError(f"optimizer state {name!r} does not match any parameter of the model")
+        optimizer.load_state_dict(opt, arrays)
+        self.optimizer = optimizer
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> Sequential:
+        """A model from a file written by `save`, with its training state when the file has one.
+
+        Raises ModelFileError for anything that is not an intact numpynn model file."""
+        file, name = read_model_file(path), os.fspath(path)
+        try:
+            model = cls._from_file(file)
+        except ModelFileError as exc:
+            raise ModelFileError(f"{name}: {exc}") from None
+        except (NumpynnError, ValueError, TypeError, KeyError) as exc:
+            raise ModelFileError(f"{name}: the architecture cannot be built: {exc}") from None
+        try:
+            model.set_weights(file.weights)
+            training = file.meta.get("training")
+            if training is not None:
+                model.restore_training_state(training, file.optimizer)
+            elif file.optimizer:
+                raise ModelFileError("optimizer tensors without training metadata")
+        except (NumpynnError, ValueError, TypeError, KeyError) as exc:
+            raise ModelFileError(f"{name}: {exc}") from None
+        return model
+
+    @classmethod
+    def _from_file(cls, file: ModelFile) -> Sequential:
+        """Check every tensor the architecture will create against the file's, then build the model."""
+        meta, config = file.meta, file.meta.get("model")
+        if not isinstance(config, dict) or not isinstance(config.get("layers"), list) or not config["layers"]:
+            raise ModelFileError("the metadata has no 'model' with a non-empty 'layers' list")
+        if config.get("class") != "Sequential":
+            raise ModelFileError(f"unknown model class {config.get('class')!r:.40}; expected 'Sequential'")
+        dtype = config.get("dtype", "float32")
+        if dtype not in ("float32", "float64"):
+            raise ModelFileError(f"model dtype must be float32 or float64, got {dtype!r:.40}")
+        layers = [layer_from_config(spec) for spec in config["layers"]]  # constructed only: no weights allocated
+        expected = {f"{i}.{k}": tuple(s) for i, layer in enumerate(layers) for k, s in layer.param_shapes().items()}
+        if set(expected) != set(file.weights):
+            missing, unexpected = sorted(set(expected) - set(file.weights)), sorted(set(file.weights) - set(expected))
+            raise ModelFileError(f"the tensors do not match the architecture: missing {missing}, unexpected "
+                                 f"{unexpected}")
+        for key, shape in expected.items():
+            a = file.weights[key]
+            if a.shape != shape:
+                raise ModelFileError(f"tensor {key!r} has shape {a.shape}, the architecture needs {shape}")
+            if a.dtype != np.dtype(dtype):
+                raise ModelFileError(f"tensor {key!r} is {a.dtype}, the model is {dtype}")
+        seed = config.get("seed")
+        if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool) or seed < 0):
+            raise ModelFileError(f"model seed must be a non-negative integer or null, got {seed!r:.40}")
+        model = cls(layers, seed=seed, dtype=dtype, input_shape=config.get("input_shape"))
+        loss = meta.get("loss")
+        model.set_loss(loss_from_config(loss) if isinstance(loss, dict) else None)
+        metrics = meta.get("metrics", [])
+        if not isinstance(metrics, list) or not all(isinstance(m, str) for m in metrics):
+            raise ModelFileError(f"'metrics' must be a list of names, got {metrics!r:.80}")
+        model.metrics = metrics
+        prep = meta.get("preprocessing", {})
+        if not isinstance(prep, dict):
+            raise ModelFileError(f"'preprocessing' must be an object, got {prep!r:.80}")
+        model.preprocessing = prep
+        return model
 
     def __repr__(self) -> str:
         inner = ", ".join(repr(ly) for ly in self.layers)

@@ -13,6 +13,7 @@ nothing above this package asks which engine runs.
 
 from __future__ import annotations
 
+import copyreg
 import importlib
 import os
 
@@ -49,7 +50,16 @@ def _make(want: str) -> NumpyOps:
         return NumpyOps()
     from .fused_ops import FusedOps
 
+    copyreg.pickle(FusedOps, _reduce)
     return FusedOps(fused)
+
+
+def _reduce(engine: NumpyOps):
+    # a model pickled in one process runs on the engine chosen in the process that unpickles it
+    return get_ops, ()
+
+
+copyreg.pickle(NumpyOps, _reduce)
 
 
 def get_ops() -> NumpyOps:

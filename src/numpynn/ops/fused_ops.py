@@ -21,9 +21,9 @@ from types import ModuleType
 
 import numpy as np
 
-from . import openblas
 from .activations import Activation
 from .numpy_ops import DenseStep, NumpyOps
+from .openblas import share as share_blas_threads
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 # up to this many rows, prediction runs each Dense layer as one C call that reads only the weights of nonzero
@@ -48,7 +48,7 @@ class FusedOps(NumpyOps):
 
     def __init__(self, fused: ModuleType) -> None:
         self._c = fused
-        self._blas_library = openblas.share(fused)
+        self._blas_library = share_blas_threads(fused)
 
     def describe(self) -> str:
         shared = ", long loops shared with OpenBLAS's threads" if self._blas_library else ""
@@ -57,7 +57,7 @@ class FusedOps(NumpyOps):
     def blas_threads(self, on: bool | None = None) -> str | None:
         """The OpenBLAS library whose worker threads share the long loops, or None; `on` switches the sharing."""
         if on is not None:
-            self._blas_library = openblas.share(self._c, on)
+            self._blas_library = share_blas_threads(self._c, on)
         return self._blas_library
 
     # --- layers ----------------------------------------------------------------------------------------

@@ -25,12 +25,6 @@ class NumpyOps:
 
     name = "numpy"
 
-    def __reduce__(self):
-        # a model pickled in one process runs on the engine chosen in the process that unpickles it
-        from . import get_ops
-
-        return get_ops, ()
-
     def describe(self) -> str:
         return "NumPy reference"
 
