@@ -32,9 +32,15 @@ FEW_ROWS = 3
 
 
 def _fits(*arrays: np.ndarray) -> bool:
-    """C-contiguous float32/float64 arrays of one dtype: what the C loops take."""
+    """C-contiguous float32/float64 arrays of one dtype: what the C loops take (a plain loop: this runs several
+    times a step)."""
     dtype = arrays[0].dtype
-    return dtype in _FLOATS and all(a.dtype == dtype and a.flags.c_contiguous for a in arrays)
+    if dtype not in _FLOATS:
+        return False
+    for a in arrays:
+        if a.dtype != dtype or not a.flags.c_contiguous:
+            return False
+    return True
 
 
 def _is_relu(act: Activation | None) -> bool:
@@ -115,7 +121,7 @@ class FusedOps(NumpyOps):
         return super().take_rows(X, idx, out)
 
     def all_finite(self, a, block=1 << 20):
-        if _fits(a):
+        if a.dtype in _FLOATS and a.flags.c_contiguous:
             return self._c.all_finite(a)  # one pass, no temporary
         return super().all_finite(a, block)
 
