@@ -54,3 +54,14 @@ def xor():
     X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float32)
     y = np.array([0, 1, 1, 0])
     return X, y
+
+
+@pytest.fixture
+def tiny_npz(tmp_path):
+    """A Keras-style .npz with 600 training and 200 test digits from the bundled sample."""
+    from numpynn import data
+
+    (X, y), (Xt, yt) = data.load_raw("mnist-sample")
+    path = tmp_path / "tiny.npz"
+    np.savez(path, x_train=X[:600], y_train=y[:600], x_test=Xt[:200], y_test=yt[:200])
+    return path

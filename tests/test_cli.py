@@ -25,15 +25,6 @@ def numpynn(*args, cwd=None, timeout=300, **kw):
                           cwd=cwd, timeout=timeout, env=env, **kw)
 
 
-@pytest.fixture
-def tiny_npz(tmp_path):
-    """A Keras-style .npz with 600 training and 200 test digits from the bundled sample."""
-    (X, y), (Xt, yt) = data.load_raw("mnist-sample")
-    path = tmp_path / "tiny.npz"
-    np.savez(path, x_train=X[:600], y_train=y[:600], x_test=Xt[:200], y_test=yt[:200])
-    return path
-
-
 def test_train_evaluate_predict_round_trip(tmp_path, tiny_npz):
     run = tmp_path / "run"
     r = numpynn("train", "--dataset", tiny_npz, "--out", run, *TINY)

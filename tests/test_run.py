@@ -8,18 +8,8 @@ import numpy as np
 import pytest
 
 import numpynn as nn
-from numpynn import data
 from numpynn.config import TrainConfig
 from numpynn.run import classifier_outputs, evaluate_classifier, load_run_data, train_run
-
-
-@pytest.fixture
-def tiny_npz(tmp_path):
-    """600 training and 200 test digits from the bundled sample, as a Keras-style .npz."""
-    (X, y), (Xt, yt) = data.load_raw("mnist-sample")
-    path = tmp_path / "tiny.npz"
-    np.savez(path, x_train=X[:600], y_train=y[:600], x_test=Xt[:200], y_test=yt[:200])
-    return path
 
 
 def count_passes(monkeypatch, n_rows):
