@@ -102,3 +102,4 @@ def test_make_demo_from_a_fresh_clone(tmp_path):
     r = subprocess.run(["make", "demo"], cwd=clone, capture_output=True, text=True, timeout=900)
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
     assert check_report(clone / "runs" / "demo" / "report.html") == 5
+    assert "numpynn predict runs/demo/model.safetensors" in r.stdout  # a newcomer is told what to run next
