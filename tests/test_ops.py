@@ -532,3 +532,25 @@ def test_the_vectorized_exp_of_softmax_is_within_a_few_ulp(fused):
     np.testing.assert_array_equal(out[:3], [[1, 0]] * 3)
     fused.softmax(np.array([[0, np.nan], [np.nan, 0]], np.float32), out[:2])  # NaN spreads, as in NumPy
     assert np.isnan(out[:2]).all()
+
+
+def test_the_model_hands_its_engine_to_its_optimizer_and_clones_keep_their_own(use, blobs):
+    use("numpy")
+    optimizer = nn.Adam(1e-2)
+    use("c")
+    model = nn.Sequential([nn.Dense(4, 8, "relu"), nn.Dense(8, 3)], seed=0)
+    model.fit(*blobs, optimizer=optimizer, epochs=1, verbose=0)
+    assert optimizer.ops is model.ops and model.ops.name == "c"  # one engine runs the whole step
+    use("numpy")
+    clone = model.astype("float64")
+    assert clone.loss.ops.name == "numpy" and model.loss.ops.name == "c"  # the clone's loss is its own
+
+
+def test_a_model_whose_only_layer_the_loss_takes_trains_and_backpropagates(rng):
+    model = nn.Sequential([nn.Softmax()], input_shape=(3,))
+    assert model.steps == ()
+    X, y = rng.standard_normal((12, 3)).astype(np.float32), rng.integers(0, 3, 12)
+    model.fit(X, y, epochs=1, batch_size=4, verbose=0)  # nothing to train, and no error
+    d = rng.standard_normal((2, 3)).astype(np.float32)
+    assert model.backward(d, input_grad=True) is d and model.backward(d) is None
+    np.testing.assert_allclose(model.predict_proba(X).sum(axis=1), 1.0, rtol=1e-6)

@@ -6,6 +6,7 @@ files and optimizer state.
 
 from __future__ import annotations
 
+import copy
 import os
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -101,8 +102,9 @@ class Sequential:
     def _plan_steps(self) -> None:
         """Decide the layers forward() runs, `steps`. The loss takes a matching output activation in (a last
         Softmax or Sigmoid layer, or a last Dense's own); an activation layer right after a Dense runs inside
-        it, in the same pass as the bias, so `Dense(784, 256), ReLU()` trains and predicts as
-        `Dense(784, 256, "relu")` does. Parameters, keys and model files stay those of the layers as written."""
+        it, in the same pass as the bias, so `Dense(784, 256), ReLU()` computes as `Dense(784, 256, "relu")` does
+        (the initial weights follow each Dense's own `init`). Parameters, keys and model files stay those of the
+        layers as written."""
         layers, fused = list(self.layers), self.loss.fused_activation
         for layer in layers:
             if isinstance(layer, Dense):
@@ -195,6 +197,8 @@ class Sequential:
     def backward(self, dlogits: np.ndarray, *, input_grad: bool = False) -> np.ndarray | None:
         """Backpropagate dL/dlogits through every layer, filling each layer's `grads`; returns dL/dx if asked."""
         steps = self.steps
+        if not steps:  # every layer was taken into the loss (a lone Softmax): nothing to backpropagate through
+            return dlogits if input_grad else None
         first = steps[self._first_step]
         if isinstance(first, Dense):
             first.needs_input_grad = input_grad
@@ -311,7 +315,7 @@ class Sequential:
         """A copy of this model (weights, loss) computing in another dtype, e.g. float64 for gradient checks."""
         clone = Sequential.from_config(self.get_config(), dtype=np.dtype(dtype).name)
         clone.set_weights(self.get_weights())
-        clone.set_loss(self.loss)
+        clone.set_loss(copy.copy(self.loss))  # its own: the clone hands the loss its engine
         clone.rng.bit_generator.state = self.rng.bit_generator.state
         return clone
 
@@ -372,7 +376,7 @@ class Sequential:
             model = cls._from_file(file)
         except ModelFileError as exc:
             raise ModelFileError(f"{name}: {exc}") from None
-        except (NumpynnError, ValueError, TypeError, KeyError) as exc:
+        except (NumpynnError, ValueError, TypeError, KeyError, AttributeError, OverflowError, RecursionError) as exc:
             raise ModelFileError(f"{name}: the architecture cannot be built: {exc}") from None
         try:
             model.set_weights(file.weights)
@@ -381,7 +385,7 @@ class Sequential:
                 model.restore_training_state(training, file.optimizer)
             elif file.optimizer:
                 raise ModelFileError("optimizer tensors without training metadata")
-        except (NumpynnError, ValueError, TypeError, KeyError) as exc:
+        except (NumpynnError, ValueError, TypeError, KeyError, AttributeError, OverflowError, RecursionError) as exc:
             raise ModelFileError(f"{name}: {exc}") from None
         return model
 

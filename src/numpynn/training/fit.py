@@ -65,6 +65,7 @@ def fit(model, X: Any, y: Any, *, loss: str | Loss | None = None, optimizer: str
         model.set_loss(loss)
     if optimizer is not None or model.optimizer is None:
         model.optimizer = get_optimizer(optimizer) if optimizer is not None else Adam()
+    model.optimizer.ops = model.ops  # the model's engine runs the whole step
     if metrics is not None:
         model.metrics = list(metrics)
     data = _prepare_data(model, X, y, sample_weight, validation_data, validation_split)
