@@ -247,20 +247,24 @@ class Sequential:
         if self.loss.name == "cross_entropy" and (probs := self._forward_few_rows(X, softmax=True)) is not None:
             return probs.copy()
         # the output activation makes a new array, so the logits need not be copied first
-        probs = self.loss.output(self._batched_logits(X, batch_size, copy=False))
-        if probs.shape[1] == 1:
-            probs = np.hstack([1 - probs, probs])
-        return probs
+        return self.probability_columns(self.loss.output(self._batched_logits(X, batch_size, copy=False)))
+
+    @staticmethod
+    def probability_columns(scores: np.ndarray) -> np.ndarray:
+        """predict_proba's layout of the loss's output (n, k): a one-output binary model's (n, 2) [P(0), P(1)]."""
+        return np.hstack([1 - scores, scores]) if scores.shape[1] == 1 else scores
+
+    def labels_of(self, logits: np.ndarray) -> np.ndarray:
+        """predict's class labels (n,) for a classifier's logits (n, k)."""
+        if self.loss.name == "binary_cross_entropy" and self.n_outputs == 1:
+            return (logits[:, 0] > 0).astype(np.int64)
+        return logits.argmax(axis=1)
 
     def predict(self, X: Any, batch_size: int | None = None) -> np.ndarray:
         """Class labels (n,) for classifiers; values (n, k) for regression."""
         classifier = self.loss.is_classification
         logits = self._batched_logits(check_X(X, self.input_shape, self.dtype), batch_size, copy=not classifier)
-        if self.loss.name == "cross_entropy" or (self.loss.name == "binary_cross_entropy" and self.n_outputs > 1):
-            return logits.argmax(axis=1)
-        if self.loss.name == "binary_cross_entropy":
-            return (logits[:, 0] > 0).astype(np.int64)
-        return logits
+        return self.labels_of(logits) if classifier else logits
 
     def evaluate(self, X: Any, y: Any, metrics: Sequence[str] | None = None,
                  batch_size: int | None = None) -> dict[str, float]:

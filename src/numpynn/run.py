@@ -195,13 +195,8 @@ def classifier_outputs(model: Sequential, X: np.ndarray) -> ClassifierOutputs:
         raise NumpynnError(f"evaluating a classifier needs a classification loss; this model uses {loss.name!r}")
     logits = model.predict_logits(X)
     scores = loss.output(logits)
-    proba = np.hstack([1 - scores, scores]) if scores.shape[1] == 1 else scores
-    # model.predict's rule, applied to these logits rather than to a second forward pass
-    if loss.name == "binary_cross_entropy" and model.n_outputs == 1:
-        labels = (logits[:, 0] > 0).astype(np.int64)
-    else:
-        labels = logits.argmax(axis=1)
-    return ClassifierOutputs(logits, scores, proba, labels)
+    # predict_proba's and predict's answers, from these logits rather than from more forward passes
+    return ClassifierOutputs(logits, scores, model.probability_columns(scores), model.labels_of(logits))
 
 
 def evaluate_classifier(model: Sequential, X: np.ndarray, y: np.ndarray, n_classes: int, *,
