@@ -1,0 +1,40 @@
+"""The `numpynn` command. Each subcommand is one module here with `add_parser(sub)` and `run(args)`.
+
+Every user error ends with one short line on stderr and exit status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+from ..errors import NumpynnError
+from . import datasets, evaluate, gradcheck, info, predict, train
+from .common import Parser
+
+# subcommand name -> its module, in the order `numpynn --help` lists them
+COMMANDS = {"train": train, "evaluate": evaluate, "predict": predict, "info": info, "gradcheck": gradcheck,
+            "datasets": datasets}
+
+
+def build_parser() -> Parser:
+    from ..version import __version__
+
+    parser = Parser(prog="numpynn", description="Multilayer perceptrons in NumPy.")
+    parser.add_argument("--version", action="version", version=f"numpynn {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for module in COMMANDS.values():
+        module.add_parser(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command].run(args)
+    except (NumpynnError, ValueError, OSError) as exc:
+        print(f"numpynn: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("numpynn: interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,7 @@
+"""`python -m numpynn.cli`, as the `numpynn` script."""
+
+import sys
+
+from . import main
+
+sys.exit(main())

@@ -1,0 +1,36 @@
+"""`numpynn datasets`: list, locate, download or verify the datasets numpynn knows."""
+
+from __future__ import annotations
+
+import sys
+
+from ..errors import NumpynnError
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("datasets", help="list, locate, download or verify datasets")
+    p.add_argument("action", choices=("list", "locate", "download", "verify"))
+    p.add_argument("name", nargs="?")
+    p.add_argument("--path", help="a folder holding the files")
+
+
+def run(args) -> int:
+    from .. import data
+
+    if args.action == "list":
+        for name, spec in sorted(data.DATASETS.items()):
+            print(f"{name:<15} {spec.description}")
+        print(f"\ncache folder: {data.cache_dir()} (set NUMPYNN_DATA to change it)")
+        return 0
+    if not args.name:
+        raise NumpynnError(f"`numpynn datasets {args.action}` needs a dataset name")
+    spec = data.get_spec(args.name)
+    if spec.loader is not None:
+        print(f"{args.name} is bundled with numpynn: nothing to locate or download")
+        return 0
+    log = lambda msg: print(msg, file=sys.stderr, flush=True)  # noqa: E731
+    files = data.locate(args.name, path=args.path, download_missing=args.action == "download", log=log)
+    for split, path in files.items():
+        ok = data.verify_file(path, spec.files[split])
+        print(f"{split:<13} {path}  {'verified' if ok else 'CHECKSUM MISMATCH'}")
+    return 0
