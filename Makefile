@@ -33,10 +33,11 @@ lint: $(VENV)/.test-installed
 	$(PY) -m ruff check .
 
 bench: $(VENV)/.installed system-deps
-	$(PIP) -e ".[bench]"
+	$(PIP) -e ".[bench,bf16]"
 	$(PY) benchmarks/run.py
 	$(PY) benchmarks/sklearn_comparison.py
 	$(PY) benchmarks/csv_speed.py
+	$(PY) benchmarks/bf16.py
 
 clean:
 	rm -rf $(VENV) runs build dist src/*.egg-info .pytest_cache .ruff_cache

@@ -150,6 +150,9 @@ class TrainConfig:
     average_start_epoch: int = setting(1, "training", "epoch from which the weights are averaged", rule=at_least(1))
     seed: int = setting(0, "training", "random seed", rule=at_least(0))
     dtype: str = setting("float32", "training", "float32 or float64", choices=("float32", "float64"))
+    precision: str = setting("float32", "training", "matrix products while training: float32, or bf16 (bfloat16 "
+                             "with float32 sums, on CPUs with AMX/AVX512-BF16 and numpynn[bf16])",
+                             choices=("float32", "bf16"))
     # data
     dataset: str = setting("mnist-sample", "data", "a dataset name (see `numpynn datasets list`) or a path")
     validation_split: float = setting(0.1, "data", "fraction of training data held out", rule=fraction())

@@ -6,6 +6,7 @@ files and optimizer state.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import os
 from collections.abc import Iterator, Sequence
@@ -18,7 +19,7 @@ from .errors import ModelFileError, NumpynnError, ShapeError
 from .io import ModelFile, read_model_file, write_model_file
 from .layers import Dense, Dropout, Layer, layer_from_config
 from .losses import Loss, get_loss, loss_from_config, loss_to_config
-from .ops import Activation, get_ops
+from .ops import Activation, NumpyOps, get_ops
 from .optim import Optimizer, optimizer_from_config
 from .parameters import ParameterVector
 from .training.history import History
@@ -128,6 +129,31 @@ class Sequential:
             if isinstance(layer, Dense):
                 layer.needs_input_grad = i != self._first_step
         self._few_rows = _UNMADE
+
+    @contextlib.contextmanager
+    def training_engine(self, ops: NumpyOps) -> Iterator[None]:
+        """Within the block, the layers, loss and optimizer compute with `ops` (fit's precision="bf16" engine);
+        the model's own engine afterwards."""
+        if ops is self.ops:
+            yield
+            return
+        own = self.ops
+
+        def bind(engine: NumpyOps) -> None:
+            self.ops = engine
+            for layer in self.layers:
+                layer.ops = engine
+            if self.loss is not None:
+                self.loss.ops = engine
+            if self.optimizer is not None:
+                self.optimizer.ops = engine
+            self._few_rows = _UNMADE
+
+        bind(ops)
+        try:
+            yield
+        finally:
+            bind(own)
 
     def _make_few_rows(self):
         """The engine's predictor for a few rows of a stack of Dense layers (Dropout does nothing at prediction),

@@ -29,7 +29,7 @@ def environment() -> dict[str, Any]:
     """Versions, BLAS and thread counts: what a reader needs to compare timings."""
     env: dict[str, Any] = {"numpynn": __version__, "numpy": np.__version__, "python": sys.version.split()[0],
                            "platform": platform.platform(), "cpus": os.cpu_count(),
-                           "elementwise loops": ops.describe()}
+                           "elementwise loops": ops.describe(), "bfloat16 products": ops.bf16_status()}
     try:
         from threadpoolctl import threadpool_info
 

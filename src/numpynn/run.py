@@ -148,7 +148,8 @@ def train_run(config: TrainConfig, out_dir: str | Path, *, log=print, verbose: i
     t0 = time.perf_counter()
     history = model.fit(rd.X_train, rd.y_train, optimizer=optimizer, epochs=config.epochs,
                         batch_size=config.batch_size or None, validation_split=config.validation_split,
-                        metrics=["accuracy"], callbacks=callbacks, verbose=verbose, augment=augment)
+                        metrics=["accuracy"], callbacks=callbacks, verbose=verbose, augment=augment,
+                        precision=config.precision)
     seconds = time.perf_counter() - t0
     if history.interrupted:
         log(f"interrupted: {model_path} holds the model of epoch {model.epoch}")

@@ -86,10 +86,11 @@ class Layer:
         if not self._ready_for_backward:
             raise NumpynnError(f"{self.describe()}: backward() called without a forward(..., training=True) first")
 
-    def _buffer(self, name: str, shape: Shape) -> np.ndarray:
-        """A scratch array reused across batches (no per-step allocation); a smaller batch gets a row slice."""
+    def _buffer(self, name: str, shape: Shape, dtype: np.dtype | None = None) -> np.ndarray:
+        """A scratch array reused across batches (no per-step allocation); a smaller batch gets a row slice.
+        Of the layer's dtype unless `dtype` says otherwise."""
         buf = self._scratch.get(name)
-        dtype = self.dtype
+        dtype = self.dtype if dtype is None else dtype
         if buf is None or buf.dtype != dtype or buf.shape[1:] != tuple(shape[1:]) or buf.shape[0] < shape[0]:
             buf = self._scratch[name] = np.empty(shape, dtype=dtype)
         return buf[: shape[0]]

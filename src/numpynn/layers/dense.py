@@ -46,7 +46,7 @@ class Dense(Layer):
         # activation layer after this one may be fused into it)
         self.applied: Activation | None = self.own_activation
         self.needs_input_grad = True  # the first layer skips the dx GEMM
-        self._x = self._z = self._y = None
+        self._x = self._z = self._y = self._W = None
 
     def param_shapes(self) -> dict[str, Shape]:
         return {"W": (self.in_features, self.out_features), "b": (self.out_features,)}
@@ -65,22 +65,29 @@ class Dense(Layer):
         if x.ndim != 2 or x.shape[1] != self.in_features:
             raise ShapeError(f"{self.describe()} expected input (batch, {self.in_features}), got {tuple(x.shape)}")
         act = self.applied
-        z = np.matmul(x, self.params["W"], out=self._buffer("z", (x.shape[0], self.out_features)))
+        x, W = self._operand("x", x), self._operand("W", self.params["W"])  # each rounded once a step (bf16)
+        z = self.ops.matmul(x, W, out=self._buffer("z", (x.shape[0], self.out_features)))
         y = self.ops.bias_activation(z, self.params["b"], act,
                                      self._buffer("y", z.shape) if act is not None and act.needs_input else z)
         self._ready_for_backward = training
         if training:
-            self._x, self._z, self._y = x, z, y
+            self._x, self._z, self._y, self._W = x, z, y, W
         return y
 
     def backward(self, dy: np.ndarray) -> np.ndarray | None:
         self._check_backward()
         dz = self.ops.bias_activation_backward(dy, self._z, self._y, self.applied, self._buffer("dz", dy.shape),
                                                self.grads["b"])
-        np.matmul(self._x.T, dz, out=self.grads["W"])
+        dz = self._operand("dz", dz)
+        self.ops.matmul_tn(self._x, dz, out=self.grads["W"])
         if not self.needs_input_grad:
             return None
-        return np.matmul(dz, self.params["W"].T, out=self._buffer("dx", self._x.shape))
+        return self.ops.matmul_nt(dz, self._W, out=self._buffer("dx", self._x.shape))
+
+    def _operand(self, name: str, a: np.ndarray) -> np.ndarray:
+        """`a` as the engine's matrix products take it: itself, or (bf16 engine) rounded into a scratch copy."""
+        low = self.ops.product_dtype
+        return a if low is None else self.ops.to_product(a, self._buffer("low_" + name, a.shape, low))
 
     def penalty(self) -> float:
         """The L1/L2 term this layer adds to the loss."""

@@ -6,6 +6,9 @@ loops when numpynn's extension was built, else NumPy), "numpy" (always the refer
 an error if the extension was not built). Models, losses and optimizers take `get_ops()` when they are made;
 nothing above this package asks which engine runs.
 
+`engine_for("bf16")` is a third engine, for training with bfloat16 matrix products (`fit(precision="bf16")`):
+the C loops with oneDNN's products, where the CPU has bfloat16 dot products and `numpynn[bf16]` is installed.
+
     >>> import numpynn as nn
     >>> nn.ops.describe()
     'numpynn C extension (one pass per job, long loops shared with OpenBLAS's threads)'
@@ -20,10 +23,13 @@ import os
 from .activations import Activation
 from .numpy_ops import NumpyOps
 
-__all__ = ["CHOICES", "Activation", "NumpyOps", "blas_threads", "choice", "describe", "get_ops", "use"]
+__all__ = ["CHOICES", "PRECISIONS", "Activation", "NumpyOps", "bf16_status", "blas_threads", "choice", "describe",
+           "engine_for", "get_ops", "use"]
 
 CHOICES = ("auto", "numpy", "c")
+PRECISIONS = ("float32", "bf16")  # of the matrix products while training
 _engine: NumpyOps | None = None
+_bf16: NumpyOps | None = None
 _why_numpy = ""
 
 
@@ -80,10 +86,49 @@ def use(name: str | None = None) -> NumpyOps:
     return _engine
 
 
-def describe() -> str:
-    """One line for reports: which engine runs the elementwise loops, and why."""
+def engine_for(precision: str) -> NumpyOps:
+    """The engine that trains with matrix products in `precision`: "float32" (the process's engine, which also
+    runs float64 models) or "bf16"; for "bf16" a Bf16Unavailable error says why where it cannot run."""
+    global _bf16
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+    if precision == "float32":
+        return get_ops()
+    if _bf16 is None:
+        from . import onednn
+
+        dnnl = onednn.load()
+        try:
+            fused = importlib.import_module("numpynn.ops._fused")
+        except ImportError:
+            raise onednn.Bf16Unavailable("precision='bf16' needs numpynn's C extension (it rounds to bfloat16), "
+                                         "which was not built; reinstall numpynn where a C compiler is "
+                                         "available") from None
+        from .bf16_ops import Bf16Ops
+
+        copyreg.pickle(Bf16Ops, _reduce)
+        _bf16 = Bf16Ops(fused, dnnl)
+    return _bf16
+
+
+def describe(precision: str = "float32") -> str:
+    """One line for reports: which engine runs the elementwise loops, and why; with precision="bf16", the
+    engine that trains in bfloat16 (or why there is none)."""
+    if precision != "float32":
+        return engine_for(precision).describe()
     engine = get_ops()
     return engine.describe() + (_why_numpy if type(engine) is NumpyOps else "")
+
+
+def bf16_status() -> str:
+    """Whether precision="bf16" can run here: the library and CPU feature it would use, or why not."""
+    from .onednn import Bf16Unavailable, bf16_flags
+
+    try:
+        engine = engine_for("bf16")
+    except Bf16Unavailable as exc:
+        return f"unavailable: {exc}"
+    return f"oneDNN {engine._dnnl.version} on {', '.join(bf16_flags())}"
 
 
 def blas_threads(on: bool | None = None) -> str | None:

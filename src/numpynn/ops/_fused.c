@@ -773,6 +773,47 @@ static PyObject *py_flush_subnormals(PyObject *self, PyObject *arg) {
 #endif
 }
 
+/* ---- bfloat16 ----------------------------------------------------------------------------------------- */
+
+typedef struct {
+    const uint32_t *src;
+    uint16_t *dst;
+} ToBf16Job;
+
+/* bfloat16 is float32's upper half: round to nearest even on the 16 bits dropped; a NaN stays a (quiet) NaN
+   rather than rounding into infinity */
+static CLONES void to_bf16_part(const Part *part) {
+    const ToBf16Job *j = part->job;
+    for (Py_ssize_t i = part->lo; i < part->hi; i++) {
+        uint32_t u = j->src[i];
+        if ((u & 0x7fffffffu) > 0x7f800000u)
+            j->dst[i] = (uint16_t)((u >> 16) | 0x40u);
+        else
+            j->dst[i] = (uint16_t)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
+    }
+}
+
+static PyObject *py_to_bf16(PyObject *self, PyObject *args) {
+    PyObject *os, *od;
+    if (!PyArg_ParseTuple(args, "OO:to_bf16", &os, &od)) return NULL;
+    Arg x[2];
+    memset(x, 0, sizeof x);
+    if (get(os, &x[0], 0, "src") < 0 || get(od, &x[1], 1, "dst") < 0) goto fail;
+    if (kind(&x[0].view) != 'f' || x[1].view.itemsize != 2 || COUNT(x[0]) != COUNT(x[1])) {
+        PyErr_SetString(PyExc_TypeError, "to_bf16 needs float32 src and a 2-byte dst with as many elements");
+        goto fail;
+    }
+    ToBf16Job job = {x[0].view.buf, x[1].view.buf};
+    Py_BEGIN_ALLOW_THREADS
+    share(to_bf16_part, &job, COUNT(x[0]), 4 * SHARE_GRAIN, 32);
+    Py_END_ALLOW_THREADS
+    release(x, 2);
+    Py_RETURN_NONE;
+fail:
+    release(x, 2);
+    return NULL;
+}
+
 static PyMethodDef methods[] = {
     {"adam", py_adam, METH_VARARGS, "adam(p, g, m, v, a, beta1, beta2, eps, decay, l2): Adam's step in place"},
     {"bias_relu", py_bias_relu, METH_VARARGS, "bias_relu(z, b): z = max(z + b, 0) in place"},
@@ -791,6 +832,7 @@ static PyMethodDef methods[] = {
      "share_blas_threads(run, count): addresses of OpenBLAS's gotoblas_pthread and its get_num_threads, "
      "or 0, 0 to run every loop on the calling thread"},
     {"take_rows", py_take_rows, METH_VARARGS, "take_rows(X, idx, out): out[r] = X[idx[r]]"},
+    {"to_bf16", py_to_bf16, METH_VARARGS, "to_bf16(src, dst): dst = src rounded to bfloat16 (nearest even)"},
     {NULL, NULL, 0, NULL},
 };
 

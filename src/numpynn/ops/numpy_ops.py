@@ -2,7 +2,7 @@
 
 This is the version to read. Layers, losses, optimizers and the fit loop call these methods and nothing else
 for their elementwise work; `FusedOps` (fused_ops.py) has the same methods and does each in one compiled pass.
-The matrix products themselves are NumPy's `@` (BLAS) in both engines.
+The matrix products are NumPy's `@` (BLAS) in both engines; `Bf16Ops` (bf16_ops.py) runs them in bfloat16.
 
 Arrays are batch-first, (batch, features); `out=` arguments are preallocated by the caller and may be the input.
 """
@@ -24,6 +24,8 @@ class NumpyOps:
     """The reference engine."""
 
     name = "numpy"
+    # the element type the matrix products take their inputs in; None: the arrays' own (float32 or float64)
+    product_dtype: np.dtype | None = None
 
     def describe(self) -> str:
         return "NumPy reference"
@@ -31,6 +33,24 @@ class NumpyOps:
     def blas_threads(self, on: bool | None = None) -> str | None:
         """The BLAS library whose threads share this engine's loops: none, NumPy runs them on the calling thread."""
         return None
+
+    # --- matrix products ---------------------------------------------------------------------------------
+    def to_product(self, a: np.ndarray, out: np.ndarray) -> np.ndarray:
+        """`a` in the element type of `product_dtype`, written to `out` (engines whose products take the arrays
+        as they are never call this)."""
+        raise NotImplementedError(f"the {self.name} engine's products take float arrays as they are")
+
+    def matmul(self, a: np.ndarray, b: np.ndarray, out: np.ndarray) -> np.ndarray:
+        """out = a @ b: a layer's forward product, x @ W."""
+        return np.matmul(a, b, out=out)
+
+    def matmul_tn(self, a: np.ndarray, b: np.ndarray, out: np.ndarray) -> np.ndarray:
+        """out = aᵀ @ b: the weight gradient, xᵀ @ dz."""
+        return np.matmul(a.T, b, out=out)
+
+    def matmul_nt(self, a: np.ndarray, b: np.ndarray, out: np.ndarray) -> np.ndarray:
+        """out = a @ bᵀ: the gradient passed back, dz @ Wᵀ."""
+        return np.matmul(a, b.T, out=out)
 
     # --- layers ----------------------------------------------------------------------------------------
     def bias_activation(self, z: np.ndarray, b: np.ndarray, act: Activation | None, out: np.ndarray) -> np.ndarray:

@@ -20,6 +20,7 @@ import numpy as np
 
 from ..errors import DataError, TrainingDivergedError
 from ..losses import Loss
+from ..ops import engine_for
 from ..optim import Adam, Optimizer, get_optimizer
 from ..validation import all_finite, check_lengths, check_targets, check_X
 from .callbacks import Callback, ProgressBar
@@ -43,7 +44,7 @@ def fit(model, X: Any, y: Any, *, loss: str | Loss | None = None, optimizer: str
         validation_split: float = 0.0, metrics: Sequence[str] | None = None,
         callbacks: Sequence[Callback] = (), shuffle: bool = True, verbose: int = 1,
         rng: np.random.Generator | None = None, augment: Augment | None = None,
-        sample_weight: Any = None, resume: bool = False) -> History:
+        sample_weight: Any = None, resume: bool = False, precision: str = "float32") -> History:
     """Train `model` on (X, y) and return its History.
 
     - loss: "cross_entropy", "binary_cross_entropy", "mse", a Loss, or None (kept from an earlier fit, else
@@ -59,8 +60,11 @@ def fit(model, X: Any, y: Any, *, loss: str | Loss | None = None, optimizer: str
     - augment: f(batch, rng) -> batch applied to each training batch (see numpynn.data.augment).
     - resume=True: `epochs` is the total; training continues from the model's completed epoch count.
     - Ctrl-C stops after the current batch, keeping the weights and history (a second Ctrl-C aborts).
+    - precision="bf16": the matrix products of training in bfloat16 with float32 accumulation (weights,
+      gradients and optimizer state stay float32), where the CPU and `numpynn[bf16]` allow; see numpynn.ops.
     """
     _check_arguments(epochs, batch_size, validation_split)
+    engine = _precision_engine(model, precision)
     if loss is not None or model.loss is None:
         model.set_loss(loss)
     if optimizer is not None or model.optimizer is None:
@@ -89,7 +93,7 @@ def fit(model, X: Any, y: Any, *, loss: str | Loss | None = None, optimizer: str
     history.interrupted = history.stopped_early = False
     for cb in cbs:
         cb.on_train_begin({"epochs": last_epoch, "steps_per_epoch": run.steps, "samples": n})
-    with _sigint_stops() as interrupted:
+    with _sigint_stops() as interrupted, model.training_engine(engine):
         for epoch in range(model.epoch + 1, last_epoch + 1):
             for cb in cbs:
                 cb.on_epoch_begin(epoch)
@@ -108,6 +112,15 @@ def fit(model, X: Any, y: Any, *, loss: str | Loss | None = None, optimizer: str
     for cb in cbs:
         cb.on_train_end({})
     return history
+
+
+def _precision_engine(model, precision: str):
+    """The engine of a fit at `precision` (numpynn.ops.engine_for), checked against the model's dtype."""
+    if precision == "float32":
+        return model.ops
+    if model.dtype != np.float32:
+        raise ValueError(f"precision={precision!r} trains float32 models; this model is {model.dtype}")
+    return engine_for(precision)
 
 
 def _check_arguments(epochs, batch_size, validation_split) -> None:
