@@ -120,6 +120,9 @@ def load() -> OneDNN:
     if not bf16_flags():
         raise Bf16Unavailable("this CPU has no bfloat16 dot products (neither AMX-BF16 nor AVX512-BF16 in "
                               "/proc/cpuinfo): precision='bf16' would run slower than float32")
+    # GNU OpenMP's threads otherwise spin between products, taking the cores from OpenBLAS's threads and numpynn's
+    # loops that run in between (measured: a step several times slower on a busy machine); read when libgomp loads
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     errors = []
     for path in _candidates():
         try:
