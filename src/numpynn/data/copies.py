@@ -30,6 +30,7 @@ _SPLIT_OF = {"train-images": "train_images", "train-labels": "train_labels", "t1
              "t10k-labels": "test_labels"}
 _KERAS_KEY = {"train_images": "x_train", "train_labels": "y_train", "test_images": "x_test", "test_labels": "y_test"}
 _digest_memo: dict[tuple, dict[str, str | None]] = {}
+_arrays_memo: dict[tuple, dict[str, np.ndarray]] = {}  # the file just verified, handed to the next read of it
 
 
 def idx_names(filename: str) -> list[str]:
@@ -141,20 +142,32 @@ def idx_digest(array: np.ndarray) -> str | None:
 
 def array_digests(path: Path) -> dict[str, str | None]:
     """Content digests of the four splits held by one .npz (Keras's keys) or CSV (OpenML's mnist_784) file."""
-    st = os.stat(path)
-    key = (str(Path(path).resolve()), st.st_size, st.st_mtime_ns)
+    key = _file_key(path)
     if key not in _digest_memo:
         try:
             splits = read_single_file(path)
         except DatasetError:
             splits = {}
-        _digest_memo.clear()  # one entry: a file is verified and then read, not kept around
+        _digest_memo.clear()  # one entry each: a file is verified and then read, not kept around
         _digest_memo[key] = {split: idx_digest(a) for split, a in splits.items()}
+        _arrays_memo.clear()
+        _arrays_memo[key] = splits
     return _digest_memo[key]
 
 
+def _file_key(path: Path) -> tuple:
+    st = os.stat(path)
+    return str(Path(path).resolve()), st.st_size, st.st_mtime_ns
+
+
 def read_single_file(path: Path) -> dict[str, np.ndarray]:
-    """The four splits of an MNIST-shaped .npz (Keras's keys) or CSV (784 pixel columns, 60,000 train rows)."""
+    """The four splits of an MNIST-shaped .npz (Keras's keys) or CSV (784 pixel columns, 60,000 train rows).
+
+    A CSV's whole numbers 0..255 come back as uint8, like the other layouts' pixels and labels.
+    """
+    key = _file_key(path)
+    if key in _arrays_memo:  # just verified: read once, not twice (OpenML's CSV takes seconds to parse)
+        return _arrays_memo.pop(key)
     if path.suffix == ".npz":
         from .npz import load_npz_arrays
 
@@ -165,5 +178,11 @@ def read_single_file(path: Path) -> dict[str, np.ndarray]:
     X, y = load_csv(path)
     if X.shape[1] != 784:
         raise DatasetError(f"{path}: expected 784 pixel columns (OpenML's mnist_784), got {X.shape[1]}")
-    (a, b), (c, d) = split_mnist_784(X.reshape(-1, 28, 28), y)
+    (a, b), (c, d) = split_mnist_784(_as_ubyte(X.reshape(-1, 28, 28)), _as_ubyte(y))
     return {"train_images": a, "train_labels": b, "test_images": c, "test_labels": d}
+
+
+def _as_ubyte(a: np.ndarray) -> np.ndarray:
+    if a.size and a.min() >= 0 and a.max() <= 255 and np.array_equal(a, np.round(a)):
+        return a.astype(np.uint8)
+    return a

@@ -48,7 +48,7 @@ def locate(name: str, *, path: str | os.PathLike | None = None, download_missing
     rejected: list[str] = []
     for split, pin in spec.files.items():
         for hit in copy_candidates(spec, split, path, cache):
-            if not os.path.lexists(hit):
+            if not os.path.lexists(hit) or hit.is_dir():  # a folder of that name: Kaggle's nesting, tried next
                 continue
             try:
                 why = problem(hit, pin)
@@ -125,14 +125,7 @@ def _read_located(files: dict[str, Path], n_classes: int | None) -> tuple[Split,
         X, y = part(f"{kind}_images"), part(f"{kind}_labels")
         pairs.append(_check_pair(X, y, files[f"{kind}_images"].name, str(files[f"{kind}_labels"]), n_classes))
     (Xtr, ytr), (Xte, yte) = pairs
-    return (_pixels(Xtr), ytr), (_pixels(Xte), yte)
-
-
-def _pixels(X: np.ndarray) -> np.ndarray:
-    """A CSV's float pixels as the uint8 the other layouts give, when they are whole numbers 0..255."""
-    if X.dtype.kind == "f" and X.size and X.min() >= 0 and X.max() <= 255 and np.array_equal(X, np.round(X)):
-        return X.astype(np.uint8)
-    return X
+    return (Xtr, ytr), (Xte, yte)
 
 
 def load_sample_raw() -> tuple[Split, Split]:
