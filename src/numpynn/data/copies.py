@@ -82,6 +82,7 @@ def problem(path: Path, pin: DataFile) -> str | None:
     if pin.sha256 is None and pin.content_sha256 is None:
         return None
     if path.suffix in SINGLE_FILE_SUFFIXES:
+        open_regular(path, "dataset file").close()  # a FIFO is refused here: a CSV reader would wait on it
         split = split_of(pin)
         digest = array_digests(path).get(split) if split else None
         if digest is not None and digest == pin.content_sha256:

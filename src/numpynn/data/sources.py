@@ -43,6 +43,10 @@ def locate(name: str, *, path: str | os.PathLike | None = None, download_missing
     skipped. With `path`, only copies under it count (no fall-back behind the user's back).
     """
     spec = get_spec(name)
+    if path is not None and not Path(path).is_dir():  # one file: an .npz or CSV copy, and a regular file
+        open_regular(path, "dataset file").close()  # a FIFO or a device is refused, never opened for reading
+        if Path(path).suffix not in SINGLE_FILE_SUFFIXES:
+            raise DatasetError(f"{path}: expected a folder of IDX files, an .npz (Keras) or a .csv (OpenML) file")
     cache = cache_dir() / spec.name
     found: dict[str, Path] = {}
     rejected: list[str] = []
