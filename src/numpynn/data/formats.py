@@ -19,8 +19,11 @@ LABEL_NAMES = ("label", "class", "target", "y")
 
 def load_keras_npz(path: str | os.PathLike):
     """Keras's mnist.npz: x_train (n, 28, 28) uint8, y_train (n,), x_test, y_test; checked before use."""
-    a = load_npz_arrays(path, KERAS_KEYS)
-    name = str(path)
+    return check_keras_arrays(load_npz_arrays(path, KERAS_KEYS), str(path))
+
+
+def check_keras_arrays(a: dict[str, np.ndarray], name: str):
+    """((x_train, y_train), (x_test, y_test)) from the arrays of a Keras-style .npz, after checking them."""
     for split in ("train", "test"):
         x, y = a[f"x_{split}"], a[f"y_{split}"]
         if x.ndim != 3 or x.dtype != np.uint8:

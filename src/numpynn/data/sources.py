@@ -19,7 +19,7 @@ from ..errors import DatasetError
 from .copies import SINGLE_FILE_SUFFIXES, copy_candidates, idx_candidates, problem, read_single_file, verify_file
 from .download import download
 from .files import open_regular
-from .formats import load_csv, load_keras_npz, load_npz_arrays, split_mnist_784
+from .formats import check_keras_arrays, load_csv, load_npz_arrays, split_mnist_784
 from .idx import read_idx
 from .registry import DATASETS, MNIST_FILES, SPLITS, DataFile, DatasetSpec, cache_dir, get_spec, register
 from .transforms import flatten as flatten_images
@@ -169,7 +169,7 @@ def _load_npz(path: Path) -> tuple[Split, Split]:
     """Keras's mnist.npz layout, or any .npz holding features X and labels y."""
     arrays = load_npz_arrays(path)
     if all(k in arrays for k in ("x_train", "y_train", "x_test", "y_test")):
-        return load_keras_npz(path)
+        return check_keras_arrays(arrays, str(path))
     keys = {k.lower(): k for k in arrays}
     if "x" in keys and "y" in keys:
         X, y = arrays[keys["x"]], arrays[keys["y"]]
