@@ -231,6 +231,11 @@ def test_cli_datasets_on_a_fifo_is_one_line_of_error(odd_paths, capsys):
     assert _within(20, main, ["datasets", "verify", "mnist", "--path", str(odd_paths["fifo"])]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "FIFO" in err and "Traceback" not in err
+    for path in (odd_paths["fifo-csv"], odd_paths["fifo-bare"]):
+        out = odd_paths["fifo"].parent / f"run-{path.name}"
+        assert _within(20, main, ["train", "--dataset", str(path), "--epochs", "1", "--out", str(out)]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "FIFO" in err, err
 
 
 def _pinned_dataset(tmp_path: Path, name: str = "pinned"):
