@@ -1,4 +1,4 @@
-"""Opening data files that may be hostile: regular files only, and bounded reads.
+"""Opening data files that may be hostile: regular files only.
 
 A FIFO blocks `open()` until a writer comes, a device like /dev/zero never ends, a folder is not data: each is
 refused with a clear error before a byte is read. The file is opened non-blocking and checked with fstat on
@@ -41,12 +41,3 @@ def open_regular(path: str | os.PathLike, what: str = "data file") -> BinaryIO:
         raise DatasetError(f"{path}: expected a regular {what}, but it is {_kind(mode)}")
     return os.fdopen(fd, "rb")
 
-
-def read_bounded(stream: BinaryIO, limit: int, name: str, what: str = "data", chunk: int = 1 << 20) -> bytes:
-    """Everything `stream` holds, refusing (DatasetError) as soon as it passes `limit` bytes."""
-    data = bytearray()
-    while block := stream.read(min(chunk, limit + 1 - len(data))):
-        data += block
-        if len(data) > limit:
-            raise DatasetError(f"{name}: the {what} is larger than the limit of {limit:,} bytes")
-    return bytes(data)
