@@ -132,3 +132,18 @@ def test_download_killed_midway_leaves_no_half_file_and_the_next_one_cleans_up(t
         server.modes.clear()
         assert _fetch(server, tmp_path).read_bytes() == BODY
     assert [p.name for p in tmp_path.iterdir()] == ["f.bin"]
+
+
+def test_downloaded_files_verify_as_published(tmp_path, monkeypatch, capsys):
+    from numpynn.cli import main
+
+    monkeypatch.setenv("NUMPYNN_DATA", str(tmp_path / "cache"))
+    files = {split: data.DataFile(f"{split}.gz", SHA, size=len(BODY)) for split in data.registry.SPLITS}
+    data.register(data.DatasetSpec("pinned-dl", files), replace=True)
+    with FileServer() as server:
+        for f in files.values():
+            server.files[f"/m/{f.filename}"] = BODY
+        data.locate("pinned-dl", mirrors=[server.url("/m/")], progress=False)
+    assert main(["datasets", "verify", "pinned-dl"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("verified (as published)") == 4 and str(tmp_path / "cache" / "pinned-dl") in out

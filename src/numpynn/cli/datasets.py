@@ -31,11 +31,12 @@ def run(args) -> int:
         return 0
     log = lambda msg: print(msg, file=sys.stderr, flush=True)  # noqa: E731
     files = data.locate(args.name, path=args.path, download_missing=args.action == "download", log=log)
-    from ..data.copies import describe, problem
+    from ..data.copies import check, describe
 
     bad = 0
     for split, path in files.items():
-        why = problem(path, spec.files[split])  # locate verified it; verify says so from a second reading
+        why, how = check(path, spec.files[split])  # locate verified it; verify says so from a second reading
         bad += why is not None
-        print(f"{split:<13} {path}  ({describe(path)})  {'verified' if why is None else 'NOT VERIFIED: ' + why}")
+        status = f"verified ({how})" if why is None else f"NOT VERIFIED: {why}"
+        print(f"{split:<13} {path}  ({describe(path)})  {status}")
     return 1 if bad else 0

@@ -79,8 +79,23 @@ def problem(path: Path, pin: DataFile) -> str | None:
 
     A path that is not a regular file raises DatasetError (it is never opened for reading).
     """
+    return check(path, pin)[0]
+
+
+def check(path: Path, pin: DataFile) -> tuple[str | None, str]:
+    """(problem or None, which pin matched: "as published", "by content" or "unpinned")."""
     if pin.sha256 is None and pin.content_sha256 is None:
-        return None
+        return None, "unpinned"
+    why = _content_problem(path, pin)
+    if why is _PUBLISHED:
+        return None, "as published"
+    return why, "by content"
+
+
+_PUBLISHED = "matches the published file"  # a sentinel, never shown
+
+
+def _content_problem(path: Path, pin: DataFile) -> str | None:
     if path.suffix in SINGLE_FILE_SUFFIXES:
         open_regular(path, "dataset file").close()  # a FIFO is refused here: a CSV reader would wait on it
         split = split_of(pin)
@@ -92,7 +107,7 @@ def problem(path: Path, pin: DataFile) -> str | None:
         size = os.fstat(f.fileno()).st_size
         if pin.sha256 is not None and (pin.size is None or size == pin.size):
             if _sha256_stream(f, None)[0] == pin.sha256:
-                return None
+                return _PUBLISHED
             f.seek(0)
         if pin.content_sha256 is None:
             return f"checksum mismatch: this is not the published {pin.filename}"
