@@ -6,42 +6,24 @@ CSV is parsed by NumPy's C reader into float32: OpenML's 70,000 x 785 mnist_784 
 from __future__ import annotations
 
 import os
-import zipfile
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import DatasetError
+from .npz import load_npz_arrays
 
 KERAS_KEYS = ("x_train", "y_train", "x_test", "y_test")
 LABEL_NAMES = ("label", "class", "target", "y")
 
 
-def load_npz_arrays(path: str | os.PathLike, keys: tuple[str, ...] | None = None) -> dict[str, np.ndarray]:
-    """The arrays of an .npz file (never unpickling object arrays); `keys` must all be present."""
-    name = str(path)
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            present = list(z.files)
-            wanted = keys or tuple(present)
-            missing = [k for k in wanted if k not in present]
-            if missing:
-                raise DatasetError(f"{name}: missing arrays {missing}; the file has {present}")
-            return {k: z[k] for k in wanted}
-    except DatasetError:
-        raise
-    except FileNotFoundError:
-        raise DatasetError(f"{name}: no such file") from None
-    except ValueError as exc:  # object arrays need pickle, which is refused
-        raise DatasetError(f"{name}: cannot read without unpickling ({exc}); numpynn never unpickles") from None
-    except (zipfile.BadZipFile, OSError, EOFError) as exc:
-        raise DatasetError(f"{name}: not a readable .npz file ({exc})") from None
-
-
 def load_keras_npz(path: str | os.PathLike):
     """Keras's mnist.npz: x_train (n, 28, 28) uint8, y_train (n,), x_test, y_test; checked before use."""
-    a = load_npz_arrays(path, KERAS_KEYS)
-    name = str(path)
+    return check_keras_arrays(load_npz_arrays(path, KERAS_KEYS), str(path))
+
+
+def check_keras_arrays(a: dict[str, np.ndarray], name: str):
+    """((x_train, y_train), (x_test, y_test)) from the arrays of a Keras-style .npz, after checking them."""
     for split in ("train", "test"):
         x, y = a[f"x_{split}"], a[f"y_{split}"]
         if x.ndim != 3 or x.dtype != np.uint8:

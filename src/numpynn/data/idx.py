@@ -2,9 +2,11 @@
 
 Layout: two zero bytes, a type code, the number of dimensions n, then n big-endian uint32 sizes, then the
 values in big-endian C order. The reader checks each part before trusting it: the magic bytes, the type
-code, the dimensions, and that the payload is exactly as long as the dimensions promise. Memory grows only
-with bytes actually read, so a header that claims 10^12 images cannot cause a huge allocation. Gzip files
-are read to the end, so their CRC and length are verified.
+code, the dimensions, and that the payload is exactly as long as the dimensions promise. The size the header
+declares is checked against a limit (`max_bytes`) before anything is inflated, and memory grows only with
+bytes actually read, so neither a header that claims 10^12 images nor a small gzip that inflates to 2^62
+bytes can cause a huge allocation. Gzip files are read to the end, so their CRC and length are verified.
+Only regular files are read (a FIFO or a device is refused, never waited on).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import numpy as np
 
 from ..atomic import atomic_writer
 from ..errors import DatasetError
+from .files import open_regular
 
 # type code -> big-endian dtype
 IDX_TYPES: dict[int, np.dtype] = {
@@ -29,11 +32,7 @@ IDX_TYPES: dict[int, np.dtype] = {
 _CODES = {dt.newbyteorder("=").str[1:]: code for code, dt in IDX_TYPES.items()}
 MAX_DIMS = 16
 CHUNK = 1 << 22
-
-
-def _is_gzip(path: Path) -> bool:
-    with open(path, "rb") as f:
-        return f.read(2) == b"\x1f\x8b"
+MAX_BYTES = 1 << 32  # 4 GiB of values: ~90 times the MNIST training images; pass max_bytes= for more
 
 
 def _read_exact(stream, n: int, name: str, what: str) -> bytes:
@@ -43,36 +42,38 @@ def _read_exact(stream, n: int, name: str, what: str) -> bytes:
     return data
 
 
-def read_idx(path: str | os.PathLike, *, name: str | None = None) -> np.ndarray:
-    """Read an IDX file (gzip-compressed or raw) into a native-endian array of its own dtype and shape."""
+def read_idx(path: str | os.PathLike, *, name: str | None = None, max_bytes: int = MAX_BYTES) -> np.ndarray:
+    """Read an IDX file (gzip-compressed or raw) into a native-endian array of its own dtype and shape.
+
+    `max_bytes` bounds the values the header may declare (DatasetError above it, before anything is read).
+    """
     path = Path(path)
     name = name or str(path)
+    raw = open_regular(path, "IDX file")
     try:
-        gz = _is_gzip(path)
-        raw = open(path, "rb")
-    except OSError as exc:
-        raise DatasetError(f"cannot open IDX file {name}: {exc.strerror or exc}") from None
-    try:
-        with raw, (gzip.GzipFile(fileobj=raw) if gz else raw) as stream:
-            return _parse(stream, name, None if gz else os.fstat(raw.fileno()).st_size)
+        with raw:
+            gz = raw.read(2) == b"\x1f\x8b"
+            raw.seek(0)
+            with (gzip.GzipFile(fileobj=raw) if gz else raw) as stream:
+                return _parse(stream, name, None if gz else os.fstat(raw.fileno()).st_size, max_bytes)
     except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
         raise DatasetError(f"{name}: corrupt gzip data ({exc}); delete the file and fetch it again") from None
     except OSError as exc:
         raise DatasetError(f"{name}: read error: {exc}") from None
 
 
-def read_idx_bytes(data: bytes, *, name: str = "<bytes>") -> np.ndarray:
+def read_idx_bytes(data: bytes, *, name: str = "<bytes>", max_bytes: int = MAX_BYTES) -> np.ndarray:
     """Read IDX data held in memory (gzip-compressed or raw)."""
     try:
         if data[:2] == b"\x1f\x8b":
             with gzip.GzipFile(fileobj=io.BytesIO(data)) as stream:
-                return _parse(stream, name, None)
-        return _parse(io.BytesIO(data), name, len(data))
+                return _parse(stream, name, None, max_bytes)
+        return _parse(io.BytesIO(data), name, len(data), max_bytes)
     except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
         raise DatasetError(f"{name}: corrupt gzip data ({exc})") from None
 
 
-def _parse(stream, name: str, total_size: int | None) -> np.ndarray:
+def _parse(stream, name: str, total_size: int | None, max_bytes: int) -> np.ndarray:
     magic = _read_exact(stream, 4, name, "header")
     if magic[0] != 0 or magic[1] != 0:
         raise DatasetError(f"{name}: not an IDX file: the first two bytes must be 0x00 0x00, got "
@@ -91,6 +92,10 @@ def _parse(stream, name: str, total_size: int | None) -> np.ndarray:
         problem = "truncated" if actual < expected else "extra bytes"
         raise DatasetError(f"{name}: the header promises {' x '.join(map(str, dims))} values ({expected} bytes) "
                            f"but the file holds {actual} bytes of data ({problem})")
+    if expected > max_bytes:
+        raise DatasetError(f"{name}: the header promises {' x '.join(map(str, dims))} values ({expected:,} bytes), "
+                           f"more than the limit of {max_bytes:,} bytes; refusing to read it (pass max_bytes= to "
+                           f"raise the limit)")
     data = bytearray()  # grows only with bytes actually read; the array below is a view of it, not a copy
     while len(data) < expected:
         block = stream.read(min(CHUNK, expected - len(data)))

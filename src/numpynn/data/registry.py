@@ -2,7 +2,8 @@
 
 Each dataset lists its four IDX files with two pins: the SHA-256 of the file as published (checked on
 download and for cached .gz files) and of its decompressed IDX bytes (which survives re-compression, as in
-Debian's dataset-fashion-mnist package, and covers uncompressed copies).
+Debian's dataset-fashion-mnist package, and covers uncompressed copies, Keras's .npz and OpenML's CSV, whose
+arrays are hashed as the IDX bytes they stand for). The known sizes bound downloads and decompression.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ class DataFile:
     filename: str
     sha256: str | None = None          # of the file as downloaded (.gz)
     content_sha256: str | None = None  # of the decompressed IDX bytes
+    size: int | None = None            # bytes as downloaded: a download is cut off beyond it
+    content_size: int | None = None    # bytes decompressed: verification inflates no more than this
 
 
 @dataclass(frozen=True)
@@ -37,32 +40,39 @@ class DatasetSpec:
     source: str = ""
     debian_package: str | None = None  # a Debian package that installs the files into a system folder
     loader: Callable | None = field(default=None, compare=False)  # for datasets not made of four IDX files
+    other_copies: tuple[str, ...] = ()  # single files other tools cache (Keras's mnist.npz), looked at after the cache
 
 
+# as published (the mirrors' .gz files); content pins computed from the genuine uncompressed files and
+# cross-checked with the digests published for torchvision's and Kaggle's uncompressed copies
 MNIST_FILES = {
     "train_images": DataFile("train-images-idx3-ubyte.gz",
-                             "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609"),
+                             "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609",
+                             "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db", 9912422, 47040016),
     "train_labels": DataFile("train-labels-idx1-ubyte.gz",
-                             "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c"),
+                             "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c",
+                             "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5", 28881, 60008),
     "test_images": DataFile("t10k-images-idx3-ubyte.gz",
-                            "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6"),
+                            "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
+                            "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7", 1648877, 7840016),
     "test_labels": DataFile("t10k-labels-idx1-ubyte.gz",
-                            "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6"),
+                            "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
+                            "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2", 4542, 10008),
 }
 # content pins computed from Debian's dataset-fashion-mnist 0.0~git20200523.55506a9-1 (upstream's data, re-gzipped)
 FASHION_FILES = {
     "train_images": DataFile("train-images-idx3-ubyte.gz",
                              "3aede38d61863908ad78613f6a32ed271626dd12800ba2636569512369268a84",
-                             "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888"),
+                             "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888", 26421880, 47040016),
     "train_labels": DataFile("train-labels-idx1-ubyte.gz",
                              "a04f17134ac03560a47e3764e11b92fc97de4d1bfaf8ba1a3aa29af54cc90845",
-                             "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9"),
+                             "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9", 29515, 60008),
     "test_images": DataFile("t10k-images-idx3-ubyte.gz",
                             "346e55b948d973a97e58d2351dde16a484bd415d4595297633bb08f03db6a073",
-                            "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b"),
+                            "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b", 4422102, 7840016),
     "test_labels": DataFile("t10k-labels-idx1-ubyte.gz",
                             "67da17c76eaffca5446c3361aaab5c3cd6d1c2608764d35dfb1850b086bf8dd5",
-                            "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34"),
+                            "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34", 5148, 10008),
 }
 
 DATASETS: dict[str, DatasetSpec] = {}
@@ -110,6 +120,7 @@ register(DatasetSpec(
     mirrors=("https://ossci-datasets.s3.amazonaws.com/mnist/", "https://storage.googleapis.com/cvdf-datasets/mnist/",
              "http://yann.lecun.com/exdb/mnist/"),
     class_names=tuple(str(d) for d in range(10)),
+    other_copies=("$KERAS_HOME/datasets/mnist.npz", "~/.keras/datasets/mnist.npz"),
     description="70,000 handwritten digits, 28x28 grey (60,000 train + 10,000 test)",
     source="Yann LeCun, Corinna Cortes, Christopher J.C. Burges; CC BY-SA 3.0"))
 register(DatasetSpec(

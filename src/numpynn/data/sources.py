@@ -1,12 +1,13 @@
 """Loading datasets by name or path: locate the files, verify them, read them, hand back float32 arrays.
 
 Look-up order for a named dataset: an explicit `path` -> the cache folder (`cache_dir()/<name>`) -> known
-system folders (Debian's /usr/share/datasets/fashion-mnist) -> a verified download into the cache.
+system folders (Debian's /usr/share/datasets/fashion-mnist) -> other tools' caches (~/.keras/datasets/mnist.npz)
+-> a verified download into the cache. Each place is searched in every layout (see `copies`), and each copy
+found is verified; a corrupt one is skipped for the next.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Callable, Sequence
 from importlib import resources
@@ -15,8 +16,10 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DatasetError
-from .download import download, sha256_file
-from .formats import load_csv, load_keras_npz, load_npz_arrays, split_mnist_784
+from .copies import SINGLE_FILE_SUFFIXES, copy_candidates, idx_candidates, problem, read_single_file, verify_file
+from .download import download
+from .files import open_regular
+from .formats import check_keras_arrays, load_csv, load_npz_arrays, split_mnist_784
 from .idx import read_idx
 from .registry import DATASETS, MNIST_FILES, SPLITS, DataFile, DatasetSpec, cache_dir, get_spec, register
 from .transforms import flatten as flatten_images
@@ -31,90 +34,102 @@ SAMPLE_FILES = {
 SAMPLE_TRAIN = 8000  # the sample is already in a fixed random order: the first 8,000 train, the last 2,000 test
 
 
-def _candidates(folder: Path, filename: str) -> list[Path]:
-    """The names a file goes by: as published, uncompressed, and Kaggle's 'train-images.idx3-ubyte'."""
-    base = filename[:-3] if filename.endswith(".gz") else filename
-    kaggle = base.replace("-idx", ".idx")
-    return [folder / n for n in dict.fromkeys([filename, base, kaggle, kaggle + ".gz"])]
-
-
-def content_sha256(path: Path) -> str:
-    """SHA-256 of the decompressed bytes of a .gz file (of the bytes themselves for a raw file)."""
-    import gzip
-
-    h = hashlib.sha256()
-    opener = gzip.open if path.read_bytes()[:2] == b"\x1f\x8b" else open
-    with opener(path, "rb") as f:
-        while block := f.read(1 << 20):
-            h.update(block)
-    return h.hexdigest()
-
-
-def verify_file(path: Path, pin: DataFile) -> bool:
-    """True when the file matches a pin (as published, or its decompressed content), or when it has none."""
-    if pin.sha256 is None and pin.content_sha256 is None:
-        return True
-    if pin.sha256 is not None and sha256_file(path) == pin.sha256:
-        return True
-    if pin.content_sha256 is not None:
-        try:
-            return content_sha256(path) == pin.content_sha256
-        except (OSError, EOFError, ValueError):
-            return False
-    return False
-
-
 def locate(name: str, *, path: str | os.PathLike | None = None, download_missing: bool = True,
            mirrors: Sequence[str] | None = None, progress: bool = True,
            log: Callable[[str], None] | None = None) -> dict[str, Path]:
-    """Find (and if needed download) the verified files of a named dataset; returns split -> path."""
+    """Find (and if needed download) the verified files of a named dataset; returns split -> path.
+
+    Every copy is tried in turn (see `copies.copy_candidates`): a corrupt or different one is logged and
+    skipped. With `path`, only copies under it count (no fall-back behind the user's back).
+    """
     spec = get_spec(name)
+    if path is not None and not Path(path).is_dir():  # one file: an .npz or CSV copy, and a regular file
+        open_regular(path, "dataset file").close()  # a FIFO or a device is refused, never opened for reading
+        if Path(path).suffix not in SINGLE_FILE_SUFFIXES:
+            raise DatasetError(f"{path}: expected a folder of IDX files, an .npz (Keras) or a .csv (OpenML) file")
     cache = cache_dir() / spec.name
     found: dict[str, Path] = {}
+    rejected: list[str] = []
     for split, pin in spec.files.items():
-        if path is not None:  # an explicit folder must hold good files: no fall-back behind the user's back
-            hit = next((p for p in _candidates(Path(path), pin.filename) if p.is_file()), None)
-            if hit is None:
-                raise DatasetError(f"{spec.name}: {pin.filename} not found in {path}")
-            if not verify_file(hit, pin):
-                raise DatasetError(f"{hit}: checksum mismatch: this is not the published {pin.filename}")
-            found[split] = hit
-            continue
-        for folder in (cache, *map(Path, spec.system_dirs)):
-            hit = next((p for p in _candidates(folder, pin.filename) if p.is_file()), None)
-            if hit is None:
+        for hit in copy_candidates(spec, split, path, cache):
+            if not os.path.lexists(hit) or hit.is_dir():  # a folder of that name: Kaggle's nesting, tried next
                 continue
-            if verify_file(hit, pin):
+            try:
+                why = problem(hit, pin)
+            except DatasetError as exc:  # a folder, FIFO or device where a file should be
+                why = str(exc)
+            if why is None:
                 found[split] = hit
                 break
+            rejected.append(f"{hit}: {why}")
             if log:
-                log(f"{hit}: checksum mismatch; {'fetching it again' if folder == cache else 'ignoring it'}")
+                log(f"{hit}: {why}; {'it will be fetched again' if hit.parent == cache else 'trying the next copy'}")
     missing = [s for s in spec.files if s not in found]
+    if path is not None and missing:
+        tried = "".join(f"\n  {r}" for r in rejected) or (
+            " (looked for the published .gz, uncompressed, Kaggle's and torchvision's names, and .npz/CSV copies)")
+        raise DatasetError(f"{spec.name}: no genuine copy of {', '.join(spec.files[s].filename for s in missing)} "
+                           f"in {path}{':' if rejected else ''}{tried}")
     if missing and download_missing and (mirrors or spec.mirrors):
         for split in missing:
             pin = spec.files[split]
             found[split] = download(pin.filename, pin.sha256, mirrors or spec.mirrors, cache,
-                                    progress=progress, log=log)
+                                    progress=progress, log=log, size=pin.size)
         missing = []
     if missing:
         files = ", ".join(spec.files[s].filename for s in missing)
         where = [str(cache)] + list(spec.system_dirs)
         sources = ", ".join(mirrors or spec.mirrors) or "no known mirror"
         debian = f" or `apt-get install {spec.debian_package}` (into {where[1]})" if spec.debian_package else ""
+        bad = "".join(f"\n  rejected {r}" for r in rejected)
         raise DatasetError(f"{spec.name}: missing {files}. Put them in {where[0]}{debian}; they come from "
-                           f"{sources}. Set NUMPYNN_DATA to use another cache folder.")
+                           f"{sources}. Set NUMPYNN_DATA to use another cache folder.{bad}")
     return found
 
 
-def _read_pair(images: Path, labels: Path, n_classes: int | None = 10) -> Split:
-    X, y = read_idx(images), read_idx(labels)
+def _check_pair(X: np.ndarray, y: np.ndarray, images: str, labels: str, n_classes: int | None = 10) -> Split:
+    """Images and labels that belong together: same length, labels (n,) of whole numbers in range."""
     if len(X) != len(y):
-        raise DatasetError(f"{images.name} has {len(X)} images but {labels.name} has {len(y)} labels")
+        raise DatasetError(f"{images} has {len(X)} images but {Path(labels).name} has {len(y)} labels")
     if y.ndim != 1:
         raise DatasetError(f"{labels}: labels must be one-dimensional, got shape {y.shape}")
+    if y.dtype.kind == "f":  # an IDX or CSV of float labels: 1.5 is refused, never truncated to 1
+        bad = ~np.isfinite(y) | (y != np.round(y))
+        if bad.any():
+            raise DatasetError(f"{labels}: class labels must be whole numbers, got {y[bad][:3].tolist()} "
+                               f"({int(bad.sum())} such labels)")
+        if y.size and (y.min() < 0 or y.max() >= 2**31):
+            raise DatasetError(f"{labels}: class labels must be in 0..2^31-1, got {y.min()} to {y.max()}")
+        y = y.astype(np.int64)
+    elif y.dtype.kind not in "iub":
+        raise DatasetError(f"{labels}: class labels must be integers, got {y.dtype}")
     if n_classes is not None and y.size and (int(y.min()) < 0 or int(y.max()) >= n_classes):
         raise DatasetError(f"{labels}: labels must be in 0..{n_classes - 1}, got values from {y.min()} to {y.max()}")
     return X, y
+
+
+def _read_pair(images: Path, labels: Path, n_classes: int | None = 10) -> Split:
+    return _check_pair(read_idx(images), read_idx(labels), images.name, str(labels), n_classes)
+
+
+def _read_located(files: dict[str, Path], n_classes: int | None) -> tuple[Split, Split]:
+    """Train and test splits from located files: IDX files, or single files (.npz, CSV) holding all four."""
+    singles: dict[Path, dict[str, np.ndarray]] = {}
+
+    def part(split: str) -> np.ndarray:
+        p = files[split]
+        if p.suffix not in SINGLE_FILE_SUFFIXES:
+            return read_idx(p)
+        if p not in singles:
+            singles[p] = read_single_file(p)
+        return singles[p][split]
+
+    pairs = []
+    for kind in ("train", "test"):
+        X, y = part(f"{kind}_images"), part(f"{kind}_labels")
+        pairs.append(_check_pair(X, y, files[f"{kind}_images"].name, str(files[f"{kind}_labels"]), n_classes))
+    (Xtr, ytr), (Xte, yte) = pairs
+    return (Xtr, ytr), (Xte, yte)
 
 
 def load_sample_raw() -> tuple[Split, Split]:
@@ -154,7 +169,7 @@ def _load_npz(path: Path) -> tuple[Split, Split]:
     """Keras's mnist.npz layout, or any .npz holding features X and labels y."""
     arrays = load_npz_arrays(path)
     if all(k in arrays for k in ("x_train", "y_train", "x_test", "y_test")):
-        return load_keras_npz(path)
+        return check_keras_arrays(arrays, str(path))
     keys = {k.lower(): k for k in arrays}
     if "x" in keys and "y" in keys:
         X, y = arrays[keys["x"]], arrays[keys["y"]]
@@ -173,8 +188,9 @@ def load_raw(name_or_path: str | os.PathLike, **locate_kw) -> tuple[Split, Split
         if spec.loader is not None:
             return spec.loader()
         files = locate(name_or_path, **locate_kw)
-        return (_read_pair(files["train_images"], files["train_labels"], len(spec.class_names) or None),
-                _read_pair(files["test_images"], files["test_labels"], len(spec.class_names) or None))
+        return _read_located(files, len(spec.class_names) or None)
+    if p.suffix in SINGLE_FILE_SUFFIXES or (os.path.lexists(p) and not p.is_dir()):
+        open_regular(p, "dataset file").close()  # a FIFO or a device is refused here, never read or waited on
     if p.suffix == ".npz":
         return _load_npz(p)
     if p.suffix == ".csv":
@@ -183,7 +199,8 @@ def load_raw(name_or_path: str | os.PathLike, **locate_kw) -> tuple[Split, Split
             return split_mnist_784(X, y)
         return _split_own_data(X, y, str(p))
     if p.is_dir():
-        files = {s: next((c for c in _candidates(p, MNIST_FILES[s].filename) if c.is_file()), None) for s in SPLITS}
+        files = {s: next((c for c in idx_candidates(p, MNIST_FILES[s].filename) if c.is_file()), None)
+                 for s in SPLITS}
         if None in files.values():
             raise DatasetError(f"{p}: expected the four MNIST-style IDX files "
                                f"({', '.join(f.filename for f in MNIST_FILES.values())}), gzip or raw")
