@@ -116,3 +116,12 @@ def _labels(arr: np.ndarray, n_classes: int, name: str) -> np.ndarray:
         raise DataError(f"labels {name} must be in [0, {n_classes - 1}] for a model with {n_classes} outputs, "
                         f"got values from {lo} to {hi}")
     return labels
+
+
+def check_batch_size(batch_size: Any, name: str = "batch_size") -> int | None:
+    """None (one pass over everything) or a positive integer; anything else a ValueError naming `name`."""
+    if batch_size is None:
+        return None
+    if isinstance(batch_size, (bool, np.bool_)) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise ValueError(f"{name} must be a positive integer or None, got {batch_size!r:.40}")
+    return int(batch_size)
