@@ -19,7 +19,7 @@ system-deps:
 	@tools/install-system-deps.sh
 
 demo: $(VENV)/.installed
-	$(VENV)/bin/numpynn train --dataset mnist-sample --out runs/demo
+	$(VENV)/bin/numpynn train --dataset mnist-sample --out runs/demo --force
 	@echo "next: open runs/demo/report.html; then, after 'source $(VENV)/bin/activate':"
 	@echo "  numpynn predict runs/demo/model.safetensors my-digit.png   (a photo or drawing of a digit)"
 	@echo "  numpynn evaluate runs/demo/model.safetensors --data mnist-sample"
