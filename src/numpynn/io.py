@@ -19,7 +19,6 @@ import hashlib
 import json
 import math
 import os
-import re
 import stat
 import struct
 from dataclasses import dataclass
@@ -37,7 +36,6 @@ FORMAT_VERSION = 1
 MAX_HEADER_BYTES = 100 * 1024 * 1024  # safetensors' own cap; bounds the first allocation
 MAX_METADATA_BYTES = 16 * 1024 * 1024  # the numpynn JSON: architecture, training state, history
 MAX_JSON_DEPTH = 64  # a numpynn file nests about 6 levels
-_JSON_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')  # strings (skipped) and brackets
 _DTYPES = {"F32": np.dtype("<f4"), "F64": np.dtype("<f8")}
 _OPT_PREFIX = "optimizer/"
 
@@ -133,25 +131,23 @@ def parse_json(raw: bytes | str, what: str, *, allow_constants: bool = True) -> 
 
     try:
         text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
-        _check_depth(text, what)
-        return json.loads(text, parse_constant=None if allow_constants else refuse)
-    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        value = json.loads(text, parse_constant=None if allow_constants else refuse)
+    except RecursionError:  # the parser's own guard, far below what the C stack takes
+        raise ModelFileError(f"{what} nests deeper than {MAX_JSON_DEPTH} levels; no numpynn file does") from None
+    except (UnicodeDecodeError, ValueError) as exc:
         raise ModelFileError(f"{what} is not valid JSON ({str(exc):.200}); the file is corrupt") from None
+    _check_depth(value, what)
+    return value
 
 
-def _check_depth(text: str, what: str) -> None:
-    """Refuse nesting deeper than MAX_JSON_DEPTH before parsing (brackets inside strings are not counted)."""
-    if text.count("[") + text.count("{") <= MAX_JSON_DEPTH:
-        return
-    depth = 0
-    for m in _JSON_TOKENS.finditer(text):
-        c = m.group()
-        if c in "[{":
-            depth += 1
-            if depth > MAX_JSON_DEPTH:
-                raise ModelFileError(f"{what} nests deeper than {MAX_JSON_DEPTH} levels; no numpynn file does")
-        elif c in "]}":
-            depth -= 1
+def _check_depth(value: Any, what: str) -> None:
+    """Refuse nesting deeper than MAX_JSON_DEPTH (walked without recursion), so that no later step recurses far."""
+    level = [value]
+    for _ in range(MAX_JSON_DEPTH + 1):
+        level = [v for c in level if isinstance(c, (list, dict)) for v in (c.values() if isinstance(c, dict) else c)]
+        if not level:
+            return
+    raise ModelFileError(f"{what} nests deeper than {MAX_JSON_DEPTH} levels; no numpynn file does")
 
 
 def _well_formed_entry(info: Any) -> bool:

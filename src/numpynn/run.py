@@ -129,8 +129,6 @@ def train_run(config: TrainConfig, out_dir: str | Path, *, log=print, verbose: i
         report = False
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    if not resume:
-        atomic_write_bytes(out / "config.toml", config.to_toml().encode())
     rd = load_run_data(config, log=log)
     n_out = n_outputs_for(config, len(rd.class_names))
     check_memory(config, len(rd.X_train), rd.X_train.shape[1], n_out)
@@ -140,6 +138,8 @@ def train_run(config: TrainConfig, out_dir: str | Path, *, log=print, verbose: i
     model_path = out / "model.safetensors"
     if resume:
         model = resumable_model(model_path, model, config)
+    else:  # written once the run is known to start: a refused run leaves the folder as it was
+        atomic_write_bytes(out / "config.toml", config.to_toml().encode())
     # the rows fit will hold out (it splits the same way), to count the steps per epoch and report the split
     n_val = 0
     if config.validation_split:
