@@ -138,8 +138,6 @@ def train_run(config: TrainConfig, out_dir: str | Path, *, log=print, verbose: i
     model_path = out / "model.safetensors"
     if resume:
         model = resumable_model(model_path, model, config)
-    else:  # written once the run is known to start: a refused run leaves the folder as it was
-        atomic_write_bytes(out / "config.toml", config.to_toml().encode())
     # the rows fit will hold out (it splits the same way), to count the steps per epoch and report the split
     n_val = 0
     if config.validation_split:
@@ -152,6 +150,8 @@ def train_run(config: TrainConfig, out_dir: str | Path, *, log=print, verbose: i
     if config.augment and rd.image_shape is not None and len(rd.image_shape) == 2:
         augment = datasets.Augmenter(rd.image_shape, config.shift, config.rotate, config.elastic, 3.0, config.noise,
                                      flip=config.flip)
+    if not resume:  # written once the run is known to start: a refused run leaves the folder as it was
+        atomic_write_bytes(out / "config.toml", config.to_toml().encode())
     log(f"training on {config.dataset}: {len(rd.X_train) - n_val:,} train, {n_val:,} validation, "
         f"{len(rd.X_test):,} test samples; {model.n_params():,} parameters")
     t0 = time.perf_counter()
