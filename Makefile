@@ -37,6 +37,7 @@ bench: $(VENV)/.installed system-deps
 	$(PY) benchmarks/run.py
 	$(PY) benchmarks/sklearn_comparison.py
 	$(PY) benchmarks/csv_speed.py
+	$(PY) benchmarks/model_file_speed.py
 
 # mutate the fuzz corpus for FUZZ_SECONDS in all (each case limited to 2 GiB and 20 s); findings in fuzz/findings/
 FUZZ_SECONDS ?= 180
