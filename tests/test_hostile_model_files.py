@@ -116,6 +116,10 @@ CRAFTED_META = {
                             r"preprocessing\.max_value must be a finite number > 0"),
     "preprocessing kind": (_set("preprocessing.normalize", "rot13"), r"preprocessing\.normalize must be"),
     "preprocessing [1]": (_set("preprocessing", [1]), r"preprocessing must be an object"),
+    "preprocessing 2 means": (_set("preprocessing.mean", [0.1, 0.2]),
+                              r"preprocessing\.mean lists 2 values for a model of 4 inputs"),
+    "preprocessing shape": (_set("preprocessing.input_shape", [3, 3]),
+                            r"preprocessing\.input_shape \[3, 3\] does not make the model's 4 inputs"),
 }
 
 

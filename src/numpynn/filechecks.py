@@ -106,10 +106,11 @@ def history(value: Any, field: str) -> dict[str, Any]:
     return d
 
 
-def preprocessing(value: Any, field: str = "preprocessing") -> dict[str, Any]:
+def preprocessing(value: Any, field: str = "preprocessing", n_features: int | None = None) -> dict[str, Any]:
     """How raw inputs become the model's: {"normalize": "scale", "max_value": > 0} or {"normalize":
     "standardize", "mean": number(s), "std": number(s) > 0} or {"normalize": "none"}, and an "input_shape".
-    Other keys are kept as they are (a later numpynn may add some)."""
+    Lists of means and deviations (one per feature) and the input shape must match the model's `n_features`
+    when it is known. Other keys are kept as they are (a later numpynn may add some)."""
     prep = obj(value, field)
     if not prep:
         return prep
@@ -123,11 +124,16 @@ def preprocessing(value: Any, field: str = "preprocessing") -> dict[str, Any]:
             if key not in prep:
                 raise ModelFileError(f"{field} says normalize 'standardize' but has no {key!r}")
             values = prep[key] if isinstance(prep[key], list) else [prep[key]]
+            if isinstance(prep[key], list) and n_features is not None and len(values) != n_features:
+                raise ModelFileError(f"{field}.{key} lists {len(values)} values for a model of {n_features} "
+                                     f"inputs")
             for i, v in enumerate(values):
                 number(v, f"{field}.{key}" + (f"[{i}]" if isinstance(prep[key], list) else ""),
                        positive=key == "std")
     if "input_shape" in prep:
-        shape(prep["input_shape"], f"{field}.input_shape")
+        dims = shape(prep["input_shape"], f"{field}.input_shape")
+        if dims is not None and n_features is not None and math.prod(dims) != n_features:
+            raise ModelFileError(f"{field}.input_shape {dims} does not make the model's {n_features} inputs")
     return prep
 
 

@@ -7,6 +7,7 @@ files and optimizer state.
 from __future__ import annotations
 
 import copy
+import math
 import os
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -378,17 +379,18 @@ class Sequential:
         Raises ModelFileError for anything that is not an intact numpynn model file, naming the field at fault."""
         file, name = read_model_file(path), os.fspath(path)
         try:
-            model = cls._from_file(file)
-            with checks.reading("weights"):
-                model.set_weights(file.weights)
-            for i, layer in enumerate(model.layers):
-                with checks.reading(f"model.layers[{i}] ({layer.describe()})"):
-                    layer.check_state()
-            training = file.meta.get("training")
-            if training is not None:
-                model.restore_training_state(training, file.optimizer)
-            elif file.optimizer:
-                raise ModelFileError("optimizer tensors without training metadata")
+            with checks.reading("the model file"):  # a last net; every field below has its own name
+                model = cls._from_file(file)
+                with checks.reading("weights"):
+                    model.set_weights(file.weights)
+                for i, layer in enumerate(model.layers):
+                    with checks.reading(f"model.layers[{i}] ({layer.describe()})"):
+                        layer.check_state()
+                training = file.meta.get("training")
+                if training is not None:
+                    model.restore_training_state(training, file.optimizer)
+                elif file.optimizer:
+                    raise ModelFileError("optimizer tensors without training metadata")
         except ModelFileError as exc:
             raise ModelFileError(f"{name}: {exc}") from None
         return model
@@ -442,7 +444,8 @@ class Sequential:
             for m in metrics:
                 get_metric(m)
         model.metrics = metrics
-        model.preprocessing = checks.preprocessing(meta.get("preprocessing", {}))
+        n_features = math.prod(model.input_shape) if model.input_shape else None
+        model.preprocessing = checks.preprocessing(meta.get("preprocessing", {}), n_features=n_features)
         return model
 
     def __repr__(self) -> str:
