@@ -162,7 +162,8 @@ def test_label_smoothing_reaches_the_loss_and_is_refused_where_it_cannot_apply(t
     assert r.returncode == 0, r.stderr
     loss = nn.load(run / "model.safetensors").loss
     assert loss.name == "cross_entropy" and loss.label_smoothing == 0.1
-    r = numpynn("train", "--dataset", tiny_npz, "--out", run, *TINY, "--label-smoothing", "0.1", "--loss", "mse")
+    r = numpynn("train", "--dataset", tiny_npz, "--out", tmp_path / "run2", *TINY, "--label-smoothing", "0.1",
+                "--loss", "mse")
     assert r.returncode == 2 and "label_smoothing applies to cross_entropy" in r.stderr
 
 

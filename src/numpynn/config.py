@@ -47,6 +47,10 @@ def fraction(note: str = "") -> Rule:
     return Rule(lambda v: 0 <= v < 1, "in [0, 1)" + (f" ({note})" if note else ""))
 
 
+def between(low: float, high: float, note: str = "") -> Rule:
+    return Rule(lambda v: low <= v <= high, f"in [{low}, {high}]" + (f" ({note})" if note else ""))
+
+
 def one_of(choices: tuple[str, ...]) -> Rule:
     return Rule(lambda v: v in choices, f"one of {choices}")
 
@@ -159,11 +163,12 @@ class TrainConfig:
     normalize: str = setting("scale", "data", "scale, standardize or none", choices=("scale", "standardize", "none"))
     # applies to image datasets only
     augment: bool = setting(True, "data", "random shifts/rotations of training images")
-    shift: float = setting(2.0, "data", "max shift in pixels")
-    rotate: float = setting(10.0, "data", "max rotation in degrees")
-    elastic: float = setting(0.0, "data", "elastic distortion strength (0 = off)")
-    noise: float = setting(0.0, "data", "Gaussian noise std")
-    flip: float = setting(0.0, "data", "chance of a left-right mirror (for clothing, not digits)")
+    shift: float = setting(2.0, "data", "max shift in pixels", rule=between(0, 1000))
+    rotate: float = setting(10.0, "data", "max rotation in degrees", rule=between(0, 180))
+    elastic: float = setting(0.0, "data", "elastic distortion strength (0 = off)", rule=between(0, 1000))
+    noise: float = setting(0.0, "data", "Gaussian noise std", rule=between(0, 1000))
+    flip: float = setting(0.0, "data", "chance of a left-right mirror (for clothing, not digits)",
+                          rule=between(0, 1))
 
     def __post_init__(self) -> None:
         self.validate()

@@ -19,9 +19,9 @@ import hashlib
 import json
 import math
 import os
+import stat
 import struct
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -33,7 +33,9 @@ from .version import __version__
 
 FORMAT = "numpynn.model"
 FORMAT_VERSION = 1
-MAX_HEADER_BYTES = 64 * 1024 * 1024  # far above any real header; bounds the first allocation
+MAX_HEADER_BYTES = 100 * 1024 * 1024  # safetensors' own cap; bounds the first allocation
+MAX_METADATA_BYTES = 16 * 1024 * 1024  # the numpynn JSON: architecture, training state, history
+MAX_JSON_DEPTH = 64  # a numpynn file nests about 6 levels
 _DTYPES = {"F32": np.dtype("<f4"), "F64": np.dtype("<f8")}
 _OPT_PREFIX = "optimizer/"
 
@@ -76,23 +78,34 @@ def write_model_file(path: str | os.PathLike, meta: dict[str, Any], weights: dic
 
 
 def read_header(data: bytes, name: str) -> tuple[dict[str, Any], int]:
-    """Parse and bound-check a safetensors header; returns (header, data start offset)."""
-    if len(data) < 8:
-        raise ModelFileError(f"{name}: not a model file (only {len(data)} bytes; a safetensors file starts with "
+    """Parse and bound-check the safetensors header of a whole file's bytes; returns (header, data start)."""
+    n = _header_length(data[:8], len(data), name)
+    return _parse_header(data[8:8 + n], len(data), name), 8 + n
+
+
+def _header_length(prefix: bytes, file_size: int, name: str) -> int:
+    """The header length the first 8 bytes declare, checked against the cap and the file's size."""
+    if file_size < 8 or len(prefix) < 8:
+        raise ModelFileError(f"{name}: not a model file (only {file_size} bytes; a safetensors file starts with "
                              f"an 8-byte header length)")
-    (n,) = struct.unpack("<Q", data[:8])
-    if n > min(len(data) - 8, MAX_HEADER_BYTES):
-        raise ModelFileError(f"{name}: header length field says {n} bytes but the file has {len(data) - 8} after it "
-                             f"(truncated or not a safetensors file)")
-    try:
-        header = json.loads(data[8:8 + n].decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ModelFileError(f"{name}: the header is not valid JSON ({exc}); the file is corrupt") from None
+    (n,) = struct.unpack("<Q", prefix[:8])
+    if n > min(file_size - 8, MAX_HEADER_BYTES):
+        raise ModelFileError(f"{name}: header length field says {n} bytes but the file has {file_size - 8} after it "
+                             f"(truncated or not a safetensors file; the limit is {MAX_HEADER_BYTES} bytes)")
+    return n
+
+
+def _parse_header(raw: bytes, file_size: int, name: str) -> dict[str, Any]:
+    """The header JSON, every tensor entry checked, and the tensor data exactly filling the rest of the file."""
+    header = parse_json(raw, f"{name}: the header", allow_constants=False)
     if not isinstance(header, dict):
         raise ModelFileError(f"{name}: the header must be a JSON object, got {type(header).__name__}")
-    start, payload = 8 + n, len(data) - 8 - n
+    payload = file_size - 8 - len(raw)
+    end = 0
     for key, info in header.items():
         if key == "__metadata__":
+            if not isinstance(info, dict) or not all(isinstance(v, str) for v in info.values()):
+                raise ModelFileError(f"{name}: the header's __metadata__ must map names to strings")
             continue
         if not _well_formed_entry(info):
             raise ModelFileError(f"{name}: tensor {key!r:.60} has a malformed entry (numpynn files hold F32/F64 "
@@ -100,17 +113,53 @@ def read_header(data: bytes, name: str) -> tuple[dict[str, Any], int]:
         b, e = info["data_offsets"]
         size = math.prod(info["shape"]) * _DTYPES[info["dtype"]].itemsize
         if not (0 <= b <= e <= payload) or e - b != size:
-            raise ModelFileError(f"{name}: tensor {key!r:.60} claims bytes {b}..{e} for shape {info['shape']} but "
-                                 f"the file holds {payload} bytes of tensor data (truncated or corrupt)")
-    return header, start
+            raise ModelFileError(f"{name}: tensor {key!r:.60} claims bytes {b}..{e} for shape "
+                                 f"{str(info['shape']):.80} but the file holds {payload} bytes of tensor data "
+                                 f"(truncated or corrupt)")
+        end = max(end, e)
+    if end != payload:
+        raise ModelFileError(f"{name}: the file has {payload - end} bytes after the tensor data its header "
+                             f"describes (a damaged or appended file)")
+    return header
+
+
+def parse_json(raw: bytes | str, what: str, *, allow_constants: bool = True) -> Any:
+    """JSON from a file, any failure (bad bytes, 10^5-deep nesting, a 5,000-digit number, NaN where none may
+    be) a ModelFileError saying `what` it was; nesting is capped at MAX_JSON_DEPTH."""
+    def refuse(constant: str):
+        raise ValueError(f"{constant} is not a number JSON allows here")
+
+    try:
+        text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+        value = json.loads(text, parse_constant=None if allow_constants else refuse)
+    except RecursionError:  # the parser's own guard, far below what the C stack takes
+        raise ModelFileError(f"{what} nests deeper than {MAX_JSON_DEPTH} levels; no numpynn file does") from None
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise ModelFileError(f"{what} is not valid JSON ({str(exc):.200}); the file is corrupt") from None
+    _check_depth(value, what)
+    return value
+
+
+def _check_depth(value: Any, what: str) -> None:
+    """Refuse nesting deeper than MAX_JSON_DEPTH (walked without recursion), so that no later step recurses far."""
+    level = [value]
+    for _ in range(MAX_JSON_DEPTH + 1):
+        level = [v for c in level if isinstance(c, (list, dict)) for v in (c.values() if isinstance(c, dict) else c)]
+        if not level:
+            return
+    raise ModelFileError(f"{what} nests deeper than {MAX_JSON_DEPTH} levels; no numpynn file does")
 
 
 def _well_formed_entry(info: Any) -> bool:
     if not isinstance(info, dict) or info.get("dtype") not in _DTYPES:
         return False
     shape, offsets = info.get("shape"), info.get("data_offsets")
-    return (isinstance(shape, list) and all(isinstance(d, int) and d >= 0 for d in shape)
-            and isinstance(offsets, list) and len(offsets) == 2 and all(isinstance(o, int) for o in offsets))
+    return (isinstance(shape, list) and len(shape) <= 8 and all(_is_int(d) and d >= 0 for d in shape)
+            and isinstance(offsets, list) and len(offsets) == 2 and all(_is_int(o) for o in offsets))
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
 
 
 def read_model_file(path: str | os.PathLike) -> ModelFile:
@@ -120,31 +169,78 @@ def read_model_file(path: str | os.PathLike) -> ModelFile:
     from safetensors.numpy import load as st_load
 
     name = os.fspath(path)
-    try:
-        data = Path(path).read_bytes()
-    except OSError as exc:
-        raise ModelFileError(f"cannot read model file {name!r}: {exc.strerror or exc}") from None
-    header, _ = read_header(data, name)
+    data, header = _read_bounded(path, name)
     meta_raw = header.get("__metadata__") or {}
-    meta_json = meta_raw.get("numpynn") if isinstance(meta_raw, dict) else None
+    meta_json = meta_raw.get("numpynn")
     if not isinstance(meta_json, str):
         raise ModelFileError(f"{name}: a safetensors file, but not a numpynn model (no 'numpynn' metadata)")
-    try:
-        meta = json.loads(meta_json)
-    except json.JSONDecodeError:
-        raise ModelFileError(f"{name}: the numpynn metadata is not valid JSON; the file is corrupt") from None
+    if len(meta_json) > MAX_METADATA_BYTES:
+        raise ModelFileError(f"{name}: the numpynn metadata is {len(meta_json):,} characters, over the limit of "
+                             f"{MAX_METADATA_BYTES:,}; no numpynn file holds that much")
+    meta = parse_json(meta_json, f"{name}: the numpynn metadata")
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         found = meta.get("format") if isinstance(meta, dict) else meta
         raise ModelFileError(f"{name}: unknown metadata format {found!r:.80}; expected {FORMAT!r}")
-    if not isinstance(meta.get("format_version"), int) or meta["format_version"] > FORMAT_VERSION:
-        raise ModelFileError(f"{name}: model file format version {meta.get('format_version')!r} is newer than this "
-                             f"numpynn reads ({FORMAT_VERSION}); upgrade numpynn")
+    version = meta.get("format_version")
+    if not _is_int(version) or version < 1:
+        raise ModelFileError(f"{name}: format_version must be an integer >= 1, got {version!r:.40}")
+    if version > FORMAT_VERSION:
+        raise ModelFileError(f"{name}: model file format version {version} is newer than this numpynn reads "
+                             f"({FORMAT_VERSION}); upgrade numpynn")
     try:
         tensors = st_load(data)
     except (SafetensorError, ValueError) as exc:
         raise ModelFileError(f"{name}: corrupt tensor data ({exc})") from None
     if _digest(meta_json, tensors) != meta_raw.get("numpynn_sha256"):
         raise ModelFileError(f"{name}: checksum mismatch: the file was changed or damaged after it was written")
+    for key, a in tensors.items():  # save refuses these; a file that has them was not written by numpynn
+        if not all_finite(a):
+            raise ModelFileError(f"{name}: tensor {key!r:.60} contains NaN or inf; numpynn never saves those")
     weights = {k: v for k, v in tensors.items() if not k.startswith(_OPT_PREFIX)}
     optimizer = {k[len(_OPT_PREFIX):]: v for k, v in tensors.items() if k.startswith(_OPT_PREFIX)}
     return ModelFile(meta, weights, optimizer)
+
+
+def _read_bounded(path: str | os.PathLike, name: str) -> tuple[bytes, dict[str, Any]]:
+    """(the bytes, the checked header) of a regular file (a symlink is followed to one).
+
+    FIFOs, devices and folders are refused before a byte is read (a FIFO is opened without blocking); the
+    header length is checked against the cap and the file's size before the header is read, and the header's
+    tensors must fill the rest of the file exactly before the rest is read."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    except OSError as exc:
+        raise ModelFileError(f"cannot read model file {name!r}: {exc.strerror or exc}") from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise ModelFileError(f"{name}: not a regular file (it is {_kind_of(st.st_mode)}); numpynn reads model "
+                                 f"files only from regular files")
+        prefix = _read_exactly(fd, min(8, st.st_size), name)
+        raw = _read_exactly(fd, _header_length(prefix, st.st_size, name), name)
+        header = _parse_header(raw, st.st_size, name)
+        rest = _read_exactly(fd, st.st_size - 8 - len(raw), name)
+        return prefix + raw + rest, header
+    finally:
+        os.close(fd)
+
+
+def _read_exactly(fd: int, size: int, name: str) -> bytes:
+    chunks, left = [], size
+    try:
+        while left > 0:
+            chunk = os.read(fd, min(left, 1 << 24))
+            if not chunk:
+                raise ModelFileError(f"{name}: the file ended after {size - left} of {size} bytes (it changed "
+                                     f"while being read)")
+            chunks.append(chunk)
+            left -= len(chunk)
+    except OSError as exc:
+        raise ModelFileError(f"cannot read model file {name!r}: {exc.strerror or exc}") from None
+    return b"".join(chunks)
+
+
+def _kind_of(mode: int) -> str:
+    kinds = ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
+             (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
+    return next((text for test, text in kinds if test(mode)), "not a regular file")

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import math
 import os
 from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
 
+from . import filechecks as checks
 from .dtypes import resolve_dtype
 from .errors import ModelFileError, NumpynnError, ShapeError
 from .io import ModelFile, read_model_file, write_model_file
@@ -23,7 +25,7 @@ from .ops import Activation, NumpyOps, get_ops
 from .optim import Optimizer, optimizer_from_config
 from .parameters import ParameterVector
 from .training.history import History
-from .validation import check_targets, check_X
+from .validation import check_batch_size, check_targets, check_X
 
 PREDICT_BATCH = 8192  # rows per forward pass in predict/evaluate: bounds memory on large inputs
 _UNMADE = object()  # the few-row predictor is made on first use
@@ -250,7 +252,7 @@ class Sequential:
     def _batched_logits(self, X: np.ndarray, batch_size: int | None, copy: bool = True) -> np.ndarray:
         """Logits of X in batches; `copy=False` may return a layer's reused buffer (read it before the next call)."""
         n = len(X)
-        bs = batch_size or PREDICT_BATCH
+        bs = check_batch_size(batch_size) or PREDICT_BATCH
         if (out := self._forward_few_rows(X)) is not None:
             return out.copy() if copy else out
         if n <= bs:
@@ -270,6 +272,7 @@ class Sequential:
         if not self.loss.is_classification:
             raise NumpynnError(f"predict_proba needs a classification loss; this model uses {self.loss.name!r}")
         X = check_X(X, self.input_shape, self.dtype)
+        check_batch_size(batch_size)
         if self.loss.name == "cross_entropy" and (probs := self._forward_few_rows(X, softmax=True)) is not None:
             return probs.copy()
         # the output activation makes a new array, so the logits need not be copied first
@@ -370,52 +373,51 @@ class Sequential:
 
     def restore_training_state(self, training: Any, arrays: dict[str, np.ndarray]) -> None:
         """Take back a `training_state()`, checking every value (it may come from a file)."""
-        if not isinstance(training, dict):
-            raise ModelFileError("'training' metadata must be an object")
-        epoch = training.get("epoch", 0)
-        if not isinstance(epoch, int) or epoch < 0:
-            raise ModelFileError(f"training epoch must be a non-negative integer, got {epoch!r:.40}")
-        self.epoch = epoch
+        training = checks.obj(training, "training")
+        self.epoch = checks.integer(training.get("epoch", 0), "training.epoch")
         rng_state = training.get("rng")
         if rng_state is not None:
-            if not isinstance(rng_state, dict) or rng_state.get("bit_generator") != "PCG64":
-                raise ModelFileError("the saved random state must be a PCG64 state")
-            self.rng.bit_generator.state = rng_state
-        self.history = History.from_dict(training.get("history") or {})
+            with checks.reading("training.rng"):
+                self.rng.bit_generator.state = checks.rng_state(rng_state, "training.rng")
+        with checks.reading("training.history"):
+            self.history = History.from_dict(checks.history(training.get("history") or {}, "training.history"))
         opt = training.get("optimizer")
         if opt is None:
+            if arrays:
+                raise ModelFileError("the file has optimizer tensors but no training.optimizer metadata")
             return
-        if not isinstance(opt, dict):
-            raise ModelFileError("optimizer metadata must be an object")
-        optimizer = optimizer_from_config(opt)
+        opt = checks.obj(opt, "training.optimizer")
+        with checks.reading(f"training.optimizer ({str(opt.get('name')):.20})"):
+            optimizer = optimizer_from_config(opt)
         params = {k: p for k, p, _ in self.parameters()}
         for name, a in arrays.items():
             key = name.rpartition("/")[0]
             if key not in params or params[key].shape != a.shape or params[key].dtype != a.dtype:
                 raise ModelFileError(f"optimizer state {name!r} does not match any parameter of the model")
-        optimizer.load_state_dict(opt, arrays)
+        with checks.reading("training.optimizer"):
+            optimizer.load_state_dict(opt, arrays)
         self.optimizer = optimizer
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> Sequential:
         """A model from a file written by `save`, with its training state when the file has one.
 
-        Raises ModelFileError for anything that is not an intact numpynn model file."""
+        Raises ModelFileError for anything that is not an intact numpynn model file, naming the field at fault."""
         file, name = read_model_file(path), os.fspath(path)
         try:
-            model = cls._from_file(file)
+            with checks.reading("the model file"):  # a last net; every field below has its own name
+                model = cls._from_file(file)
+                with checks.reading("weights"):
+                    model.set_weights(file.weights)
+                for i, layer in enumerate(model.layers):
+                    with checks.reading(f"model.layers[{i}] ({layer.describe()})"):
+                        layer.check_state()
+                training = file.meta.get("training")
+                if training is not None:
+                    model.restore_training_state(training, file.optimizer)
+                elif file.optimizer:
+                    raise ModelFileError("optimizer tensors without training metadata")
         except ModelFileError as exc:
-            raise ModelFileError(f"{name}: {exc}") from None
-        except (NumpynnError, ValueError, TypeError, KeyError, AttributeError, OverflowError, RecursionError) as exc:
-            raise ModelFileError(f"{name}: the architecture cannot be built: {exc}") from None
-        try:
-            model.set_weights(file.weights)
-            training = file.meta.get("training")
-            if training is not None:
-                model.restore_training_state(training, file.optimizer)
-            elif file.optimizer:
-                raise ModelFileError("optimizer tensors without training metadata")
-        except (NumpynnError, ValueError, TypeError, KeyError, AttributeError, OverflowError, RecursionError) as exc:
             raise ModelFileError(f"{name}: {exc}") from None
         return model
 
@@ -430,8 +432,14 @@ class Sequential:
         dtype = config.get("dtype", "float32")
         if dtype not in ("float32", "float64"):
             raise ModelFileError(f"model dtype must be float32 or float64, got {dtype!r:.40}")
-        layers = [layer_from_config(spec) for spec in config["layers"]]  # constructed only: no weights allocated
-        expected = {f"{i}.{k}": tuple(s) for i, layer in enumerate(layers) for k, s in layer.param_shapes().items()}
+        layers = []
+        for i, spec in enumerate(config["layers"]):  # constructed only: no weights allocated
+            with checks.reading(f"model.layers[{i}]"):
+                layers.append(layer_from_config(spec))
+        expected = {}
+        for i, layer in enumerate(layers):
+            with checks.reading(f"model.layers[{i}] ({layer.describe()})"):
+                expected.update({f"{i}.{k}": tuple(s) for k, s in layer.param_shapes().items()})
         if set(expected) != set(file.weights):
             missing, unexpected = sorted(set(expected) - set(file.weights)), sorted(set(file.weights) - set(expected))
             raise ModelFileError(f"the tensors do not match the architecture: missing {missing}, unexpected "
@@ -443,19 +451,27 @@ class Sequential:
             if a.dtype != np.dtype(dtype):
                 raise ModelFileError(f"tensor {key!r} is {a.dtype}, the model is {dtype}")
         seed = config.get("seed")
-        if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool) or seed < 0):
-            raise ModelFileError(f"model seed must be a non-negative integer or null, got {seed!r:.40}")
-        model = cls(layers, seed=seed, dtype=dtype, input_shape=config.get("input_shape"))
+        if seed is not None:
+            checks.integer(seed, "model.seed", 0, 2**128 - 1)
+        input_shape = checks.shape(config.get("input_shape"), "model.input_shape")
+        with checks.reading("model"):
+            model = cls(layers, seed=seed, dtype=dtype, input_shape=input_shape)
         loss = meta.get("loss")
-        model.set_loss(loss_from_config(loss) if isinstance(loss, dict) else None)
+        if loss is not None:
+            checks.obj(loss, "loss")
+        with checks.reading("loss"):
+            model.set_loss(loss_from_config(loss) if loss is not None else None)
         metrics = meta.get("metrics", [])
         if not isinstance(metrics, list) or not all(isinstance(m, str) for m in metrics):
             raise ModelFileError(f"'metrics' must be a list of names, got {metrics!r:.80}")
+        with checks.reading("metrics"):
+            from .training.metrics import get_metric
+
+            for m in metrics:
+                get_metric(m)
         model.metrics = metrics
-        prep = meta.get("preprocessing", {})
-        if not isinstance(prep, dict):
-            raise ModelFileError(f"'preprocessing' must be an object, got {prep!r:.80}")
-        model.preprocessing = prep
+        n_features = math.prod(model.input_shape) if model.input_shape else None
+        model.preprocessing = checks.preprocessing(meta.get("preprocessing", {}), n_features=n_features)
         return model
 
     def __repr__(self) -> str:

@@ -20,13 +20,14 @@ import numpy as np
 from . import data as datasets
 from .atomic import atomic_write_bytes
 from .config import ConfigError, TrainConfig
-from .errors import NumpynnError, ShapeError
+from .errors import NumpynnError, ShapeError, TrainingDivergedError
 from .losses import CrossEntropy, Loss, get_loss
 from .mlp import build_mlp
 from .model import Sequential
 from .optim import Optimizer, build_optimizer
 from .training import metrics as M
 from .training.callbacks import Callback, EarlyStopping, ModelCheckpoint, ReduceLROnPlateau, WeightAverage
+from .training.history import History
 from .training.split import validation_rows
 from .validation import check_targets
 
@@ -116,43 +117,66 @@ class RunResult:
 
 
 def train_run(config: TrainConfig, out_dir: str | Path, *, log=print, verbose: int = 1,
-              report: bool = True) -> RunResult:
-    """Train as `config` says and write the run folder; returns the model and its test figures."""
+              report: bool = True, resume: bool = False) -> RunResult:
+    """Train as `config` says and write the run folder; returns the model and its test figures.
+
+    resume=True continues the run in `out_dir` from its model.safetensors exactly as the uninterrupted run
+    would have gone on (`config` must be the run's config.toml). After Ctrl-C or divergence every figure in the
+    folder describes the model file it holds."""
     if report and importlib.util.find_spec("matplotlib") is None:
         log("matplotlib is not installed: training without the figures and report.html "
             "(pip install 'numpynn[plots]' to get them)")
         report = False
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    atomic_write_bytes(out / "config.toml", config.to_toml().encode())
     rd = load_run_data(config, log=log)
     n_out = n_outputs_for(config, len(rd.class_names))
+    check_memory(config, len(rd.X_train), rd.X_train.shape[1], n_out)
     model = build_model(config, rd.X_train.shape[1], n_out)
     model.preprocessing = rd.preprocessing
     model.set_loss(resolve_loss(config, n_out))
+    model_path = out / "model.safetensors"
+    if resume:
+        model = resumable_model(model_path, model, config)
     # the rows fit will hold out (it splits the same way), to count the steps per epoch and report the split
     n_val = 0
     if config.validation_split:
         n_val = len(validation_rows(len(rd.X_train), config.validation_split, model.seed)[1])
     batch = config.batch_size or (len(rd.X_train) - n_val)
     steps = math.ceil((len(rd.X_train) - n_val) / min(batch, len(rd.X_train) - n_val))
-    optimizer = optimizer_for(config, steps)
-    model_path = out / "model.safetensors"
+    optimizer = None if resume else optimizer_for(config, steps)  # resumed: the file's, with its state
     callbacks = build_callbacks(config, model_path, n_val > 0)
     augment = None
     if config.augment and rd.image_shape is not None and len(rd.image_shape) == 2:
         augment = datasets.Augmenter(rd.image_shape, config.shift, config.rotate, config.elastic, 3.0, config.noise,
                                      flip=config.flip)
+    if not resume:  # written once the run is known to start: a refused run leaves the folder as it was
+        atomic_write_bytes(out / "config.toml", config.to_toml().encode())
     log(f"training on {config.dataset}: {len(rd.X_train) - n_val:,} train, {n_val:,} validation, "
         f"{len(rd.X_test):,} test samples; {model.n_params():,} parameters")
     t0 = time.perf_counter()
-    history = model.fit(rd.X_train, rd.y_train, optimizer=optimizer, epochs=config.epochs,
-                        batch_size=config.batch_size or None, validation_split=config.validation_split,
-                        metrics=["accuracy"], callbacks=callbacks, verbose=verbose, augment=augment,
-                        precision=config.precision)
+    try:
+        history = model.fit(rd.X_train, rd.y_train, optimizer=optimizer, epochs=config.epochs,
+                            batch_size=config.batch_size or None, validation_split=config.validation_split,
+                            metrics=["accuracy"], callbacks=callbacks, verbose=verbose, augment=augment,
+                            resume=resume, precision=config.precision)
+    except TrainingDivergedError as exc:
+        for cb in callbacks:  # the last good epoch, if only kept in memory, goes to the file
+            if isinstance(cb, ModelCheckpoint):
+                cb.flush()
+        raise TrainingDivergedError(f"{exc} {_what_the_file_holds(model_path)}") from None
     seconds = time.perf_counter() - t0
     if history.interrupted:
-        log(f"interrupted: {model_path} holds the model of epoch {model.epoch}")
+        stopped_in = model.epoch + 1
+        if not model_path.exists():
+            log(f"interrupted in epoch {stopped_in}, before any epoch finished: no model was saved")
+            return _interrupted_before_any_epoch(out, config, rd, n_val, seconds, model)
+        # the model in memory may be part-way through an epoch: the figures describe the file instead
+        model = Sequential.load(model_path)
+        history = model.history
+        history.interrupted = True
+        log(f"interrupted in epoch {stopped_in}: {model_path} holds the model of epoch {model.epoch}; "
+            f"`numpynn train --resume {out}` continues the run")
     else:
         model.save(model_path)  # the final (or early-stopping best) weights with the training state
     atomic_write_bytes(out / "history.json", history.to_json().encode())
@@ -172,6 +196,54 @@ def train_run(config: TrainConfig, out_dir: str | Path, *, log=print, verbose: i
         report_path = write_report(out, config, model, rd, summary, proba=outputs.proba)
         log(f"report: {report_path.resolve()}")
     return RunResult(out, model, test, seconds, history.interrupted, report_path)
+
+
+def check_memory(config: TrainConfig, n_rows: int, n_features: int, n_outputs: int) -> None:
+    """Refuse a network that cannot fit in memory, with both figures, before anything is allocated."""
+    from .memory import available_bytes, gib, training_bytes
+
+    widths = [n_features, *config.hidden, n_outputs]
+    states = {"adam": 2, "adamw": 2, "rmsprop": 1, "adagrad": 1}.get(config.optimizer, 1 if config.momentum else 0)
+    batch = min(config.batch_size or n_rows, n_rows)
+    need = training_bytes(widths, batch, 8 if config.dtype == "float64" else 4, states)
+    have = available_bytes()
+    if have is not None and need > have:
+        raise ConfigError(f"a {'-'.join(map(str, widths))} network needs about {gib(need)} of memory to train "
+                          f"({config.optimizer}, batch {config.batch_size or 'full'}) but {gib(have)} is available; "
+                          f"choose smaller --hidden layers")
+
+
+def resumable_model(path: Path, fresh: Sequential, config: TrainConfig) -> Sequential:
+    """The model of an interrupted run, checked against what its config builds."""
+    if not path.exists():
+        raise ConfigError(f"cannot resume: {path} does not exist (the run saved no model; start it again)")
+    model = Sequential.load(path)
+    if model.get_config()["layers"] != fresh.get_config()["layers"] or model.optimizer is None:
+        raise ConfigError(f"cannot resume: {path} is not the model (with its training state) that "
+                          f"{path.parent / 'config.toml'} describes")
+    if model.epoch >= config.epochs:
+        raise ConfigError(f"nothing to resume: {path} has finished all {config.epochs} epochs of the run")
+    return model
+
+
+def _what_the_file_holds(path: Path) -> str:
+    if not path.exists():
+        return "No model was saved."
+    return f"{path} holds the model of epoch {Sequential.load(path).epoch}, the last before the divergence."
+
+
+def _interrupted_before_any_epoch(out: Path, config: TrainConfig, rd: RunData, n_val: int, seconds: float,
+                                  model: Sequential) -> RunResult:
+    """The run folder of a run stopped in its first epoch: its config and figures that say nothing was trained."""
+    history = History()
+    history.interrupted = True
+    atomic_write_bytes(out / "history.json", history.to_json().encode())
+    atomic_write_bytes(out / "history.csv", history.to_csv().encode())
+    summary = {"test": None, "train_seconds": seconds, "epochs": 0, "interrupted": True, "stopped_early": False,
+               "dataset": config.dataset, "model_saved": False,
+               "samples": {"train": len(rd.X_train) - n_val, "validation": n_val, "test": len(rd.X_test)}}
+    atomic_write_bytes(out / "metrics.json", json.dumps(summary, indent=1).encode())
+    return RunResult(out, model, {}, seconds, True, None)
 
 
 @dataclass

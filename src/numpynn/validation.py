@@ -110,9 +110,17 @@ def check_targets(y: Any, n_outputs: int, loss_name: str, dtype: np.dtype, name:
 def _labels(arr: np.ndarray, n_classes: int, name: str) -> np.ndarray:
     if arr.dtype.kind == "f" and not np.all(arr == np.round(arr)):
         raise DataError(f"class labels {name} must be whole numbers 0..{n_classes - 1}, got non-integer values")
-    labels = arr.astype(np.int64, copy=False)
-    lo, hi = int(labels.min()), int(labels.max())
+    lo, hi = int(arr.min()), int(arr.max())  # before the cast: a uint64 2**63 would wrap to a negative label
     if lo < 0 or hi >= n_classes:
         raise DataError(f"labels {name} must be in [0, {n_classes - 1}] for a model with {n_classes} outputs, "
                         f"got values from {lo} to {hi}")
-    return labels
+    return arr.astype(np.int64, copy=False)
+
+
+def check_batch_size(batch_size: Any, name: str = "batch_size") -> int | None:
+    """None (one pass over everything) or a positive integer; anything else a ValueError naming `name`."""
+    if batch_size is None:
+        return None
+    if isinstance(batch_size, (bool, np.bool_)) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise ValueError(f"{name} must be a positive integer or None, got {batch_size!r:.40}")
+    return int(batch_size)

@@ -71,6 +71,10 @@ class Layer:
         (a model file is checked against them before any memory is allocated)."""
         return {}
 
+    def check_state(self) -> None:
+        """Raise ValueError if the parameters or buffers (loaded from a file) hold values that mean nothing,
+        such as a negative variance; weights are already known to be finite."""
+
     def _add_param(self, name: str, value: np.ndarray) -> None:
         self.params[name] = np.ascontiguousarray(value, dtype=self.dtype)
         self.grads[name] = np.zeros_like(self.params[name])

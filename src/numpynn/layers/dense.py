@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -32,8 +33,8 @@ class Dense(Layer):
         for name, v in (("in_features", in_features), ("out_features", out_features)):
             if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < 1:
                 raise ValueError(f"Dense {name} must be a positive integer, got {v!r}")
-        if l1 < 0 or l2 < 0:
-            raise ValueError(f"Dense penalties must be >= 0, got l1={l1!r}, l2={l2!r}")
+        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v < math.inf for v in (l1, l2)):
+            raise ValueError(f"Dense penalties l1 and l2 must be finite numbers >= 0, got l1={l1!r}, l2={l2!r}")
         if bias_init not in BIAS_INITIALIZERS:
             raise ValueError(f"Dense bias_init must be one of {BIAS_INITIALIZERS}, got {bias_init!r}")
         self.in_features, self.out_features = int(in_features), int(out_features)

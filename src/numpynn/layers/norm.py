@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -25,10 +26,10 @@ class BatchNorm(Layer):
         if num_features is not None and (isinstance(num_features, bool) or not isinstance(num_features, int)
                                          or num_features < 1):
             raise ValueError(f"BatchNorm num_features must be a positive integer or None, got {num_features!r}")
-        if not 0 < momentum <= 1:
+        if not _real(momentum) or not 0 < momentum <= 1:
             raise ValueError(f"BatchNorm momentum must be in (0, 1], got {momentum!r}")
-        if eps <= 0:
-            raise ValueError(f"BatchNorm eps must be > 0, got {eps!r}")
+        if not _real(eps) or not 0 < eps < math.inf:
+            raise ValueError(f"BatchNorm eps must be a finite number > 0, got {eps!r}")
         self.num_features, self.momentum, self.eps = num_features, float(momentum), float(eps)
         self._xhat = self._inv_std = None
 
@@ -37,6 +38,12 @@ class BatchNorm(Layer):
             return {}
         f = (self.num_features,)
         return {"gamma": f, "beta": f, "running_mean": f, "running_var": f}
+
+    def check_state(self) -> None:
+        var = self.buffers["running_var"]
+        if (var < 0).any():
+            raise ValueError(f"running_var must be >= 0, got {int((var < 0).sum())} negative value(s), the first "
+                             f"{float(var[var < 0][0])!r}")
 
     def build(self, input_shape, *, dtype, ops, rng):
         if input_shape is None or len(input_shape) != 1:
@@ -104,3 +111,7 @@ class BatchNorm(Layer):
 
     def flops_per_sample(self) -> int:
         return 4 * (self.num_features or 0)
+
+
+def _real(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)

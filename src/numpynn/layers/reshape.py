@@ -15,6 +15,9 @@ class Flatten(Layer):
 
     def __init__(self, input_shape: tuple[int, ...] | list[int] | None = None) -> None:
         super().__init__()
+        if input_shape is not None and (not isinstance(input_shape, (tuple, list)) or not 1 <= len(input_shape) <= 8
+                                        or not all(_dim(d) for d in input_shape)):
+            raise ValueError(f"Flatten input_shape must be None or 1 to 8 positive integers, got {input_shape!r:.80}")
         self.expected = tuple(int(d) for d in input_shape) if input_shape is not None else None
         self._in_shape: tuple[int, ...] | None = None
 
@@ -41,3 +44,7 @@ class Flatten(Layer):
 
     def flops_per_sample(self) -> int:
         return 0
+
+
+def _dim(d: Any) -> bool:
+    return isinstance(d, (int, np.integer)) and not isinstance(d, bool) and 1 <= d <= 2**31

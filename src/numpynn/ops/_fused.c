@@ -616,6 +616,11 @@ static PyObject *py_dense_rows(PyObject *self, PyObject *args) {
     for (Py_ssize_t i = 0; i < n; i++) {
         PyObject *item = PySequence_Fast_GET_ITEM(seq, i);
         PyObject *o[3];
+        if (!PyTuple_Check(item)) { /* PyArg_ParseTuple on anything else is a SystemError */
+            PyErr_Format(PyExc_TypeError, "dense_rows: layers[%zd] must be a tuple (W, b, out, relu), got %s", i,
+                         Py_TYPE(item)->tp_name);
+            goto fail;
+        }
         if (!PyArg_ParseTuple(item, "OOOp:dense_rows layer", &o[0], &o[1], &o[2], &relu[i])) goto fail;
         Arg *L = a + 1 + 3 * i;
         for (int j = 0; j < 3; j++)

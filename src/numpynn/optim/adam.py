@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .base import Optimizer, check_range
@@ -13,13 +15,14 @@ class Adam(Optimizer):
     State per parameter: the moving averages m (of the gradient) and v (of its square)."""
 
     name, hyper, state_names = "adam", ("beta1", "beta2", "eps"), ("m", "v")
+    nonnegative_state = ("v",)
     decoupled = False
 
     def __init__(self, lr=1e-3, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8, **kw) -> None:
         super().__init__(lr, **kw)
         self.beta1 = check_range("beta1", beta1, 0.0, 1.0)
         self.beta2 = check_range("beta2", beta2, 0.0, 1.0)
-        if not (isinstance(eps, (int, float)) and eps > 0):
+        if not (isinstance(eps, (int, float)) and 0 < eps < math.inf):
             raise ValueError(f"eps must be > 0, got {eps!r}")
         self.eps = float(eps)
 

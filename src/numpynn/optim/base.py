@@ -45,6 +45,7 @@ class Optimizer:
     name: ClassVar[str] = ""
     hyper: ClassVar[tuple[str, ...]] = ()  # constructor arguments besides lr/weight_decay/clip_norm
     state_names: ClassVar[tuple[str, ...]] = ()
+    nonnegative_state: ClassVar[tuple[str, ...]] = ()  # running sums of squares
 
     def __init_subclass__(cls, **kw: Any) -> None:
         super().__init_subclass__(**kw)
@@ -53,7 +54,7 @@ class Optimizer:
     def __init__(self, lr: float | Schedule, *, weight_decay: float = 0.0, clip_norm: float | None = None) -> None:
         self.lr = check_lr(lr)
         self.weight_decay = check_range("weight_decay", weight_decay, 0.0, math.inf)
-        if clip_norm is not None and not (isinstance(clip_norm, (int, float)) and clip_norm > 0):
+        if clip_norm is not None and not (isinstance(clip_norm, (int, float)) and 0 < clip_norm < math.inf):
             raise ValueError(f"clip_norm must be a positive number or None, got {clip_norm!r}")
         self.clip_norm = None if clip_norm is None else float(clip_norm)
         self.iterations = 0      # steps taken; schedules and bias corrections read it
@@ -148,15 +149,27 @@ class Optimizer:
         return scalars, arrays
 
     def load_state_dict(self, scalars: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
-        self.iterations = int(scalars.get("iterations", 0))
-        self.lr_scale = float(scalars.get("lr_scale", 1.0))
-        self.state, self._flat = {}, None
+        """Take back a `state_dict()`, checking each value against its meaning (it may come from a file)."""
+        iterations, lr_scale = scalars.get("iterations", 0), scalars.get("lr_scale", 1.0)
+        if isinstance(iterations, bool) or not isinstance(iterations, int) or not 0 <= iterations <= 2**62:
+            raise ValueError(f"iterations must be an integer in [0, 2**62], got {iterations!r:.40}")
+        if isinstance(lr_scale, bool) or not isinstance(lr_scale, (int, float)) or not 0 < lr_scale < math.inf:
+            raise ValueError(f"lr_scale must be a finite number > 0, got {lr_scale!r:.40}")
+        state: dict[str, dict[str, np.ndarray]] = {}
         for name, a in arrays.items():
             key, _, state_name = name.rpartition("/")
             state_name, a = self._upgrade_state(state_name, a)
             if state_name not in self.state_names:
                 raise ValueError(f"{self.name} has no state named {state_name!r}")
-            self.state.setdefault(key, {})[state_name] = np.array(a, copy=True)
+            if not np.isfinite(a).all() or (state_name in self.nonnegative_state and (a < 0).any()):
+                raise ValueError(f"state {name!r} must hold finite numbers"
+                                 f"{' >= 0' if state_name in self.nonnegative_state else ''}")
+            state.setdefault(key, {})[state_name] = np.array(a, copy=True)
+        for key, st in state.items():
+            if set(st) != set(self.state_names):
+                raise ValueError(f"state of {key!r} has {sorted(st)}; {self.name} keeps {list(self.state_names)}")
+        self.iterations, self.lr_scale = iterations, float(lr_scale)
+        self.state, self._flat = state, None
 
     def _upgrade_state(self, state_name: str, a: np.ndarray) -> tuple[str, np.ndarray]:
         """A state array as written by an older numpynn, in today's name and meaning."""

@@ -171,10 +171,15 @@ class ModelCheckpoint(Callback):
         self._last_save, self._pending = time.monotonic(), None
 
     def on_train_end(self, logs):
+        self.flush(restore=self.model.history.interrupted)
+
+    def flush(self, *, restore: bool = True) -> None:
+        """Save the epoch kept in memory, if any; with `restore` the model returns to it first (after Ctrl-C
+        or divergence, the model in memory is past it)."""
         if self._pending is None:
             return
         epoch, snap = self._pending
-        if self.model.history.interrupted:
+        if restore:
             self.model.restore(snap)
         self._save(epoch)
 

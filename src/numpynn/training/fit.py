@@ -128,6 +128,9 @@ def _check_arguments(epochs, batch_size, validation_split) -> None:
         raise ValueError(f"epochs must be a non-negative integer, got {epochs!r}")
     if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1):
         raise ValueError(f"batch_size must be a positive integer or None (full batch), got {batch_size!r}")
+    if isinstance(validation_split, bool) or not isinstance(validation_split, (int, float)):
+        raise TypeError(f"validation_split must be a number in [0, 1), got {validation_split!r:.40} "
+                        f"({type(validation_split).__name__})")
     if not 0 <= validation_split < 1:
         raise ValueError(f"validation_split must be in [0, 1), got {validation_split!r}")
 
@@ -173,6 +176,10 @@ def _prepare_data(model, X, y, sample_weight, validation_data, validation_split)
     if validation_data is not None:
         if validation_split:
             raise ValueError("give validation_data or validation_split, not both")
+        if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+            got = f"{type(validation_data).__name__} of {len(validation_data)}" \
+                if isinstance(validation_data, (tuple, list)) else type(validation_data).__name__
+            raise TypeError(f"validation_data must be a pair (X_val, y_val), got a {got}")
         Xv = check_X(validation_data[0], model.input_shape, dtype, "X_val")
         yv = check_targets(validation_data[1], model.n_outputs, loss_name, dtype, "y_val")
         check_lengths(Xv, yv, "X_val", "y_val")
@@ -218,7 +225,12 @@ class _EpochRunner:
                                         f"became non-finite; lower the learning rate (now {lr:g})")
         logs: dict[str, float] = {"epoch": epoch, **{k: v / n for k, v in totals.items()}}
         if data.X_val is not None:
-            logs.update({f"val_{k}": v for k, v in model.evaluate(data.X_val, data.y_val, names).items()})
+            val = model.evaluate(data.X_val, data.y_val, names)
+            if not math.isfinite(val["loss"]):  # non-finite outputs give a non-finite loss too
+                raise TrainingDivergedError(f"training diverged in epoch {epoch} (step {opt.iterations}): the "
+                                            f"validation loss is {val['loss']}; lower the learning rate (now {lr:g}) "
+                                            f"or scale the inputs. This epoch is not recorded or saved.")
+            logs.update({f"val_{k}": v for k, v in val.items()})
         logs["lr"] = lr
         logs["time"] = time.perf_counter() - t0
         return logs
