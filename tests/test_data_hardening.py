@@ -298,3 +298,10 @@ def test_fashion_mnist_with_a_corrupt_cached_gz_uses_debians_copy(isolated_cache
     (_, y), (_, yt) = data.load_raw("fashion-mnist")
     assert np.bincount(y).tolist() == [6000] * 10 and len(yt) == 10000
     assert main(["datasets", "verify", "fashion-mnist"]) == 0
+
+
+def test_an_oversized_csv_copy_is_not_parsed_to_verify_it(tmp_path):
+    path = tmp_path / "mnist_784.csv"
+    path.write_text("pixel1,class\n")
+    os.truncate(path, (1 << 30) + 1)  # sparse: 1 GiB on paper, nothing on disk
+    assert _within(20, data.verify_file, path, data.registry.MNIST_FILES["train_images"]) is False

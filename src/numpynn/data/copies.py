@@ -26,6 +26,7 @@ from .registry import DataFile, DatasetSpec
 SINGLE_FILE_SUFFIXES = (".npz", ".csv")
 SUBFOLDERS = ("raw", "MNIST/raw", "FashionMNIST/raw")  # torchvision's layout under a root, or its raw folder
 MAX_CONTENT = 1 << 32
+MAX_CSV = 1 << 30  # OpenML's mnist_784.csv is about 120 MB: a larger "copy" is not parsed to find out
 _SPLIT_OF = {"train-images": "train_images", "train-labels": "train_labels", "t10k-images": "test_images",
              "t10k-labels": "test_labels"}
 _KERAS_KEY = {"train_images": "x_train", "train_labels": "y_train", "test_images": "x_test", "test_labels": "y_test"}
@@ -155,6 +156,8 @@ def array_digests(path: Path) -> dict[str, str | None]:
     key = _file_key(path)
     if key not in _digest_memo:
         try:
+            if path.suffix == ".csv" and key[1] > MAX_CSV:
+                raise DatasetError(f"{path}: {key[1]:,} bytes, too large for an MNIST CSV")
             splits = read_single_file(path)
         except DatasetError:
             splits = {}
