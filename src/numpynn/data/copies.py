@@ -26,6 +26,7 @@ from .registry import DataFile, DatasetSpec
 SINGLE_FILE_SUFFIXES = (".npz", ".csv")
 SUBFOLDERS = ("raw", "MNIST/raw", "FashionMNIST/raw")  # torchvision's layout under a root, or its raw folder
 MAX_CONTENT = 1 << 32
+MAX_CSV = 1 << 30  # OpenML's mnist_784.csv is about 120 MB: a larger "copy" is not parsed to find out
 _SPLIT_OF = {"train-images": "train_images", "train-labels": "train_labels", "t10k-images": "test_images",
              "t10k-labels": "test_labels"}
 _KERAS_KEY = {"train_images": "x_train", "train_labels": "y_train", "test_images": "x_test", "test_labels": "y_test"}
@@ -83,41 +84,35 @@ def problem(path: Path, pin: DataFile) -> str | None:
 
 
 def check(path: Path, pin: DataFile) -> tuple[str | None, str]:
-    """(problem or None, which pin matched: "as published", "by content" or "unpinned")."""
+    """(problem or None, which pin was checked: "as published", "by content" or "unpinned")."""
     if pin.sha256 is None and pin.content_sha256 is None:
         return None, "unpinned"
-    why = _content_problem(path, pin)
-    if why is _PUBLISHED:
-        return None, "as published"
-    return why, "by content"
-
-
-_PUBLISHED = "matches the published file"  # a sentinel, never shown
-
-
-def _content_problem(path: Path, pin: DataFile) -> str | None:
     if path.suffix in SINGLE_FILE_SUFFIXES:
         open_regular(path, "dataset file").close()  # a FIFO is refused here: a CSV reader would wait on it
         split = split_of(pin)
         digest = array_digests(path).get(split) if split else None
         if digest is not None and digest == pin.content_sha256:
-            return None
-        return f"its {split or pin.filename} are not the published ones (content checksum mismatch)"
+            return None, "by content"
+        return f"its {split or pin.filename} are not the published ones (content checksum mismatch)", "by content"
     with open_regular(path, "dataset file") as f:
-        size = os.fstat(f.fileno()).st_size
-        if pin.sha256 is not None and (pin.size is None or size == pin.size):
+        if pin.sha256 is not None and (pin.size is None or os.fstat(f.fileno()).st_size == pin.size):
             if _sha256_stream(f, None)[0] == pin.sha256:
-                return _PUBLISHED
+                return None, "as published"
             f.seek(0)
         if pin.content_sha256 is None:
-            return f"checksum mismatch: this is not the published {pin.filename}"
-        gz = f.read(2) == b"\x1f\x8b"
-        f.seek(0)
-        limit = pin.content_size or MAX_CONTENT
-        try:
-            digest, n = _sha256_stream(gzip.GzipFile(fileobj=f) if gz else f, limit)
-        except (gzip.BadGzipFile, EOFError, zlib.error, OSError) as exc:
-            return f"corrupt gzip data ({exc})"
+            return f"checksum mismatch: this is not the published {pin.filename}", "as published"
+        return _content_problem(f, pin), "by content"
+
+
+def _content_problem(f, pin: DataFile) -> str | None:
+    """What is wrong with the decompressed content of an open IDX file (gzip or raw), or None."""
+    gz = f.read(2) == b"\x1f\x8b"
+    f.seek(0)
+    limit = pin.content_size or MAX_CONTENT
+    try:
+        digest, n = _sha256_stream(gzip.GzipFile(fileobj=f) if gz else f, limit)
+    except (gzip.BadGzipFile, EOFError, zlib.error, OSError) as exc:
+        return f"corrupt gzip data ({exc})"
     if n > limit:
         return f"holds more than the {limit:,} bytes of the published {pin.filename}"
     if digest != pin.content_sha256:
@@ -161,6 +156,8 @@ def array_digests(path: Path) -> dict[str, str | None]:
     key = _file_key(path)
     if key not in _digest_memo:
         try:
+            if path.suffix == ".csv" and key[1] > MAX_CSV:
+                raise DatasetError(f"{path}: {key[1]:,} bytes, too large for an MNIST CSV")
             splits = read_single_file(path)
         except DatasetError:
             splits = {}

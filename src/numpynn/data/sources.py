@@ -63,7 +63,7 @@ def locate(name: str, *, path: str | os.PathLike | None = None, download_missing
                 break
             rejected.append(f"{hit}: {why}")
             if log:
-                log(f"{hit}: {why}; {'it will be fetched again' if hit.parent == cache else 'trying the next copy'}")
+                log(f"{hit}: {why}; trying the next copy")
     missing = [s for s in spec.files if s not in found]
     if path is not None and missing:
         tried = "".join(f"\n  {r}" for r in rejected) or (
