@@ -37,6 +37,8 @@ bench: $(VENV)/.installed system-deps
 	$(PY) benchmarks/run.py
 	$(PY) benchmarks/sklearn_comparison.py
 	$(PY) benchmarks/csv_speed.py
+	$(PY) benchmarks/replay.py
+	$(PY) benchmarks/augment_speed.py
 
 clean:
 	rm -rf $(VENV) runs build dist src/*.egg-info .pytest_cache .ruff_cache
