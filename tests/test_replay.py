@@ -96,3 +96,17 @@ def test_replay_config_builds_its_network_and_its_loss_falls(name, digits, tmp_p
     assert np.isfinite(losses).all() and np.mean(losses[-3:]) < losses[0]
     if name == "mnist_functional.toml":  # plain gradient descent: every iteration sees the same 1,200 images
         assert result.model.optimizer.iterations == steps
+
+
+def test_best_mlp_config_is_a_pure_mlp_with_elastic_augmentation_and_trains(digits, tmp_path):
+    config = TrainConfig.from_toml(EXAMPLES / "mnist_best.toml")
+    assert config.dataset == "mnist" and config.augment and config.elastic > 0 and config.validation_split == 0
+    model = build_model(config, 784, 10)
+    assert [type(layer).__name__ for layer in model.layers] == ["Dense", "Dropout", "Dense", "Dropout", "Dense"]
+    assert [d.out_features for d in model.layers[::2]] == [1024, 1024, 10]
+    short = TrainConfig.from_toml(EXAMPLES / "mnist_best.toml", {"dataset": str(keras_npz(tmp_path, digits)),
+                                                                  "epochs": 2})
+    result = train_run(short, tmp_path / "run", log=lambda *a: None, verbose=0, report=False)
+    losses = result.model.history.batch_loss
+    assert np.isfinite(losses).all() and np.mean(losses[-3:]) < np.mean(losses[:3])
+    assert result.test_metrics["accuracy"] > 0.5  # two epochs on 1,200 distorted digits already read most
