@@ -15,7 +15,8 @@ FIELDS = dataclasses.fields(TrainConfig)
 ANNOTATION_KIND = {bool: BOOL, int: INT, float: FLOAT, str: STR, list[int]: SIZES, str | list[str]: NAMES}
 
 # a value of every setting that differs from its default and passes the checks
-CHANGED = dict(hidden=[7, 5], activation=["tanh", "relu"], init="he_normal", dropout=0.25, input_dropout=0.05,
+CHANGED = dict(hidden=[7, 5], activation=["tanh", "relu"], init="he_normal", bias_init="small_normal", dropout=0.25,
+               input_dropout=0.05,
                batchnorm=True, output="softmax", loss="cross_entropy", optimizer="sgd", lr=0.05, momentum=0.9,
                nesterov=True, weight_decay=1e-4, clip_norm=1.5, schedule="step", warmup_epochs=0.5, step_epochs=3,
                gamma=0.25, epochs=4, batch_size=0, label_smoothing=0.1, early_stopping=2, average_decay=0.99,

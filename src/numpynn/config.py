@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import NumpynnError
+from .initializers import BIAS_INITIALIZERS
 
 
 class ConfigError(NumpynnError, ValueError):
@@ -124,6 +125,8 @@ class TrainConfig:
     activation: str | list[str] = setting("relu", "model", "hidden activation(s), e.g. relu", kind=NAMES)
     init: str = setting("auto", "model",
                         "weight initializer (auto, he_normal, glorot_uniform, lecun_normal, small_normal, ...)")
+    bias_init: str = setting("zeros", "model", "bias initializer: zeros, or small_normal (N(0, 0.01^2))",
+                             choices=BIAS_INITIALIZERS)
     dropout: float = setting(0.1, "model", "dropout rate after each hidden layer", rule=fraction())
     input_dropout: float = setting(0.0, "model", "dropout rate on the inputs", rule=fraction())
     batchnorm: bool = setting(False, "model", "batch normalisation after each hidden layer")

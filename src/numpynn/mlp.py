@@ -12,12 +12,14 @@ _RELU_LIKE = ("relu", "leaky_relu", "elu", "gelu")
 
 def build_mlp(n_inputs: int, hidden: Sequence[int], n_outputs: int, *, activation: str | Sequence[str] = "relu",
               init: str = "auto", dropout: float = 0.0, input_dropout: float = 0.0, batchnorm: bool = False,
-              output: str | None = None, seed: int | None = 0, dtype: str = "float32") -> Sequential:
+              output: str | None = None, seed: int | None = 0, dtype: str = "float32",
+              bias_init: str = "zeros") -> Sequential:
     """Dense hidden layers (each optionally followed by BatchNorm and Dropout), then a Dense output layer;
     `input_dropout` puts a Dropout on the inputs first (as in Srivastava et al. 2014, for wide MLPs).
 
     `activation` is one name for every hidden layer or one per layer; `output` an activation for the last layer
-    (None: raw logits; a softmax or sigmoid there is fused into the matching loss anyway).
+    (None: raw logits; a softmax or sigmoid there is fused into the matching loss anyway); `bias_init` names
+    every Dense layer's bias initializer.
     """
     acts = [activation] * len(hidden) if isinstance(activation, str) else list(activation)
     if len(acts) != len(hidden):
@@ -29,12 +31,13 @@ def build_mlp(n_inputs: int, hidden: Sequence[int], n_outputs: int, *, activatio
             raise ValueError(f"unknown activation {act!r}; expected one of {sorted(ACTIVATION_LAYERS)}")
         if batchnorm:  # Dense -> BatchNorm -> activation: normalise the pre-activations
             layer_init = init if init != "auto" else ("he_normal" if act in _RELU_LIKE else "glorot_uniform")
-            layers += [Dense(width, units, init=layer_init), BatchNorm(), ACTIVATION_LAYERS[act]()]
+            layers += [Dense(width, units, init=layer_init, bias_init=bias_init), BatchNorm(),
+                       ACTIVATION_LAYERS[act]()]
         else:
-            layers.append(Dense(width, units, act, init=init))
+            layers.append(Dense(width, units, act, init=init, bias_init=bias_init))
         if dropout:
             layers.append(Dropout(dropout))
         width = units
     out_init = "glorot_uniform" if init == "auto" else init
-    layers.append(Dense(width, n_outputs, output, init=out_init))
+    layers.append(Dense(width, n_outputs, output, init=out_init, bias_init=bias_init))
     return Sequential(layers, seed=seed, dtype=dtype, input_shape=(n_inputs,))

@@ -64,6 +64,7 @@ def n_outputs_for(config: TrainConfig, n_classes: int) -> int:
 
 def build_model(config: TrainConfig, n_features: int, n_outputs: int) -> Sequential:
     return build_mlp(n_features, config.hidden, n_outputs, activation=config.activations(), init=config.init,
+                     bias_init=config.bias_init,
                      dropout=config.dropout, input_dropout=config.input_dropout, batchnorm=config.batchnorm,
                      output=None if config.output == "auto" else config.output, seed=config.seed, dtype=config.dtype)
 
