@@ -65,7 +65,11 @@ class Dense(Layer):
         if x.ndim != 2 or x.shape[1] != self.in_features:
             raise ShapeError(f"{self.describe()} expected input (batch, {self.in_features}), got {tuple(x.shape)}")
         act = self.applied
-        z = np.matmul(x, self.params["W"], out=self._buffer("z", (x.shape[0], self.out_features)))
+        z = self._buffer("z", (x.shape[0], self.out_features))
+        if isinstance(x, np.ndarray):
+            np.matmul(x, self.params["W"], out=z)
+        else:  # a SciPy sparse batch (a first layer only): its product is dense, the batch stays sparse
+            z[...] = x @ self.params["W"]
         y = self.ops.bias_activation(z, self.params["b"], act,
                                      self._buffer("y", z.shape) if act is not None and act.needs_input else z)
         self._ready_for_backward = training
@@ -77,7 +81,10 @@ class Dense(Layer):
         self._check_backward()
         dz = self.ops.bias_activation_backward(dy, self._z, self._y, self.applied, self._buffer("dz", dy.shape),
                                                self.grads["b"])
-        np.matmul(self._x.T, dz, out=self.grads["W"])
+        if isinstance(self._x, np.ndarray):
+            np.matmul(self._x.T, dz, out=self.grads["W"])
+        else:
+            self.grads["W"][...] = self._x.T @ dz
         if not self.needs_input_grad:
             return None
         return np.matmul(dz, self.params["W"].T, out=self._buffer("dx", self._x.shape))
