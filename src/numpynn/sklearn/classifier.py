@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from scipy.special import expit
 from sklearn.base import ClassifierMixin, _fit_context
 from sklearn.metrics import accuracy_score
 from sklearn.preprocessing import LabelBinarizer
@@ -210,6 +211,8 @@ class NumpynnClassifier(ClassifierMixin, BaseMLP):
         return model.loss(logits, targets, sample_weight)
 
     def _output(self, model, logits):
+        if self.out_activation_ == "logistic":  # expit keeps tiny probabilities > 0, as scikit-learn's do
+            return expit(logits)
         return model.loss.output(logits)
 
     # --- scikit-learn's API ---------------------------------------------------------------------------------
