@@ -38,7 +38,7 @@ PARAMETERS_DOC = """
         it constant as long as training loss keeps decreasing, and divides it by 5 each time two consecutive
         epochs fail to decrease the training loss by at least tol (or fail to increase the validation score
         by at least tol if early_stopping is on). numpynn adds 'cosine': cosine decay over max_iter epochs,
-        for every stochastic solver. (numpynn before 0.3 took the rate itself here: it is learning_rate_init.)
+        for every stochastic solver. (numpynn 0.2 took the rate itself here: that is learning_rate_init now.)
     learning_rate_init : float, default=0.001
         The initial learning rate used. It controls the step-size in updating the weights. Only used when
         solver='sgd' or 'adam'.
