@@ -1137,7 +1137,7 @@ SKIPPED = {
     # calls MLPClassifier._loss_grad_lbfgs(packed, X, Y, sample_weight, activations, deltas, coef_grads,
     # intercept_grads), scikit-learn's private objective with its own buffers; numpynn's objective writes into
     # the model's flat gradient vector instead. The same numerical check of the L-BFGS objective's gradient,
-    # for every activation and 2 and 3 classes, is test_sklearn.py::test_lbfgs_objective_gradient_is_exact.
+    # for every activation and each kind of output, is test_sklearn_drop_in.py::test_lbfgs_objective_gradient_is_exact.
     "test_gradient": "asserts scikit-learn's private _loss_grad_lbfgs",
 }
 for _name, _reason in SKIPPED.items():
