@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 
 import numpynn as nn
@@ -81,8 +82,11 @@ def test_an_estimators_parameters_map_onto_the_builder():
     pytest.importorskip("sklearn")
     from numpynn.sklearn import NumpynnClassifier
 
-    est = NumpynnClassifier(optimizer="adamw", learning_rate=0.01, schedule="cosine", max_iter=7, batch_size=30)
-    opt = est._optimizer(100)
+    X, y = np.random.default_rng(0).standard_normal((100, 3)), np.arange(100) % 2
+    est = NumpynnClassifier((4,), solver="adamw", learning_rate_init=0.01, learning_rate="cosine", max_iter=7,
+                            batch_size=30, n_iter_no_change=np.inf).fit(X, y)
+    opt = est._optimizer.optimizer
     assert isinstance(opt, nn.AdamW) and opt.weight_decay == 0.01
     assert (opt.lr.total_steps, opt.lr.warmup_steps) == (7 * math.ceil(100 / 30), 0)
-    assert NumpynnClassifier(optimizer="sgd", weight_decay=0.1)._optimizer(10).lr == 0.001
+    sgd = NumpynnClassifier((4,), solver="sgd", weight_decay=0.1, max_iter=1).fit(X, y)._optimizer.optimizer
+    assert isinstance(sgd, nn.SGD) and (sgd.lr, sgd.weight_decay, sgd.momentum, sgd.nesterov) == (0.001, 0.1, 0.9, True)

@@ -51,10 +51,10 @@ def test_bad_arguments_say_what_was_expected(n, fraction, match):
         validation_rows(n, fraction, 0)
 
 
-def test_early_stopping_with_nothing_left_to_train_on_is_a_data_error():
+def test_early_stopping_with_nothing_left_to_train_on_raises_scikit_learns_error():
     pytest.importorskip("sklearn")
     from numpynn.sklearn import NumpynnClassifier
 
     X, y = np.array([[0.0], [1.0]]), np.array([0, 1])
-    with pytest.raises(nn.DataError, match="0.9 of 2 samples"):
+    with pytest.raises(ValueError, match="With n_samples=2, test_size=0.9 .* the resulting train set will be empty"):
         NumpynnClassifier((4,), early_stopping=True, validation_fraction=0.9, random_state=0).fit(X, y)

@@ -19,8 +19,9 @@ class ModelFileError(NumpynnError, ValueError):
     """A model file is missing, truncated, corrupted or describes something numpynn does not build."""
 
 
-class TrainingDivergedError(NumpynnError, FloatingPointError):
-    """The loss or a weight became non-finite; training stopped before anything bad was saved."""
+class TrainingDivergedError(NumpynnError, FloatingPointError, ValueError):
+    """The loss or a weight became non-finite; training stopped before anything bad was saved. A ValueError too,
+    as scikit-learn raises for non-finite weights, so code written for its estimators catches it."""
 
 
 class DatasetError(NumpynnError, ValueError):

@@ -66,7 +66,10 @@ class Dense(Layer):
         if x.ndim != 2 or x.shape[1] != self.in_features:
             raise ShapeError(f"{self.describe()} expected input (batch, {self.in_features}), got {tuple(x.shape)}")
         act = self.applied
-        x, W = self._operand("x", x), self._operand("W", self.params["W"])  # each rounded once a step (bf16)
+        sparse = not isinstance(x, np.ndarray)  # a SciPy sparse batch (a first layer only): multiplied as it is
+        W = self.params["W"]
+        if not sparse:
+            x, W = self._operand("x", x), self._operand("W", W)  # each rounded once a step (bf16)
         z = self.ops.matmul(x, W, out=self._buffer("z", (x.shape[0], self.out_features)))
         y = self.ops.bias_activation(z, self.params["b"], act,
                                      self._buffer("y", z.shape) if act is not None and act.needs_input else z)
@@ -79,7 +82,8 @@ class Dense(Layer):
         self._check_backward()
         dz = self.ops.bias_activation_backward(dy, self._z, self._y, self.applied, self._buffer("dz", dy.shape),
                                                self.grads["b"])
-        dz = self._operand("dz", dz)
+        if isinstance(self._x, np.ndarray):
+            dz = self._operand("dz", dz)
         self.ops.matmul_tn(self._x, dz, out=self.grads["W"])
         if not self.needs_input_grad:
             return None

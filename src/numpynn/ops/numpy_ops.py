@@ -41,11 +41,17 @@ class NumpyOps:
         raise NotImplementedError(f"the {self.name} engine's products take float arrays as they are")
 
     def matmul(self, a: np.ndarray, b: np.ndarray, out: np.ndarray) -> np.ndarray:
-        """out = a @ b: a layer's forward product, x @ W."""
+        """out = a @ b: a layer's forward product, x @ W (x may be a SciPy sparse batch)."""
+        if not isinstance(a, np.ndarray):  # sparse: its product is dense, the batch stays sparse
+            out[...] = a @ b
+            return out
         return np.matmul(a, b, out=out)
 
     def matmul_tn(self, a: np.ndarray, b: np.ndarray, out: np.ndarray) -> np.ndarray:
-        """out = aᵀ @ b: the weight gradient, xᵀ @ dz."""
+        """out = aᵀ @ b: the weight gradient, xᵀ @ dz (x may be a SciPy sparse batch)."""
+        if not isinstance(a, np.ndarray):
+            out[...] = a.T @ b
+            return out
         return np.matmul(a.T, b, out=out)
 
     def matmul_nt(self, a: np.ndarray, b: np.ndarray, out: np.ndarray) -> np.ndarray:

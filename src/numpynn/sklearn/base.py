@@ -1,0 +1,258 @@
+"""What NumpynnClassifier and NumpynnRegressor share: scikit-learn's MLP parameters and their checks, the
+first network, the loss and gradient of a batch, fitting with either solver, and prediction.
+
+The network is `model_`, a numpynn Sequential. `coefs_` and `intercepts_` are views of its Dense weights in
+scikit-learn's (in, out) layout: writing into them changes the model, and arrays assigned to them are copied
+into it before the next fit or prediction.
+"""
+
+from __future__ import annotations
+
+from itertools import pairwise
+from numbers import Integral, Real
+
+import numpy as np
+from scipy import sparse
+from sklearn.base import BaseEstimator
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, Options, StrOptions
+from sklearn.utils.validation import _check_sample_weight, validate_data
+
+from ..errors import TrainingDivergedError
+from ..initializers import INITIALIZERS
+from ..layers import ACTIVATION_LAYERS
+from ..model import PREDICT_BATCH, Sequential
+from .convert import build_network, dense_layers, network_from_weights, set_dense_weights
+from .lbfgs import fit_lbfgs
+from .solvers import STOCHASTIC_SOLVERS
+from .stochastic import fit_stochastic
+
+SKLEARN_ACTIVATIONS = ("identity", "logistic", "tanh", "relu")
+ACTIVATIONS = set(SKLEARN_ACTIVATIONS) | (set(ACTIVATION_LAYERS) - {"softmax"})
+NON_FINITE = ("Solver produced non-finite parameter weights. The input data may contain large values and need "
+              "to be preprocessed.")
+
+
+class BaseMLP(BaseEstimator):
+    """Base class of the numpynn estimators; use NumpynnClassifier or NumpynnRegressor."""
+
+    _parameter_constraints: dict = {
+        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "activation": [StrOptions(ACTIVATIONS), list, tuple],
+        "solver": [StrOptions({"lbfgs", *STOCHASTIC_SOLVERS})],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "learning_rate": [StrOptions({"constant", "invscaling", "adaptive", "cosine"})],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "power_t": [Interval(Real, 0, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "shuffle": ["boolean"],
+        "random_state": ["random_state"],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "verbose": ["verbose"],
+        "warm_start": ["boolean"],
+        "momentum": [Interval(Real, 0, 1, closed="left")],
+        "nesterovs_momentum": ["boolean"],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="left")],
+        "beta_1": [Interval(Real, 0, 1, closed="left")],
+        "beta_2": [Interval(Real, 0, 1, closed="left")],
+        "epsilon": [Interval(Real, 0, None, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left"), Options(Real, {np.inf})],
+        "max_fun": [Interval(Integral, 1, None, closed="left")],
+        # numpynn's own
+        "init": [StrOptions({"auto", *INITIALIZERS})],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "batchnorm": ["boolean"],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
+    }
+
+    # --- the network --------------------------------------------------------------------------------
+    def _hidden_sizes(self) -> list[int]:
+        sizes = self.hidden_layer_sizes
+        sizes = list(sizes) if hasattr(sizes, "__iter__") else [sizes]
+        if np.any(np.array(sizes) <= 0):
+            raise ValueError(f"hidden_layer_sizes must be > 0, got {sizes}.")
+        return [int(s) for s in sizes]
+
+    def _hidden_activations(self, n_hidden: int) -> list[str]:
+        if isinstance(self.activation, str):
+            return [self.activation] * n_hidden
+        acts = list(self.activation)
+        if len(acts) != n_hidden or any(a not in ACTIVATIONS for a in acts):
+            raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)} or a list of one per hidden layer "
+                             f"({n_hidden}), got {self.activation!r}")
+        return acts
+
+    def _initialize(self, y: np.ndarray, layer_units: list[int], dtype) -> None:
+        """The first network and the fitted attributes of a new fit (scikit-learn's `_initialize`)."""
+        self.n_iter_ = 0
+        self.t_ = 0
+        self.n_outputs_ = y.shape[1]
+        self.n_layers_ = len(layer_units)
+        self.out_activation_ = self._output_activation()
+        acts = self._hidden_activations(len(layer_units) - 2)
+        rs = self._random_state
+        if self.init == "auto":  # scikit-learn's: Glorot's uniform bound for weights and biases alike
+            factor = 2.0 if self.activation == "logistic" else 6.0
+            weights = []
+            for fan_in, fan_out in pairwise(layer_units):
+                bound = np.sqrt(factor / (fan_in + fan_out))
+                weights.append((rs.uniform(-bound, bound, (fan_in, fan_out)), rs.uniform(-bound, bound, fan_out)))
+        seed = int(rs.randint(np.iinfo(np.int32).max)) if self.dropout or self.init != "auto" else 0
+        model = build_network(layer_units, acts, self.out_activation_,
+                              init="glorot_uniform" if self.init == "auto" else self.init, dropout=self.dropout,
+                              batchnorm=self.batchnorm, seed=seed, dtype=dtype)
+        if self.init == "auto":
+            set_dense_weights(model, [W for W, _ in weights], [b for _, b in weights])
+        self.model_ = model
+        self._point_at(model)
+        self._best_weights = model.get_weights()
+        self.__dict__.pop("_optimizer", None)
+        if self.solver in STOCHASTIC_SOLVERS:
+            self.loss_curve_ = []
+            self._no_improvement_count = 0
+            if self.early_stopping:
+                self.validation_scores_ = []
+                self.best_validation_score_ = -np.inf
+                self.best_loss_ = None
+            else:
+                self.best_loss_ = np.inf
+                self.validation_scores_ = None
+                self.best_validation_score_ = None
+
+    def _point_at(self, model: Sequential) -> None:
+        dense = dense_layers(model)
+        self.coefs_ = [layer.params["W"] for layer in dense]
+        self.intercepts_ = [layer.params["b"] for layer in dense]
+
+    def _network(self) -> Sequential:
+        """model_, holding whatever was assigned to coefs_ / intercepts_ (a network is built from them when
+        there is no model_ of their shapes, as after setting them by hand)."""
+        model = self.__dict__.get("model_")
+        coefs, intercepts = self.coefs_, self.intercepts_
+        dense = dense_layers(model) if model is not None else []
+        if len(dense) != len(coefs) or any(np.shape(W) != ly.params["W"].shape for W, ly in zip(coefs, dense,
+                                                                                                strict=False)):
+            model = self.model_ = network_from_weights(coefs, intercepts, self.activation, self.out_activation_)
+            self._point_at(model)
+            return model
+        same = all(W is ly.params["W"] and b is ly.params["b"] for W, b, ly in zip(coefs, intercepts, dense,
+                                                                                   strict=False))
+        if not same:
+            set_dense_weights(model, coefs, intercepts)
+            self._point_at(model)
+        return model
+
+    # --- training ---------------------------------------------------------------------------------------
+    def _fit(self, X, y, sample_weight=None, incremental: bool = False):
+        hidden = self._hidden_sizes()
+        self._hidden_activations(len(hidden))
+        first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
+        X, y = self._validate_input(X, y, incremental, reset=first_pass)
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X)
+        if y.ndim == 1:
+            y = y.reshape((-1, 1))
+        sample_weight = self._with_class_weight(y, sample_weight)
+        self.n_outputs_ = y.shape[1]
+        layer_units = [X.shape[1], *hidden, self.n_outputs_]
+        self._random_state = check_random_state(self.random_state)
+        if first_pass:
+            self._initialize(y, layer_units, X.dtype)
+        model = self._network()
+        if [ly.params["W"].shape for ly in dense_layers(model)] != list(pairwise(layer_units)):
+            raise ValueError(f"the network has layers {[c.shape for c in self.coefs_]}, but the data and "
+                             f"hidden_layer_sizes ask for {list(pairwise(layer_units))}; fit without warm_start")
+        X = _as_model_input(X, model.dtype)
+        if sample_weight is not None:
+            sample_weight = sample_weight.astype(model.dtype, copy=False)
+        if self.solver in STOCHASTIC_SOLVERS:
+            fit_stochastic(self, model, X, y, sample_weight, incremental)
+        else:
+            fit_lbfgs(self, model, X, y, sample_weight)
+        if not model.ops.all_finite(model.flat.values):
+            where = next(f"layer {i} {ly.describe()}" for i, ly in enumerate(model.layers)
+                         if any(not np.isfinite(p).all() for p in ly.params.values()))
+            for attr in ("model_", "coefs_", "intercepts_", "_optimizer"):  # nothing non-finite stays behind
+                self.__dict__.pop(attr, None)
+            raise TrainingDivergedError(f"{NON_FINITE} (The weights of {where} became non-finite.)")
+        return self
+
+    def _loss_and_gradient(self, model: Sequential, X, targets: np.ndarray, sample_weight) -> float:
+        """The loss of a batch with scikit-learn's L2 term alpha / (2 sum(w)) * sum ||W||^2 (weights only),
+        its gradient left in model.flat.grads."""
+        logits = model.forward(X, training=True)
+        loss, dlogits = self._output_loss(model, logits, targets, sample_weight)
+        model.backward(dlogits)
+        if self.alpha:
+            sw_sum = X.shape[0] if sample_weight is None else float(sample_weight.sum())
+            scale, squares = self.alpha / sw_sum, 0.0
+            for layer in dense_layers(model):
+                W = layer.params["W"]
+                squares += float(np.dot(W.ravel(), W.ravel()))
+                layer.grads["W"] += scale * W
+            loss += 0.5 * scale * squares
+        return float(loss)
+
+    # --- prediction --------------------------------------------------------------------------------------
+    def _forward_pass_fast(self, X, check_input: bool = True) -> np.ndarray:
+        """The network's outputs after the output activation, (n, n_outputs_), in the input's float dtype."""
+        if check_input:
+            X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False)
+        model = self._network()
+        out_dtype = np.result_type(X.dtype, model.dtype) if X.dtype.kind == "f" else model.dtype
+        X = _as_model_input(X, model.dtype)
+        if sparse.issparse(X):
+            logits = np.empty((X.shape[0], model.n_outputs), dtype=model.dtype)
+            for s in range(0, X.shape[0], PREDICT_BATCH):
+                logits[s:s + PREDICT_BATCH] = model.forward(X[s:s + PREDICT_BATCH])
+        else:
+            logits = model.predict_logits(X)
+        return self._output(model, logits).astype(out_dtype, copy=False)
+
+    def _score_with_function(self, X, y, sample_weight, score_function) -> float:
+        y_pred = self._predict(X, check_input=False)
+        if np.issubdtype(y_pred.dtype, np.floating) and not np.isfinite(y_pred).all():
+            return np.nan
+        return float(score_function(y, y_pred, sample_weight=sample_weight))
+
+    def _check_solver(self) -> bool:
+        if self.solver not in STOCHASTIC_SOLVERS:
+            raise AttributeError(f"partial_fit is only available for stochastic optimizers. {self.solver} is not "
+                                 f"stochastic.")
+        return True
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
+    # --- for subclasses ------------------------------------------------------------------------------------
+    def _with_class_weight(self, y: np.ndarray, sample_weight):
+        return sample_weight
+
+    def _validate_input(self, X, y, incremental: bool, reset: bool):
+        raise NotImplementedError
+
+    def _output_activation(self) -> str:
+        raise NotImplementedError
+
+    def _targets(self, y: np.ndarray, dtype) -> np.ndarray:
+        raise NotImplementedError
+
+    def _output_loss(self, model, logits, targets, sample_weight):
+        raise NotImplementedError
+
+    def _output(self, model, logits) -> np.ndarray:
+        raise NotImplementedError
+
+    def _predict(self, X, check_input: bool = True):
+        raise NotImplementedError
+
+
+def _as_model_input(X, dtype):
+    """X in the model's dtype: dense and C-ordered, or sparse CSR (rows are what batches take)."""
+    if sparse.issparse(X):
+        return X.tocsr().astype(dtype, copy=False)
+    return np.ascontiguousarray(X, dtype=dtype)
