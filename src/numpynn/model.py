@@ -333,6 +333,13 @@ class Sequential:
             meta["training"], optimizer = self.training_state()
         write_model_file(path, meta, self.get_weights(), optimizer)
 
+    def export_onnx(self, path: str | os.PathLike, **options: Any) -> Any:
+        """Write this model as ONNX for onnxruntime and other runtimes; see numpynn.export.export_onnx for
+        the options (raw_input, class_names, opset). Needs the `onnx` extra."""
+        from .export.onnx import export_onnx
+
+        return export_onnx(self, path, **options)
+
     def training_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         """(JSON-able scalars, optimizer arrays): what a resumed run needs besides the weights."""
         training: dict[str, Any] = {"epoch": self.epoch, "rng": self.rng.bit_generator.state,
