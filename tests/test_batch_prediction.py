@@ -56,3 +56,18 @@ def test_models_that_are_not_a_dense_stack_use_the_forward_pass(rng):
     X = rng.normal(size=(20, 6)).astype(np.float32)
     logits = model.forward(X).copy()
     np.testing.assert_allclose(model.predict_proba(X), softmax(logits, np.empty_like(logits)), rtol=1e-6)
+
+
+def test_bias_relu_on_the_calling_thread_alone_is_the_shared_one_bit_for_bit(engine, rng):
+    if engine != "c":
+        pytest.skip("a switch of the C engine")
+    from numpynn.ops import _fused
+
+    for dtype in (np.float32, np.float64):
+        z = rng.normal(size=(3000, 64)).astype(dtype)  # long enough to be split when shared
+        b = rng.normal(size=64).astype(dtype)
+        shared, alone = z.copy(), z.copy()
+        _fused.bias_relu(shared, b)
+        _fused.bias_relu(alone, b, False)
+        np.testing.assert_array_equal(alone, shared)
+        np.testing.assert_array_equal(alone, np.maximum(z + b, 0))

@@ -10,22 +10,29 @@ machine that wait, not the memory traffic, is what smaller chunks cost (docs/per
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 if TYPE_CHECKING:
+    from .activations import Activation
     from .numpy_ops import DenseStep, NumpyOps
+
+# y = act(z + b) in place, as NumpyOps.bias_activation with out=z
+BiasActivation = Callable[[np.ndarray, np.ndarray, "Activation | None", np.ndarray], np.ndarray]
 
 CHUNK_BYTES = 16 << 20  # the widest hidden output of one chunk: 16,384 rows of 256 float32 units
 
 
 class BatchRows:
-    """A stack of Dense layers (W (in, out), b, activation or None) run on many rows."""
+    """A stack of Dense layers (W (in, out), b, activation or None) run on many rows. `bias_activation` is the
+    engine's own (default: `ops.bias_activation`)."""
 
-    def __init__(self, ops: NumpyOps, layers: Sequence[DenseStep]) -> None:
+    def __init__(self, ops: NumpyOps, layers: Sequence[DenseStep], bias_activation: BiasActivation | None = None
+                 ) -> None:
         self._ops, self._layers = ops, tuple(layers)
+        self._bias_activation = bias_activation or ops.bias_activation
         self._dtype = layers[0][0].dtype
         widest = max([W.shape[1] for W, _, _ in self._layers[:-1]], default=1)
         self._max_rows = max(1, CHUNK_BYTES // (widest * self._dtype.itemsize))
@@ -44,7 +51,7 @@ class BatchRows:
             m = len(h)
             for i, (W, b, act) in enumerate(self._layers):
                 z = np.matmul(h, W, out=out[s:s + m] if i == last else buffers[i][:m])
-                h = self._ops.bias_activation(z, b, act, z)
+                h = self._bias_activation(z, b, act, z)
         if softmax:
             self._ops.softmax(out, out)
         return out
