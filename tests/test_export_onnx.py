@@ -151,3 +151,27 @@ def test_the_export_command_writes_both_formats(tmp_path, capsys):
     assert (tmp_path / "p.npz").is_file() and "CLASS_NAMES = ['a', 'b'," in (tmp_path / "p.py").read_text()
     assert main(["export", str(tmp_path / "model.safetensors"), "--format", "python", "--raw-input"]) == 2
     assert "--raw-input and --opset apply to --format onnx" in capsys.readouterr().err
+
+
+def test_the_readme_deploy_commands_and_snippet_work(tmp_path, monkeypatch, capsys):
+    import re
+    import shlex
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = text.split("## Deploy", 1)[1].split("\n## ", 1)[0]
+    commands = [line.split("#")[0].split() for line in re.findall(r"```bash\n(.*?)```", section, re.S)[0].splitlines()
+                if line.startswith("numpynn export")]
+    (snippet,) = re.findall(r"```python\n(.*?)```", section, re.S)
+    assert len(commands) == 2 and len(snippet.strip().splitlines()) == 5
+    model = nn.Sequential([nn.Dense(784, 8, "relu"), nn.Dense(8, 10)], seed=0)
+    model.preprocessing = {"normalize": "scale", "max_value": 255.0, "input_shape": [28, 28]}
+    (tmp_path / "runs" / "demo").mkdir(parents=True)
+    model.save(tmp_path / "runs" / "demo" / "model.safetensors")
+    monkeypatch.chdir(tmp_path)
+    for command in commands:
+        assert main(shlex.split(" ".join(command[1:]))) == 0
+    assert (tmp_path / "predict_model.npz").is_file()
+    exec(compile(snippet, "README Deploy", "exec"), {})  # noqa: S102
+    want = model.predict_proba(np.zeros((1, 784), np.float32))
+    assert f"[{want.argmax()}]" in capsys.readouterr().out
