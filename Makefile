@@ -41,6 +41,7 @@ bench: $(VENV)/.installed system-deps
 	$(PY) benchmarks/model_file_speed.py
 	$(PY) benchmarks/replay.py
 	$(PY) benchmarks/augment_speed.py
+	$(PY) benchmarks/inference.py
 
 # mutate the fuzz corpus for FUZZ_SECONDS in all (each case limited to 2 GiB and 20 s); findings in fuzz/findings/
 FUZZ_SECONDS ?= 180

@@ -26,3 +26,7 @@ class TrainingDivergedError(NumpynnError, FloatingPointError, ValueError):
 
 class DatasetError(NumpynnError, ValueError):
     """A dataset file is corrupt, incomplete, or could not be found or downloaded."""
+
+
+class ExportError(NumpynnError, ValueError):
+    """A model cannot be written in another format (ONNX, a NumPy file): a layer the format lacks, bad options."""

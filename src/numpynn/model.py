@@ -84,12 +84,12 @@ class Sequential:
         tensors = [(f"{i}.{name}", layer.params, layer.grads, name)
                    for i, layer in enumerate(self.layers) for name in layer.params]
         self.flat = ParameterVector.gather(tensors, self.dtype)
-        self._few_rows = _UNMADE  # the layers now hold new arrays
+        self._few_rows = self._batch_rows = _UNMADE  # the layers now hold new arrays
         self._penalised = [ly for ly in self.layers if isinstance(ly, Dense) and (ly.l1 or ly.l2)]
 
     def __getstate__(self) -> dict[str, Any]:
         # rebuilt from the layers: the parameter vector and the few-row predictor, which holds views into it
-        return {k: v for k, v in self.__dict__.items() if k not in ("flat", "_few_rows")}
+        return {k: v for k, v in self.__dict__.items() if k not in ("flat", "_few_rows", "_batch_rows")}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
@@ -130,7 +130,7 @@ class Sequential:
         for i, layer in enumerate(steps):
             if isinstance(layer, Dense):
                 layer.needs_input_grad = i != self._first_step
-        self._few_rows = _UNMADE
+        self._few_rows = self._batch_rows = _UNMADE
 
     @contextlib.contextmanager
     def training_engine(self, ops: NumpyOps) -> Iterator[None]:
@@ -149,7 +149,7 @@ class Sequential:
                 self.loss.ops = engine
             if self.optimizer is not None:
                 self.optimizer.ops = engine
-            self._few_rows = _UNMADE
+            self._few_rows = self._batch_rows = _UNMADE
 
         bind(ops)
         try:
@@ -157,13 +157,26 @@ class Sequential:
         finally:
             bind(own)
 
-    def _make_few_rows(self):
-        """The engine's predictor for a few rows of a stack of Dense layers (Dropout does nothing at prediction),
-        or None: not such a stack, or not an engine with one."""
+    def _dense_stack(self) -> list | None:
+        """(W, b, activation) of each step when the steps are Dense layers (Dropout does nothing at prediction),
+        else None."""
         dense = [ly for ly in self.steps if not isinstance(ly, Dropout)]
         if not dense or not all(isinstance(ly, Dense) for ly in dense):
             return None
-        return self.ops.few_rows_predictor([(ly.params["W"], ly.params["b"], ly.applied) for ly in dense])
+        return [(ly.params["W"], ly.params["b"], ly.applied) for ly in dense]
+
+    def _make_few_rows(self):
+        """The engine's predictor for a few rows of a stack of Dense layers, or None: not such a stack, or not
+        an engine with one."""
+        stack = self._dense_stack()
+        return None if stack is None else self.ops.few_rows_predictor(stack)
+
+    def _batch_predictor(self):
+        """The engine's predictor for many rows of a stack of Dense layers (made on first use), or None."""
+        if self._batch_rows is _UNMADE:
+            stack = self._dense_stack()
+            self._batch_rows = None if stack is None else self.ops.batch_predictor(stack)
+        return self._batch_rows
 
     def parameters(self) -> Iterator[tuple[str, np.ndarray, np.ndarray]]:
         """(key, parameter, gradient) for every trainable tensor, in a stable order (views into `self.flat`)."""
@@ -255,6 +268,8 @@ class Sequential:
         bs = check_batch_size(batch_size) or PREDICT_BATCH
         if (out := self._forward_few_rows(X)) is not None:
             return out.copy() if copy else out
+        if (run := self._batch_predictor()) is not None:
+            return run(X, False, batch_size)  # a new array
         if n <= bs:
             out = self.forward(X)  # layers reuse their output buffers: hand back an array of our own
             return out.copy() if copy else out
@@ -273,8 +288,11 @@ class Sequential:
             raise NumpynnError(f"predict_proba needs a classification loss; this model uses {self.loss.name!r}")
         X = check_X(X, self.input_shape, self.dtype)
         check_batch_size(batch_size)
-        if self.loss.name == "cross_entropy" and (probs := self._forward_few_rows(X, softmax=True)) is not None:
-            return probs.copy()
+        if self.loss.name == "cross_entropy":
+            if (probs := self._forward_few_rows(X, softmax=True)) is not None:
+                return probs.copy()
+            if (run := self._batch_predictor()) is not None:
+                return run(X, True, batch_size)  # the softmax in place on a new array
         # the output activation makes a new array, so the logits need not be copied first
         return self.probability_columns(self.loss.output(self._batched_logits(X, batch_size, copy=False)))
 
@@ -361,6 +379,13 @@ class Sequential:
         if include_optimizer:
             meta["training"], optimizer = self.training_state()
         write_model_file(path, meta, self.get_weights(), optimizer)
+
+    def export_onnx(self, path: str | os.PathLike, **options: Any) -> Any:
+        """Write this model as ONNX for onnxruntime and other runtimes; see numpynn.export.export_onnx for
+        the options (raw_input, class_names, opset). Needs the `onnx` extra."""
+        from .export.onnx import export_onnx
+
+        return export_onnx(self, path, **options)
 
     def training_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         """(JSON-able scalars, optimizer arrays): what a resumed run needs besides the weights."""

@@ -443,10 +443,10 @@ static void bias_relu_part(const Part *part) { /* a range of rows */
 /* The arguments (matrix, vector of its width), the one at `written` to be written: their float kind, or 0 with
    an error set. Both buffers are released by the caller either way. */
 static char matrix_and_vector(PyObject *args, const char *format, const char *const names[2], int written, Arg x[2],
-                              Py_ssize_t *rows, Py_ssize_t *cols) {
+                              Py_ssize_t *rows, Py_ssize_t *cols, int *flag) {
     PyObject *o[2];
     memset(x, 0, 2 * sizeof *x);
-    if (!PyArg_ParseTuple(args, format, &o[0], &o[1])) return 0;
+    if (!PyArg_ParseTuple(args, format, &o[0], &o[1], flag)) return 0; /* flag: an optional "|p" after the arrays */
     for (int i = 0; i < 2; i++)
         if (get(o[i], &x[i], i == written, names[i]) < 0) return 0;
     char k = same_float_kind(x, 2, names);
@@ -458,11 +458,12 @@ static PyObject *py_bias_relu(PyObject *self, PyObject *args) {
     static const char *const names[] = {"z", "b"};
     Arg x[2];
     Py_ssize_t rows, cols;
-    char k = matrix_and_vector(args, "OO:bias_relu", names, 0, x, &rows, &cols);
+    int shared = 1; /* 0: on the calling thread alone, whatever its size */
+    char k = matrix_and_vector(args, "OO|p:bias_relu", names, 0, x, &rows, &cols, &shared);
     if (!k) goto fail;
     BiasReluJob job = {k, cols, x[0].view.buf, x[1].view.buf};
     Py_BEGIN_ALLOW_THREADS
-    share(bias_relu_part, &job, rows, 1 + SHARE_GRAIN / (cols ? cols : 1), 1);
+    share(bias_relu_part, &job, rows, shared ? 1 + SHARE_GRAIN / (cols ? cols : 1) : rows + 1, 1);
     Py_END_ALLOW_THREADS
     release(x, 2);
     Py_RETURN_NONE;
@@ -519,7 +520,7 @@ static PyObject *py_sum_rows(PyObject *self, PyObject *args) {
     static const char *const names[] = {"dz", "gb"};
     Arg x[2];
     Py_ssize_t rows, cols;
-    char k = matrix_and_vector(args, "OO:sum_rows", names, 1, x, &rows, &cols);
+    char k = matrix_and_vector(args, "OO:sum_rows", names, 1, x, &rows, &cols, NULL);
     if (!k) goto fail;
     Py_BEGIN_ALLOW_THREADS
     if (k == 'f') sum_rows_f32(rows, cols, x[0].view.buf, x[1].view.buf);
@@ -821,7 +822,8 @@ fail:
 
 static PyMethodDef methods[] = {
     {"adam", py_adam, METH_VARARGS, "adam(p, g, m, v, a, beta1, beta2, eps, decay, l2): Adam's step in place"},
-    {"bias_relu", py_bias_relu, METH_VARARGS, "bias_relu(z, b): z = max(z + b, 0) in place"},
+    {"bias_relu", py_bias_relu, METH_VARARGS,
+     "bias_relu(z, b, shared=True): z = max(z + b, 0) in place; shared=False keeps it on the calling thread"},
     {"relu_backward", py_relu_backward, METH_VARARGS, "relu_backward(dy, y, dz, gb): dz = dy*(y>0), gb = sum(dz, 0)"},
     {"sum_rows", py_sum_rows, METH_VARARGS, "sum_rows(dz, gb): gb = dz summed over its rows"},
     {"softmax_cross_entropy", py_softmax_cross_entropy, METH_VARARGS,

@@ -59,7 +59,3 @@ class Bf16Ops(FusedOps):
     def matmul_nt(self, a, b, out):
         a, b, low = self._operands(a, b)
         return self._dnnl.gemm_bf16(a, b, out, tb=True) if low else super().matmul_nt(a, b, out)
-
-    def few_rows_predictor(self, layers):
-        # the C predictor multiplies in float32; a bf16 model predicts with its own products
-        return None

@@ -22,6 +22,7 @@ from types import ModuleType
 import numpy as np
 
 from .activations import Activation
+from .batch_rows import BatchRows
 from .numpy_ops import DenseStep, NumpyOps
 from .openblas import share as share_blas_threads
 
@@ -126,6 +127,18 @@ class FusedOps(NumpyOps):
         return super().all_finite(a, block)
 
     # --- prediction ------------------------------------------------------------------------------------------
+    def batch_predictor(self, layers: Sequence[DenseStep]):
+        return BatchRows(self, layers, self._bias_activation_alone)
+
+    def _bias_activation_alone(self, z, b, act, out):
+        """bias_activation on the calling thread alone. A batch's bias + ReLU comes right after a product, while
+        BLAS's workers still spin; handing them a part then waits for them to be scheduled, which on a loaded
+        machine costs more than the part (docs/performance.md)."""
+        if _is_relu(act) and out is z and _fits(z, b):
+            self._c.bias_relu(z, b, False)
+            return z
+        return super().bias_activation(z, b, act, out)
+
     def few_rows_predictor(self, layers: Sequence[DenseStep]):
         if not layers or not all(act is None or _is_relu(act) for _, _, act in layers):
             return None

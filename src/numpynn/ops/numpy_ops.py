@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator, Sequence
 import numpy as np
 
 from .activations import Activation, sigmoid, softmax
+from .batch_rows import BatchRows
 
 # one Dense layer for few-row prediction: (W (in, out), b (out,), the activation it applies or None)
 DenseStep = tuple[np.ndarray, np.ndarray, Activation | None]
@@ -212,6 +213,10 @@ class NumpyOps:
         """A faster way to run this stack of Dense layers on a handful of rows, or None: not handled here, the
         layers' own forward passes are the way."""
         return None
+
+    def batch_predictor(self, layers: Sequence[DenseStep]) -> Callable[..., np.ndarray]:
+        """The way to run this stack of Dense layers on many rows: in place, without copies (batch_rows.py)."""
+        return BatchRows(self, layers)
 
     @contextlib.contextmanager
     def flush_subnormals(self) -> Iterator[None]:

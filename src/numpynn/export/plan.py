@@ -1,0 +1,144 @@
+"""The inference form of a model: the steps a prediction runs, with nothing of training left.
+
+Both exporters (ONNX and the NumPy file) translate this plan, so they agree on what a model computes: Dropout
+is gone, BatchNorm uses its running statistics, an activation layer after a Dense runs inside it, and the
+output is what `predict_proba` (classifiers) or `predict` (regression) returns. The plan is read from the
+model's own prediction steps (`Sequential.steps`), so it cannot drift from the forward pass.
+"""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..errors import ExportError
+from ..layers import BatchNorm, Dense, Dropout, Flatten, Layer
+from ..ops import Activation
+from ..ops.activations import ACTIVATIONS
+
+# what the model's last output becomes: the loss's output activation and predict_proba's columns
+OUTPUTS = {
+    "cross_entropy": "softmax",            # probabilities = softmax(z), label = argmax(z)
+    "binary_cross_entropy": "sigmoid",     # probabilities = sigmoid(z) per column (one-vs-rest), label = argmax(z)
+    "mse": None,                           # values = z
+}
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of a prediction. `op` is "flatten", "dense" (tensors W, b), "batchnorm" (mean, scale, beta:
+    y = (x - mean) * scale + beta), "activation", or "rescale" (scale, shift: y = x * scale + shift, a
+    regressor's target scaling); `activation` is what a dense or activation step applies after it."""
+
+    op: str
+    name: str
+    tensors: dict[str, np.ndarray] = field(default_factory=dict)
+    activation: Activation | None = None
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A model ready to be written in another format.
+
+    `output` is "softmax", "sigmoid", "sigmoid_binary" (one output: predict_proba's [1 - p, p]) or None
+    (regression: the values themselves); `squeeze` drops the values' column axis (a one-target regressor)."""
+
+    dtype: np.dtype
+    input_shape: tuple[int, ...]
+    steps: tuple[Step, ...]
+    output: str | None
+    n_outputs: int
+    class_names: tuple[str, ...]
+    preprocessing: dict[str, Any]
+    squeeze: bool = False
+
+    @property
+    def is_classifier(self) -> bool:
+        return self.output is not None
+
+
+def alpha_of(act: Activation) -> float:
+    """The shape parameter an activation computes with: its own, or its function's default."""
+    if act.alpha is not None:
+        return float(act.alpha)
+    return float(inspect.signature(ACTIVATIONS[act.name][0]).parameters["alpha"].default)
+
+
+def plan_of(obj: Any, class_names: Any = None) -> Plan:
+    """The plan of a numpynn Sequential, or of a fitted NumpynnClassifier/NumpynnRegressor (its `model_`,
+    with `classes_` as class names and the regressor's target scaling)."""
+    model = getattr(obj, "model_", None)
+    if model is None:
+        if hasattr(obj, "steps") and hasattr(obj, "layers") and hasattr(obj, "loss"):
+            return _model_plan(obj, class_names)
+        if hasattr(obj, "get_params") and hasattr(obj, "fit"):
+            raise ExportError(f"{type(obj).__name__} is not fitted yet: call fit before exporting it")
+        raise ExportError(f"expected a numpynn Sequential or a fitted numpynn estimator, got {type(obj).__name__}")
+    if class_names is None and hasattr(obj, "classes_"):
+        class_names = [str(c) for c in obj.classes_]
+    plan = _model_plan(model, class_names)
+    if hasattr(obj, "_y_scale"):  # NumpynnRegressor: the network predicts standardised targets
+        dt = plan.dtype
+        rescale = Step("rescale", "target", {"scale": np.asarray(obj._y_scale, dt).reshape(-1),
+                                             "shift": np.asarray(obj._y_mean, dt).reshape(-1)})
+        plan = Plan(plan.dtype, plan.input_shape, plan.steps + (rescale,), plan.output, plan.n_outputs,
+                    plan.class_names, plan.preprocessing, squeeze=bool(getattr(obj, "_y_1d", False)))
+    return plan
+
+
+def _model_plan(model: Any, class_names: Any) -> Plan:
+    if model.input_shape is None:
+        raise ExportError("the model's input shape is unknown (a first Flatten() without input_shape): give the "
+                          "first layer its input shape, e.g. Flatten((28, 28)), before exporting")
+    index = {id(layer): i for i, layer in enumerate(model.layers)}
+    steps = [s for layer in model.steps if (s := _step(layer, index[id(layer)])) is not None]
+    output = OUTPUTS.get(model.loss.name, "unknown")
+    if output == "unknown":
+        raise ExportError(f"the loss {model.loss.name!r} has no exported output; expected one of {sorted(OUTPUTS)}")
+    if output == "sigmoid" and model.n_outputs == 1:
+        output = "sigmoid_binary"
+    names = _class_names(class_names, model, output)
+    for step in steps:
+        for key, a in step.tensors.items():
+            if not np.isfinite(a).all():
+                raise ExportError(f"layer {step.name}'s {key} has NaN or inf values: a model that cannot predict "
+                                  f"is not exported")
+    return Plan(model.dtype, tuple(model.input_shape), tuple(steps), output, model.n_outputs, names,
+                dict(model.preprocessing))
+
+
+def _step(layer: Layer, i: int) -> Step | None:
+    name = str(i)
+    if isinstance(layer, Dense):
+        return Step("dense", name, {"W": layer.params["W"], "b": layer.params["b"]}, layer.applied)
+    if isinstance(layer, Dropout):
+        return None  # the identity at prediction
+    if isinstance(layer, BatchNorm):
+        # the same float operations as BatchNorm.forward(training=False), so the result is the model's
+        gamma, beta = layer.params["gamma"], layer.params["beta"]
+        scale = gamma / np.sqrt(layer.buffers["running_var"] + layer.eps)
+        return Step("batchnorm", name, {"mean": layer.buffers["running_mean"], "scale": scale, "beta": beta})
+    if isinstance(layer, Flatten):
+        return Step("flatten", name)
+    act = getattr(layer, "act", None)
+    if isinstance(act, Activation) and type(layer).__module__ == "numpynn.layers.activations":
+        return None if act.name in ("identity", "linear") else Step("activation", name, activation=act)
+    raise ExportError(f"layer {i} ({type(layer).__name__}) cannot be exported: the exporters know Dense, "
+                      f"Dropout, BatchNorm, Flatten and the activation layers")
+
+
+def _class_names(given: Any, model: Any, output: str | None) -> tuple[str, ...]:
+    if output is None:
+        if given:
+            raise ExportError("class names were given for a regression model, which has no classes")
+        return ()
+    k = 2 if output == "sigmoid_binary" else model.n_outputs
+    if given is None:
+        given = model.preprocessing.get("class_names") or [str(c) for c in range(k)]
+    names = tuple(str(c) for c in given)
+    if len(names) != k:
+        raise ExportError(f"the model has {k} classes, got {len(names)} class names: {list(names)[:12]}")
+    return names

@@ -1,0 +1,148 @@
+"""Export as one readable Python file that predicts with NumPy alone, its weights in a .npz beside it.
+
+The file holds the forward pass as a few lines of `x @ W + b` and activations (each written as numpynn
+computes it, so the numbers agree), the preprocessing of raw samples, and the class names; the weights are
+plain arrays in `<file>.npz`, loaded with `allow_pickle=False`. Both files are written atomically.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..atomic import atomic_write_bytes, atomic_writer
+from ..errors import ExportError
+from ..ops import Activation
+from ..version import __version__
+from .plan import Plan, alpha_of, plan_of
+
+_GELU_C = float(np.sqrt(2.0 / np.pi))
+
+# the activations as numpynn.ops.activations computes them, for the file's readers
+_FUNCTIONS = {
+    "relu": ["def relu(x):", "    return np.maximum(x, 0)"],
+    "leaky_relu": ["def leaky_relu(x, alpha):", "    return np.maximum(x, alpha * x)"],
+    "elu": ["def elu(x, alpha):", "    return np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0)))"],
+    "gelu": ["def gelu(x):", '    """The tanh approximation of GELU."""',
+             f"    return x * ((np.tanh({_GELU_C!r} * (x + 0.044715 * x * x * x)) + 1) * 0.5)"],
+    "sigmoid": ["def sigmoid(x):", '    """1 / (1 + exp(-x)), without overflow."""',
+                "    return (np.tanh(x * 0.5) + 1) * 0.5"],
+    "tanh": ["def tanh(x):", "    return np.tanh(x)"],
+    "softmax": ["def softmax(x):", '    """Row-wise, shifted by the row maximum so exp never overflows."""',
+                "    e = np.exp(x - x.max(axis=1, keepdims=True))", "    return e / e.sum(axis=1, keepdims=True)"],
+}
+
+
+def export_python(obj: Any, path: str | os.PathLike, *, class_names: Any = None) -> tuple[Path, Path]:
+    """Write `obj` (a Sequential or a fitted numpynn estimator) as the NumPy-only file `path` (ending in .py)
+    and its weights as `path` with the suffix .npz. Returns both paths."""
+    path = Path(path)
+    if path.suffix != ".py":
+        raise ExportError(f"the Python file's name must end in .py, got {str(path)!r}")
+    plan = plan_of(obj, class_names)
+    weights = {f"{s.name}.{key}": np.ascontiguousarray(a) for s in plan.steps for key, a in s.tensors.items()}
+    npz = path.with_suffix(".npz")
+    with atomic_writer(npz) as f:
+        np.savez(f, **weights)
+    atomic_write_bytes(path, python_source(plan, npz.name).encode())
+    return path, npz
+
+
+def python_source(plan: Plan, weights_name: str) -> str:
+    """The text of the file for `plan`, reading its weights from `weights_name` beside it."""
+    used = {s.activation.name for s in plan.steps if s.activation is not None}
+    used |= {"softmax"} if plan.output == "softmax" else {"sigmoid"} if plan.output else set()
+    n_in = ", ".join(map(str, plan.input_shape))
+    names = "predict_proba, predict" if plan.is_classifier else "predict"
+    usage = "one class per line" if plan.is_classifier else "one row of values per line"
+    lines = [
+        f'"""Predictions of a numpynn model (exported by numpynn {__version__}) with NumPy alone.', "",
+        f"    python {Path(weights_name).stem}.py samples.npy   # raw samples -> {usage}",
+        f"    from {Path(weights_name).stem} import preprocess, {names}", "",
+        f"The weights are plain arrays in {weights_name} beside this file, loaded without pickle.",
+        '"""', "", "import sys", "from pathlib import Path", "", "import numpy as np", "",
+        f"CLASS_NAMES = {list(plan.class_names)!r}" if plan.is_classifier else "",
+        f"DTYPE = np.{plan.dtype.name}",
+        f'W = dict(np.load(Path(__file__).with_name("{weights_name}"), allow_pickle=False))', "",
+    ]
+    for name in sorted(used - {"identity", "linear"}):
+        lines += ["", *_FUNCTIONS[name], ""]
+    lines += ["", *_preprocess(plan), "", "", "def forward(x):",
+              f'    """Model inputs (n, {n_in}) -> the network\'s output (n, {plan.n_outputs})."""',
+              "    x = np.asarray(x, dtype=DTYPE)",
+              f"    if x.shape[1:] != {plan.input_shape!r}:",
+              f'        raise ValueError(f"expected inputs of shape (n, {n_in}), got {{x.shape}}")']
+    for step in plan.steps:
+        lines += [f"    {_statement(step)}"]
+    lines += ["    return x", ""]
+    lines += _predictors(plan)
+    lines += ["", 'if __name__ == "__main__":', "    samples = preprocess(np.load(sys.argv[1], allow_pickle=False))"]
+    if plan.is_classifier:
+        lines += ["    for label in predict(samples):", "        print(CLASS_NAMES[label])"]
+    else:
+        lines += ["    for row in np.atleast_2d(predict(samples).T).T:", '        print(" ".join(map(str, row)))']
+    return "\n".join(lines) + "\n"
+
+
+def _preprocess(plan: Plan) -> list[str]:
+    """preprocess(raw): numpynn.data.apply_preprocessing's float32 arithmetic, then the model's shape and dtype."""
+    prep = plan.preprocessing
+    kind = prep.get("normalize", "none")
+    out = ["def preprocess(raw):", f'    """Raw samples -> model inputs, prepared as for training: {kind}."""']
+    if kind == "scale":
+        top = float(prep.get("max_value", 255.0))
+        out += [f"    x = np.asarray(raw).astype(np.float32) * np.float32(1.0 / {top!r})"]
+    elif kind == "standardize":
+        std = float(prep["std"]) if float(prep["std"]) > 0 else 1.0
+        out += [f"    x = (np.asarray(raw).astype(np.float32) - np.float32({float(prep['mean'])!r})) "
+                f"/ np.float32({std!r})"]
+    elif kind == "none":
+        out += ["    x = np.asarray(raw).astype(np.float32)"]
+    else:
+        raise ExportError(f"unknown preprocessing {kind!r}; expected 'scale', 'standardize' or 'none'")
+    return out + [f"    return x.reshape((len(x), {', '.join(map(str, plan.input_shape))})).astype(DTYPE)"]
+
+
+def _call(act: Activation | None, x: str) -> str:
+    if act is None or act.name in ("identity", "linear"):
+        return x
+    if act.name in ("leaky_relu", "elu"):
+        return f"{act.name}({x}, {alpha_of(act)!r})"
+    return f"{act.name}({x})"
+
+
+def _statement(step) -> str:
+    n = step.name
+    if step.op == "dense":
+        W = step.tensors["W"]
+        act = f", {step.activation.name}" if step.activation is not None else ""
+        affine = f'x @ W["{n}.W"] + W["{n}.b"]'
+        return f"x = {_call(step.activation, affine)}  # Dense {W.shape[0]} -> {W.shape[1]}{act}"
+    if step.op == "activation":
+        return f"x = {_call(step.activation, 'x')}"
+    if step.op == "batchnorm":
+        return (f'x = (x - W["{n}.mean"]) * W["{n}.scale"] + W["{n}.beta"]  '
+                f"# BatchNorm: scale = gamma / sqrt(running_var + eps)")
+    if step.op == "flatten":
+        return "x = x.reshape(len(x), -1)  # Flatten"
+    if step.op == "rescale":
+        return f'x = x * W["{n}.scale"] + W["{n}.shift"]  # back to the targets\' scale'
+    raise ExportError(f"step {n}: no Python form for {step.op!r}")
+
+
+def _predictors(plan: Plan) -> list[str]:
+    k = len(plan.class_names)
+    if plan.output is None:
+        values = "forward(x)[:, 0]" if plan.squeeze else "forward(x)"
+        return ["", "def predict(x):", '    """Predicted values."""', f"    return {values}", ""]
+    if plan.output == "sigmoid_binary":
+        proba = ["    p = sigmoid(forward(x))", "    return np.hstack([1 - p, p])"]
+        label = "(forward(x)[:, 0] > 0).astype(np.int64)"
+    else:
+        proba = [f"    return {plan.output}(forward(x))"]
+        label = "forward(x).argmax(axis=1)"
+    return ["", "def predict_proba(x):", f'    """Class probabilities (n, {k})."""', *proba, "", "",
+            "def predict(x):", '    """Class indices (n,); CLASS_NAMES[i] names class i."""', f"    return {label}", ""]

@@ -1,0 +1,117 @@
+"""The exported Python file: NumPy alone, in a process that cannot import numpynn, predicts what numpynn does."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import numpynn as nn
+from numpynn.data import apply_preprocessing
+from numpynn.errors import ExportError
+from numpynn.export import export_python
+from tests.export_grid import TOLERANCE, case_id, cases, expected, inputs, make_model
+
+# run in the child: numpynn must be out of reach, and each exported module's outputs are saved for the parent
+DRIVER = """
+import importlib, importlib.util, json, sys
+sys.path[:0] = [sys.argv[1], "."]      # NumPy alone (a folder that links to it), and the exported files
+import numpy as np
+print(json.dumps({"numpynn": importlib.util.find_spec("numpynn") is not None}))
+for name in json.loads(sys.argv[2]):
+    m = importlib.import_module(name)
+    x = np.load(name + "_x.npy")
+    out = m.predict_proba(x) if hasattr(m, "predict_proba") else m.predict(x)
+    np.save(name + "_out.npy", out)
+    np.save(name + "_label.npy", m.predict(x))
+"""
+
+
+@pytest.fixture(scope="module")
+def numpy_only(tmp_path_factory) -> Path:
+    """A folder holding NumPy (links to it) and nothing else, for `python -I -S` children."""
+    site = tmp_path_factory.mktemp("numpy_only")
+    here = Path(np.__file__).resolve().parent
+    for entry in (here, here.with_name("numpy.libs")):
+        if entry.exists():
+            (site / entry.name).symlink_to(entry)
+    return site
+
+
+def run_isolated(numpy_only: Path, cwd: Path, *args: str) -> subprocess.CompletedProcess:
+    """A Python child in isolated mode without site-packages (-I -S): the standard library, plus only what
+    the driver puts on sys.path."""
+    return subprocess.run([sys.executable, "-I", "-S", *args], cwd=cwd, capture_output=True, text=True, timeout=120,
+                          check=False)
+
+
+def test_the_file_reproduces_predict_proba_without_numpynn(tmp_path, numpy_only):
+    grid = cases()
+    names, models = [], {}
+    for i, case in enumerate(grid):
+        name = f"m{i}"
+        model = models[name] = make_model(*case)
+        export_python(model, tmp_path / f"{name}.py")
+        np.save(tmp_path / f"{name}_x.npy", inputs(1000 if i % 2 else 1, case[2]))
+        names.append(name)
+    done = run_isolated(numpy_only, tmp_path, "-c", DRIVER, str(numpy_only), json.dumps(names))
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.splitlines()[0]) == {"numpynn": False}  # numpynn was out of reach
+    for name, case in zip(names, grid, strict=True):
+        model, x = models[name], np.load(tmp_path / f"{name}_x.npy")
+        want = model.predict_proba(x) if expected(model) == "probabilities" else model.predict(x)
+        got = np.load(tmp_path / f"{name}_out.npy")
+        assert got.dtype == want.dtype, case_id(case)
+        np.testing.assert_allclose(got, want, rtol=TOLERANCE[case[2]], atol=TOLERANCE[case[2]],
+                                   err_msg=case_id(case))
+        if model.loss.is_classification:
+            np.testing.assert_array_equal(np.load(tmp_path / f"{name}_label.npy"), model.predict(x), case_id(case))
+
+
+def test_run_as_a_script_it_prepares_raw_pixels_and_prints_class_names(tmp_path, numpy_only):
+    (raw, _), _ = nn.data.load_raw("mnist-sample")
+    model = nn.Sequential([nn.Dense(784, 256, "relu"), nn.Dense(256, 128, "relu"), nn.Dense(128, 10)], seed=0)
+    model.preprocessing = {"normalize": "scale", "max_value": 255.0, "input_shape": [28, 28]}
+    names = [f"digit {d}" for d in range(10)]
+    py, npz = export_python(model, tmp_path / "predict_model.py", class_names=names)
+    assert npz == tmp_path / "predict_model.npz" and np.load(npz, allow_pickle=False)["0.W"].shape == (784, 256)
+    text = py.read_text()
+    assert len(text.splitlines()) < 70  # read in a minute: the forward pass, the preprocessing, the names
+    for part in ("def preprocess(raw):", "def forward(x):", "def predict_proba(x):", "CLASS_NAMES = ['digit 0'"):
+        assert part in text
+    np.save(tmp_path / "samples.npy", raw[:40])
+    script = f"import sys, runpy; sys.path.insert(0, {str(numpy_only)!r}); sys.argv = ['predict_model.py', " \
+             f"'samples.npy']; runpy.run_path('predict_model.py', run_name='__main__')"
+    done = run_isolated(numpy_only, tmp_path, "-c", script)
+    assert done.returncode == 0, done.stderr
+    want = model.predict(apply_preprocessing(raw[:40], model.preprocessing))
+    assert done.stdout.splitlines() == [names[c] for c in want]
+
+
+def test_standardised_inputs_a_first_flatten_and_a_regressor(tmp_path, numpy_only):
+    model = nn.Sequential([nn.Flatten((2, 3)), nn.Dense(6, 4, "elu"), nn.Dense(4, 2)], seed=0, dtype="float64")
+    model.set_loss("mse")
+    model.preprocessing = {"normalize": "standardize", "mean": 3.5, "std": 2.25}
+    export_python(model, tmp_path / "reg.py")
+    raw = np.random.default_rng(0).uniform(0, 9, (30, 2, 3))
+    np.save(tmp_path / "raw.npy", raw)
+    script = f"import sys; sys.path[:0] = [{str(numpy_only)!r}, '.']; import numpy as np, reg; " \
+             "np.save('out.npy', reg.predict(reg.preprocess(np.load('raw.npy'))))"
+    done = run_isolated(numpy_only, tmp_path, "-c", script)
+    assert done.returncode == 0, done.stderr
+    want = model.predict(apply_preprocessing(raw, model.preprocessing).reshape(30, 2, 3))
+    np.testing.assert_allclose(np.load(tmp_path / "out.npy"), want, rtol=1e-12, atol=1e-12)
+
+
+def test_a_bad_name_or_an_unexportable_model_writes_nothing(tmp_path):
+    model = make_model("relu", "multiclass", "float32", False)
+    with pytest.raises(ExportError, match="must end in .py"):
+        export_python(model, tmp_path / "model.txt")
+    model.layers[0].params["b"][0] = np.inf
+    with pytest.raises(ExportError, match="NaN or inf"):
+        export_python(model, tmp_path / "model.py")
+    assert list(tmp_path.iterdir()) == []
