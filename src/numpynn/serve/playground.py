@@ -145,14 +145,16 @@ class TrainSession:
         with self._lock:
             if self.error is not None:
                 raise NumpynnError(f"this session stopped: {self.error}")
-            try:
-                self.model.fit(self.X, self.y, epochs=epochs or self.spec.epochs_per_step,
-                               batch_size=self.spec.batch_size, verbose=0)
+            try:  # numpynn names a divergence itself: NumPy's overflow warnings would only repeat it
+                with np.errstate(over="ignore", invalid="ignore"):
+                    self.model.fit(self.X, self.y, epochs=epochs or self.spec.epochs_per_step,
+                                   batch_size=self.spec.batch_size, verbose=0)
             except NumpynnError as exc:  # e.g. a learning rate so high that training diverged
                 self.error = str(exc)
                 self._playing.clear()
                 raise
-            self._record()
+            with np.errstate(over="ignore", invalid="ignore"):
+                self._record()
 
     def play(self) -> None:
         with self._lock:
@@ -191,12 +193,13 @@ class TrainSession:
         """The figures so far (curve points from index `since` on) and the current decision boundary."""
         with self._lock:
             self.last_seen = time.monotonic()
-            p1 = self.model.predict_proba(self.grid)[:, 1]
+            with np.errstate(over="ignore", invalid="ignore"):  # weights near divergence: the page shows it
+                p1 = self.model.predict_proba(self.grid)[:, 1]
             curves = {k: v[since:] for k, v in self.curves.items()}
             latest = {k: v[-1] for k, v in self.curves.items()}
             return {"id": self.id, "epoch": self.model.epoch, "playing": self.playing, "error": self.error,
                     "since": since, "curves": curves, "latest": latest, "grid": GRID, "extent": EXTENT,
-                    "boundary": np.round(p1.astype(np.float64), 3).tolist()}
+                    "boundary": np.round(np.nan_to_num(p1.astype(np.float64), nan=0.5), 3).tolist()}
 
 
 class Sessions:
