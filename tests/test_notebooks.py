@@ -71,3 +71,50 @@ def test_write_your_own_layer_and_training_loop(kernel):
         assert outputs_of(cell_with(cells, marker), "image/png"), f"no figure from the cell with {marker!r}"
     table = outputs_of(cell_with(cells, "again.fit"), "text/html")[0]["data"]["text/html"]
     assert "val_loss" in table and "2 epochs" in table
+
+
+# --- what the notebooks rely on, checked directly (fast) ------------------------------------------------------
+
+def test_model_and_history_show_as_html_tables(blobs):
+    import numpynn as nn
+
+    X, y = blobs
+    model = nn.Sequential([nn.Dense(4, 8, "relu"), nn.Dense(8, 3)], seed=0)
+    page = model._repr_html_()
+    assert page.startswith("<table>") and page.count("<tr>") == 3  # header and two layers
+    assert "Dense(4\u21928, relu)" in page and "<td style=\"text-align:right\">40</td>" in page
+    assert "parameters: 67" in page
+    history = model.fit(X, y, epochs=25, batch_size=32, validation_split=0.2, metrics=["accuracy"], verbose=0)
+    table = history._repr_html_()
+    assert "<th style=\"text-align:right\">val_accuracy</th>" in table and "25 epochs" in table
+    assert table.count("<tr>") == 1 + 5 + 1 + 10  # header, the first 5 epochs, an ellipsis row, the last 10
+    assert f"<td style=\"text-align:right\">{history['loss'][-1]:.4f}</td>" in table
+    assert "<script" not in nn.Sequential([nn.Dense(2, 1)])._repr_html_()
+
+
+def test_history_plot_draws_both_panels(blobs, tmp_path):
+    pytest.importorskip("matplotlib")
+    import numpynn as nn
+
+    X, y = blobs
+    model = nn.Sequential([nn.Dense(4, 8, "relu"), nn.Dense(8, 3)], seed=0)
+    history = model.fit(X, y, epochs=3, batch_size=32, validation_split=0.2, metrics=["accuracy"], verbose=0)
+    fig = history.plot()
+    loss_ax, acc_ax = fig.axes
+    assert [ln.get_label() for ln in loss_ax.lines] == ["train (per batch)", "train", "validation"]
+    assert list(acc_ax.lines[0].get_ydata()) == pytest.approx([100 * a for a in history["accuracy"]])
+    fig.savefig(tmp_path / "curves.png")
+    assert (tmp_path / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_progress_is_plain_lines_outside_a_notebook(blobs):
+    import io
+
+    import numpynn as nn
+    from numpynn.training.callbacks import in_notebook
+
+    assert not in_notebook()
+    stream = io.StringIO()
+    X, y = blobs
+    nn.Sequential([nn.Dense(4, 3)], seed=0).fit(X, y, epochs=2, callbacks=[nn.ProgressBar(stream)], verbose=0)
+    assert stream.getvalue().count("epoch ") == 2
