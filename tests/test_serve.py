@@ -29,7 +29,7 @@ from .serve_support import RunningServer, as_body, draw_one, draw_zero, train_di
 
 @pytest.fixture(scope="module")
 def digit_model():
-    return train_digit_model(hidden=32, epochs=2)
+    return train_digit_model(hidden=32, epochs=1, samples=2000)  # the API's answers, not its accuracy
 
 
 @pytest.fixture(scope="module")

@@ -75,7 +75,7 @@ def test_draw_a_one_and_a_zero(server, page):
     stroke(page, [(150 - 3 * i, 50 + 18 * i) for i in range(11)])
     wait_for_answer(page, "1")
     assert page.locator("#bars .bar").count() == 10 and page.locator("#bars .bar.best").count() == 1
-    assert page.locator("#hidden .cells span").count() == 128
+    assert page.locator("#hidden .cells span").count() == 64
     assert page.locator("#units figure").count() == 8
     # a second stroke, then undo: back to the "1"
     stroke(page, [(60, 140), (220, 140)])
