@@ -123,6 +123,31 @@ def test_bodies_that_are_not_json_are_refused(server):
     assert status == 400 and "nested too deeply" in out["error"]
     status, out = server.call("POST", "/api/predict", raw=b"width=28", headers={"Content-Type": "text/plain"})
     assert status == 415 and "application/json" in out["error"]
+    status, out = server.call("POST", "/api/predict", raw=b'{"width": 1' + b"0" * 5000 + b"}")
+    assert status == 400 and "not usable JSON" in out["error"]
+
+
+def test_http_servers_own_refusals_are_json_too(server):
+    import socket
+
+    for request, status in ((b"BREW /api/info HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", 501),
+                            (b"GET / HTTP/x.y\r\n\r\n", 400), (b"GET /" + b"a" * 70_000 + b" HTTP/1.1\r\n\r\n", 414)):
+        with socket.create_connection(("127.0.0.1", server.port), timeout=30) as sock:
+            sock.sendall(request)
+            answer = b""
+            while chunk := sock.recv(65536):
+                answer += chunk
+        if answer.startswith(b"HTTP/"):
+            head, _, body = answer.partition(b"\r\n\r\n")
+            assert head.split()[1] == str(status).encode(), head
+        else:  # a request line it cannot parse is answered the HTTP/0.9 way: the body alone
+            body = answer
+        assert "error" in json.loads(body)
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+    conn.request("HEAD", "/draw")
+    response = conn.getresponse()
+    assert response.status == 200 and int(response.getheader("Content-Length")) > 0 and response.read() == b""
+    conn.close()
 
 
 def test_oversized_bodies_get_413_before_anything_is_parsed(server):

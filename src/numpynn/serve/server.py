@@ -78,6 +78,9 @@ class LabHandler(BaseHTTPRequestHandler):
     def do_DELETE(self) -> None:
         self._dispatch("DELETE")
 
+    def do_HEAD(self) -> None:
+        self._dispatch("GET")  # the headers of a GET; _send leaves the body out
+
     def do_PUT(self) -> None:
         self._dispatch("PUT")
 
@@ -95,6 +98,8 @@ class LabHandler(BaseHTTPRequestHandler):
             self._json(status, payload)
         except ApiError as exc:
             self._json(exc.status, {"error": exc.message})
+        except (TimeoutError, ConnectionError):  # the client stalled or went away: nobody to answer
+            self.close_connection = True
         except Exception as exc:  # a bug: the client gets JSON, the terminal the traceback
             traceback.print_exc(file=sys.stderr)
             self._json(500, {"error": f"internal error ({type(exc).__name__}); the server's log has the details"})
@@ -146,6 +151,8 @@ class LabHandler(BaseHTTPRequestHandler):
                 from None
         except RecursionError:
             raise ApiError(400, "the body's JSON is nested too deeply") from None
+        except ValueError as exc:  # e.g. an integer of more digits than Python converts
+            raise ApiError(400, f"the body is not usable JSON: {str(exc)[:120]}") from None
 
     def _discard(self, length: int) -> None:
         while length > 0:
@@ -168,6 +175,14 @@ class LabHandler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(data)
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """http.server's own refusals (a malformed request line, an unknown method, huge headers) as JSON too."""
+        self.close_connection = True
+        try:
+            self._json(code, {"error": message or HTTPStatus(code).phrase})
+        except ValueError:  # an unknown status code
+            super().send_error(code, message, explain)
 
     def log_message(self, format: str, *args: Any) -> None:
         if not self.server.quiet:
