@@ -344,3 +344,17 @@ def test_the_command_refuses_what_it_cannot_serve(tmp_path):
     r = subprocess.run([sys.executable, "-m", "numpynn.cli", "serve", str(tmp_path / "nope.safetensors")],
                        capture_output=True, text=True, env=env, timeout=60)
     assert r.returncode == 2 and "no such model file" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_every_hidden_layer_is_shown_after_its_activation():
+    model = nn.Sequential([nn.Dense(784, 16), nn.Tanh(), nn.Dropout(0.5), nn.Dense(16, 8, "relu"), nn.Dense(8, 10)],
+                          seed=0)
+    model.set_loss("cross_entropy")
+    out = DrawModel(model).predict(draw_zero())
+    assert [h["name"] for h in out["hidden"]] == ["hidden 1: 16 units, tanh", "hidden 2: 8 units, relu"]
+    first, second = (np.array(h["values"]) for h in out["hidden"])
+    assert np.abs(first).max() <= 1 and second.min() >= 0 and len(out["top_units"]) == 8
+    # the values are the layers' own: replay the first hidden layer by hand (Dropout does nothing here)
+    x = apply_preprocessing(mnist_style(draw_zero())[None], model.preprocessing)
+    W, b = model.layers[0].params["W"], model.layers[0].params["b"]
+    assert np.allclose(first, np.tanh(x @ W + b)[0], atol=1e-4)
