@@ -33,6 +33,7 @@ function settings() {
 async function reset() {
   const mine = ++generation;
   setPlaying(false);
+  setBusy(true);  // Play and Step wait for the new session: never act on the one being replaced
   try {
     const created = await api("POST", "/api/train", settings());
     if (mine !== generation) return;
@@ -43,7 +44,14 @@ async function reset() {
     render(created.state);
   } catch (error) {
     if (mine === generation) showError(error.message);
+  } finally {
+    if (mine === generation) setBusy(false);
   }
+}
+
+function setBusy(on) {
+  $("play").disabled = on;
+  $("step").disabled = on;
 }
 
 function setPlaying(on) {
