@@ -59,7 +59,7 @@ def test_one_neuron_xor_mnist(kernel):
     fit_cell = cell_with(cells, "history = model.fit")
     assert outputs_of(fit_cell, WIDGET), "the progress bar is not the notebook widget"
     table = outputs_of(fit_cell, "text/html")[0]["data"]["text/html"]
-    assert "val_accuracy" in table and table.count("<tr>") == 1 + 4  # header and the four epochs
+    assert "val_accuracy" in table and table.count("<tr>") == 1 + 3  # header and the three epochs
 
 
 def test_write_your_own_layer_and_training_loop(kernel):
