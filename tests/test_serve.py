@@ -352,6 +352,10 @@ def test_every_hidden_layer_is_shown_after_its_activation():
     model.set_loss("cross_entropy")
     out = DrawModel(model).predict(draw_zero())
     assert [h["name"] for h in out["hidden"]] == ["hidden 1: 16 units, tanh", "hidden 2: 8 units, relu"]
+    normed = nn.Sequential([nn.Dense(784, 16), nn.BatchNorm(16), nn.ReLU(), nn.Dense(16, 10)], seed=0)
+    normed.set_loss("cross_entropy")
+    (hidden,) = DrawModel(normed).predict(draw_zero())["hidden"]
+    assert hidden["name"] == "hidden 1: 16 units, relu" and min(hidden["values"]) >= 0
     first, second = (np.array(h["values"]) for h in out["hidden"])
     assert np.abs(first).max() <= 1 and second.min() >= 0 and len(out["top_units"]) == 8
     # the values are the layers' own: replay the first hidden layer by hand (Dropout does nothing here)

@@ -17,6 +17,7 @@ import numpy as np
 from ..errors import NumpynnError
 from ..layers import Dense
 from ..model import Sequential
+from ..ops import Activation
 
 IMAGE_SIDE = 28
 TOP_UNITS = 8  # first-layer units whose weights the page draws
@@ -135,13 +136,14 @@ class DrawModel:
     def _hidden_activations(self, x: np.ndarray) -> list[dict[str, Any]]:
         """The input of every Dense after the first, i.e. each hidden layer's output after its activation
         (and any Dropout/BatchNorm between), for one sample; named by the Dense that made it."""
-        out, last_dense = [], None
+        out, last_dense, act = [], None, "linear"
         for layer in self.model.steps:
             if isinstance(layer, Dense):
                 if last_dense is not None:
-                    act = last_dense.applied.name if last_dense.applied is not None else "linear"
                     out.append({"name": f"hidden {len(out) + 1}: {last_dense.out_features} units, {act}",
                                 "values": x[0].astype(np.float64).copy()})
-                last_dense = layer
+                last_dense, act = layer, layer.applied.name if layer.applied is not None else "linear"
+            elif isinstance(getattr(layer, "act", None), Activation):  # an activation layer not fused (after a
+                act = layer.act.name                                   # BatchNorm, say)
             x = layer.forward(x, training=False)
         return out
