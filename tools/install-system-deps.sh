@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Debian packages some tests use: Fashion-MNIST (found offline in /usr/share/datasets) and Chromium (renders
-# report.html in a real browser). Installed when this machine allows it; the tests that need them skip otherwise.
+# report.html in a real browser; Playwright drives it through the `numpynn serve` pages, with no browser download). Installed when this machine allows it; the tests that need them skip otherwise.
 set -u
 packages=(dataset-fashion-mnist chromium)
 command -v apt-get >/dev/null 2>&1 || { echo "no apt-get: skipping ${packages[*]}"; exit 0; }

@@ -346,6 +346,12 @@ class Sequential:
             print_fn(text)
         return text
 
+    def _repr_html_(self) -> str:
+        """The summary as an HTML table, for Jupyter."""
+        from .summary import summary_html
+
+        return summary_html(self)
+
     def get_config(self) -> dict[str, Any]:
         return {"class": "Sequential", "dtype": self.dtype.name, "seed": self.seed,
                 "input_shape": list(self.input_shape) if self.input_shape else None,

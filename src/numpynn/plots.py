@@ -7,17 +7,28 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .data.views import _pyplot, save_grid
-from .training.history import History
+from .errors import NumpynnError
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 
-def plot_curves(history: History, path: str | os.PathLike) -> None:
-    """Loss (per batch, light, and per epoch) and accuracy per epoch, training and validation."""
-    plt = _pyplot()
-    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 3.8))
+def curves_figure(history: Any) -> Figure:
+    """Loss (per batch, light, and per epoch) and accuracy per epoch, training and validation, of a History.
+
+    A Figure of its own (not pyplot's), so a notebook shows it once, as the value of `history.plot()`."""
+    try:
+        from matplotlib.figure import Figure
+        from matplotlib.ticker import MaxNLocator
+    except ImportError:
+        raise NumpynnError("drawing the curves needs matplotlib: pip install 'numpynn[plots]'") from None
+    fig = Figure(figsize=(10, 3.8))
+    ax_loss, ax_acc = fig.subplots(1, 2)
     epochs = np.asarray(history.epochs.get("epoch", []))
     if history.batch_loss and len(epochs):
         steps = np.arange(1, len(history.batch_loss) + 1) * (epochs[-1] / len(history.batch_loss))
@@ -32,16 +43,18 @@ def plot_curves(history: History, path: str | os.PathLike) -> None:
         if key in history.epochs:
             ax_acc.plot(epochs, 100 * np.asarray(history.epochs[key]), style, ms=3, label=label)
     ax_acc.set(xlabel="epoch", ylabel="accuracy (%)", title="accuracy")
-    from matplotlib.ticker import MaxNLocator
-
     for ax in (ax_loss, ax_acc):
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
         if ax.lines:
             ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    return fig
+
+
+def plot_curves(history: Any, path: str | os.PathLike) -> None:
+    """The curves of `curves_figure`, saved as an image file."""
+    curves_figure(history).savefig(path, dpi=100)
 
 
 def plot_confusion(cm: np.ndarray, class_names: Sequence[str], path: str | os.PathLike) -> None:

@@ -9,12 +9,12 @@ import sys
 from collections.abc import Sequence
 
 from ..errors import NumpynnError
-from . import datasets, evaluate, export, gradcheck, info, predict, train
+from . import datasets, evaluate, export, gradcheck, info, predict, serve, train
 from .common import Parser
 
 # subcommand name -> its module, in the order `numpynn --help` lists them
 COMMANDS = {"train": train, "evaluate": evaluate, "predict": predict, "info": info, "gradcheck": gradcheck,
-            "datasets": datasets, "export": export}
+            "datasets": datasets, "export": export, "serve": serve}
 
 
 def build_parser() -> Parser:

@@ -5,6 +5,7 @@ A callback can stop training (`self.model.stop_training = True`), change the lea
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import math
 import os
@@ -223,12 +224,14 @@ class LearningRateScheduler(Callback):
 
 
 class ProgressBar(Callback):
-    """A tqdm bar per epoch on a terminal; one plain line per epoch otherwise (logs, CI, pipes)."""
+    """A tqdm bar per epoch on a terminal; in Jupyter (with ipywidgets) one tqdm notebook widget over the epochs;
+    one plain line per epoch otherwise (logs, CI, pipes)."""
 
     def __init__(self, stream=None, force_plain: bool = False) -> None:
         self.stream = stream or sys.stderr
         self.force_plain = force_plain
         self._bar = None
+        self._widget = None
         self._steps = 0
 
     def _use_bar(self) -> bool:
@@ -245,6 +248,12 @@ class ProgressBar(Callback):
 
     def on_epoch_begin(self, epoch):
         self._t0 = time.perf_counter()
+        if self._widget is None and not self.force_plain and in_notebook():
+            from tqdm.notebook import tqdm
+
+            self._widget = tqdm(total=self._epochs, initial=epoch - 1, desc="training", unit="epoch")
+        if self._widget is not None:
+            return
         if self._use_bar():
             from tqdm import tqdm
 
@@ -259,7 +268,10 @@ class ProgressBar(Callback):
 
     def on_epoch_end(self, epoch, logs):
         text = format_logs(logs)
-        if self._bar is not None:
+        if self._widget is not None:
+            self._widget.set_postfix_str(text, refresh=False)
+            self._widget.update(1)
+        elif self._bar is not None:
             self._bar.set_postfix_str(text, refresh=True)
             self._bar.close()
             self._bar = None
@@ -270,6 +282,18 @@ class ProgressBar(Callback):
         if self._bar is not None:
             self._bar.close()
             self._bar = None
+        if self._widget is not None:
+            self._widget.close()
+            self._widget = None
+
+
+def in_notebook() -> bool:
+    """Inside a Jupyter kernel with ipywidgets and tqdm installed: tqdm's notebook widget can be drawn."""
+    get_ipython = getattr(sys.modules.get("IPython"), "get_ipython", None)
+    shell = get_ipython() if get_ipython is not None else None
+    if shell is None or "IPKernelApp" not in getattr(shell, "config", {}):
+        return False
+    return all(importlib.util.find_spec(m) is not None for m in ("ipywidgets", "tqdm"))
 
 
 def format_logs(logs: dict[str, float]) -> str:

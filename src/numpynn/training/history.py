@@ -61,3 +61,32 @@ class History:
     def __repr__(self) -> str:
         last = {k: round(v[-1], 5) for k, v in self.epochs.items() if v}
         return f"History({len(self)} epochs, last={last})"
+
+    def _repr_html_(self) -> str:
+        """The epochs as an HTML table in Jupyter (the first and last ones when there are many)."""
+        from ..summary import html_table
+
+        names = list(self.epochs)
+        n = len(self)
+        shown = list(range(n)) if n <= 20 else [*range(5), -1, *range(n - 10, n)]
+        rows = [tuple("…" for _ in names) if i < 0 else
+                tuple(_cell(k, self.epochs[k][i] if i < len(self.epochs[k]) else None) for k in names)
+                for i in shown]
+        why = "; stopped early" if self.stopped_early else "; interrupted" if self.interrupted else ""
+        return html_table(tuple(names), rows, 0, f"{n} epochs{why}")
+
+    def plot(self) -> Any:
+        """The loss and accuracy curves as a matplotlib Figure (a notebook shows it; `.savefig(path)` saves it)."""
+        from ..plots import curves_figure
+
+        return curves_figure(self)
+
+
+def _cell(name: str, value: float | None) -> str:
+    if value is None:
+        return ""
+    if name == "epoch":
+        return str(int(value))
+    if name == "time":
+        return f"{value:.2f} s"
+    return f"{value:.3g}" if name == "lr" else f"{value:.4f}"
