@@ -149,6 +149,7 @@ class TrainConfig:
                                    rule=fraction("0 = off"))
     average_start_epoch: int = setting(1, "training", "epoch from which the weights are averaged", rule=at_least(1))
     seed: int = setting(0, "training", "random seed", rule=at_least(0))
+    doctor: bool = setting(True, "training", "watch each layer and explain what goes wrong (doctor.json)")
     dtype: str = setting("float32", "training", "float32 or float64", choices=("float32", "float64"))
     # data
     dataset: str = setting("mnist-sample", "data", "a dataset name (see `numpynn datasets list`) or a path")
