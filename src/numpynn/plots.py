@@ -125,6 +125,7 @@ def plot_lr_and_speed(history: History, path: str | os.PathLike, n_train: int) -
     ax_speed.set(xlabel="epoch", ylabel="samples / s", title="training throughput")
     for ax in (ax_lr, ax_speed):
         ax.grid(alpha=0.3)
+    _integer_epochs((ax_lr, ax_speed))
     _finish(fig, plt, path)
 
 
@@ -155,7 +156,15 @@ def plot_doctor(records: list[dict], path: str | os.PathLike) -> None:
         ax.grid(alpha=0.3)
         if ax.lines:
             ax.legend(fontsize=7)
+    _integer_epochs(axes)
     _finish(fig, plt, path)
+
+
+def _integer_epochs(axes) -> None:
+    from matplotlib.ticker import MaxNLocator
+
+    for ax in axes:
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
 
 
 def plot_reliability(bins: dict, path: str | os.PathLike, ece: float) -> None:
@@ -236,4 +245,5 @@ def plot_compare(histories: Sequence[tuple[str, History]], path: str | os.PathLi
         ax.grid(alpha=0.3)
         if ax.lines:
             ax.legend(fontsize=7)
+    _integer_epochs((ax_loss, ax_acc))
     _finish(fig, plt, path)
