@@ -248,8 +248,9 @@ def first_non_finite(model, x: np.ndarray | None, iterations: int, epoch: int, b
     if where is None:
         where = (None, "the loss", "loss", "value")
     i, desc, tensor, kind = where
-    text = (f"training diverged at step {step} (epoch {epoch}, batch {batch}): the first non-finite value is "
-            f"{'in ' + desc if i is None else f'layer {i} ({desc})'}, {kind} {tensor!r}")
+    place = ("in the loss" if i is None else f"the output of layer {i} ({desc})" if kind == "output"
+             else f"in layer {i} ({desc}), {kind} {tensor!r}")
+    text = f"training diverged at step {step} (epoch {epoch}, batch {batch}): the first non-finite value is {place}"
     return {"step": step, "epoch": epoch, "batch": batch, "layer": i, "layer_name": desc, "tensor": tensor,
             "kind": kind, "text": text}
 
