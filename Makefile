@@ -37,6 +37,7 @@ bench: $(VENV)/.installed system-deps
 	$(PY) benchmarks/run.py
 	$(PY) benchmarks/sklearn_comparison.py
 	$(PY) benchmarks/csv_speed.py
+	$(PY) benchmarks/doctor_overhead.py
 
 clean:
 	rm -rf $(VENV) runs build dist src/*.egg-info .pytest_cache .ruff_cache
