@@ -150,3 +150,15 @@ def test_a_broken_doctor_file_gets_a_clear_error(tmp_path):
     (tmp_path / "doctor.json").write_text("{half")
     with pytest.raises(nn.NumpynnError, match="not a doctor file"):
         load_doctor(tmp_path)
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_a_diverged_run_keeps_the_doctors_account_in_its_folder(tmp_path, tiny_npz, capsys):
+    out = tmp_path / "run"
+    code = main(["train", "--dataset", str(tiny_npz), "--hidden", "16", "--epochs", "2", "--optimizer", "sgd",
+                 "--lr", "1e30", "--no-augment", "--no-report", "--quiet", "--out", str(out)])
+    assert code == 2 and "training diverged" in capsys.readouterr().err
+    doc = load_doctor(out)
+    assert doc["divergence"]["step"] >= 1 and doc["findings"][0].rule == "non_finite"
+    assert main(["doctor", str(out)]) == 0
+    assert "the first non-finite value is" in capsys.readouterr().out
