@@ -177,8 +177,8 @@ def plot_reliability(bins: dict, path: str | os.PathLike, ece: float) -> None:
     acc = np.array([np.nan if a is None else a for a in bins["accuracy"]], dtype=float)
     conf = np.array([np.nan if c is None else c for c in bins["confidence"]], dtype=float)
     ax.bar(centres, np.nan_to_num(acc), width=width, edgecolor="#08519c", color="#6baed6", label="accuracy")
-    ax.bar(centres, np.nan_to_num(conf - acc), bottom=np.nan_to_num(acc), width=width, color="#fc9272", alpha=0.6,
-           label="gap to confidence")
+    ax.bar(centres, np.nan_to_num(np.abs(conf - acc)), bottom=np.nan_to_num(np.minimum(acc, conf)), width=width,
+           color="none", edgecolor="#de2d26", hatch="//", lw=0.8, label="gap to the mean confidence")
     ax.plot([0, 1], [0, 1], "k--", lw=1, label="perfect calibration")
     ax.set(ylabel="accuracy", title=f"reliability (ECE {100 * ece:.2f} points)", xlim=(0, 1), ylim=(0, 1))
     ax.legend(fontsize=7, loc="upper left")
@@ -218,7 +218,8 @@ def plot_lr_find(result, path: str | os.PathLike) -> None:
     ax.set_xscale("log")
     finite = result.smoothed[np.isfinite(result.smoothed)]
     if len(finite):
-        ax.set_ylim(float(finite.min()) * 0.9, float(finite[0]) * 1.5 + 1e-12)
+        raw = result.losses[np.isfinite(result.losses)]
+        ax.set_ylim(float(min(finite.min(), raw.min())) * 0.9, float(finite[0]) * 1.5 + 1e-12)
     ax.set(xlabel="learning rate", ylabel="training loss", title="learning-rate range test")
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=8)
