@@ -195,7 +195,7 @@ class Doctor(Callback):
 
 def activation_name(layer) -> str | None:
     """The activation a step of the model applies last: a Dense's fused one or an activation layer's."""
-    act = getattr(layer, "applied", None) if hasattr(layer, "applied") else getattr(layer, "act", None)
+    act = layer.applied if hasattr(layer, "applied") else getattr(layer, "act", None)
     return getattr(act, "name", None)
 
 
