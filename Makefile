@@ -43,6 +43,7 @@ bench: $(VENV)/.installed system-deps
 	$(PY) benchmarks/augment_speed.py
 	$(PY) benchmarks/inference.py
 	$(PY) benchmarks/serve_latency.py
+	$(PY) benchmarks/doctor_overhead.py
 
 # mutate the fuzz corpus for FUZZ_SECONDS in all (each case limited to 2 GiB and 20 s); findings in fuzz/findings/
 FUZZ_SECONDS ?= 180

@@ -86,13 +86,14 @@ def test_demo_configuration_writes_a_complete_report(tmp_path):
                         "--plain"], capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr
     for name in ("model.safetensors", "config.toml", "history.json", "history.csv", "metrics.json", "curves.png",
-                 "confusion.png", "predictions.png", "mistakes.png", "first_layer.png", "report.html"):
+                 "confusion.png", "predictions.png", "mistakes.png", "first_layer.png", "report.html", "speed.png",
+                 "reliability.png", "saliency.png", "doctor.png", "doctor.json"):
         assert (out / name).is_file(), name
-    assert check_report(out / "report.html") == 5
+    assert check_report(out / "report.html") == 9
     assert "test accuracy" in r.stderr and str(out / "report.html") in r.stdout
     if CHROMIUM:
         loaded, total = browser_loaded_images(out / "report.html", tmp_path)
-        assert loaded == total == 5
+        assert loaded == total == 9
 
 
 @pytest.mark.skipif(not (ROOT / ".git").exists() or shutil.which("make") is None, reason="needs a git checkout")
@@ -101,5 +102,5 @@ def test_make_demo_from_a_fresh_clone(tmp_path):
     subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True, timeout=120)
     r = subprocess.run(["make", "demo"], cwd=clone, capture_output=True, text=True, timeout=900)
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
-    assert check_report(clone / "runs" / "demo" / "report.html") == 5
+    assert check_report(clone / "runs" / "demo" / "report.html") == 9
     assert "numpynn predict runs/demo/model.safetensors" in r.stdout  # a newcomer is told what to run next

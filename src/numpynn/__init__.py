@@ -54,7 +54,9 @@ from .training.callbacks import (
     ReduceLROnPlateau,
     WeightAverage,
 )
+from .training.doctor import Doctor
 from .training.history import History
+from .training.lr_find import lr_find
 from .version import __version__
 
 load = Sequential.load  # nn.load("model.safetensors")
@@ -68,5 +70,5 @@ __all__ = [
     "NumpynnError", "OneCycle", "Optimizer", "ProgressBar", "RMSprop", "ReLU", "ReduceLROnPlateau", "Schedule",
     "Sequential", "ShapeError", "Sigmoid", "Softmax", "StepDecay", "Tanh", "TrainingDivergedError", "WeightAverage",
     "__version__", "build_mlp", "gradcheck",
-    "initializers", "load", "losses", "metrics", "ops", "optim",
+    "initializers", "load", "losses", "metrics", "ops", "optim", "Doctor", "lr_find",
 ]

@@ -19,7 +19,7 @@ from . import filechecks as checks
 from .dtypes import resolve_dtype
 from .errors import ModelFileError, NumpynnError, ShapeError
 from .io import ModelFile, read_model_file, write_model_file
-from .layers import Dense, Dropout, Layer, layer_from_config
+from .layers import BatchNorm, Dense, Dropout, Layer, layer_from_config
 from .losses import Loss, get_loss, loss_from_config, loss_to_config
 from .ops import Activation, NumpyOps, get_ops
 from .optim import Optimizer, optimizer_from_config
@@ -249,6 +249,49 @@ class Sequential:
         for layer in self._penalised:
             layer.add_penalty_grad()
         return d if input_grad else None
+
+    def input_gradients(self, X: Any, class_index: int | Sequence[int] | np.ndarray) -> np.ndarray:
+        """Saliency: d logit[class] / d x for each row of X, shaped like X (Simonyan et al. 2014).
+
+        `class_index`: one class for every row, or one per row (n,). The logit is the class's score before
+        the softmax or sigmoid the loss applies. Computed as at prediction: dropout off, BatchNorm with its
+        running statistics. The model's weights and gradient buffers are left as they were.
+        """
+        Xa = check_X(X, self.input_shape, self.dtype)
+        n = len(Xa)
+        c = np.asarray(class_index)
+        if c.ndim == 0:
+            c = np.full(n, c)
+        if c.dtype.kind not in "iu" or c.shape != (n,):
+            raise ValueError(f"class_index must be an integer or {n} integers (one per row), got {class_index!r:.80}")
+        if n and (c.min() < 0 or c.max() >= self.n_outputs):
+            raise ValueError(f"class_index must be in [0, {self.n_outputs}), got values from {c.min()} to {c.max()}")
+        out = np.empty(Xa.shape, dtype=self.dtype)
+        saved = self.flat.grads.copy()  # the layers' backward writes parameter gradients: keep the model's own
+        try:
+            for s in range(0, n, PREDICT_BATCH):
+                out[s:s + PREDICT_BATCH] = self._input_gradient_batch(Xa[s:s + PREDICT_BATCH],
+                                                                      c[s:s + PREDICT_BATCH])
+        finally:
+            np.copyto(self.flat.grads, saved)
+            self._plan_steps()  # the first layer skips dL/dx again
+        return out
+
+    def _input_gradient_batch(self, x: np.ndarray, c: np.ndarray) -> np.ndarray:
+        layers = [ly for ly in self.steps if not isinstance(ly, Dropout)]  # Dropout is the identity here
+        for layer in layers:  # training=True keeps what backward needs; BatchNorm stays in evaluation mode
+            x = layer.forward(x, training=not isinstance(layer, BatchNorm))
+        d = np.zeros((len(x), self.n_outputs), dtype=self.dtype)
+        d[np.arange(len(x)), c] = 1
+        for layer in layers:
+            if isinstance(layer, Dense):
+                layer.needs_input_grad = True
+        for layer in reversed(layers):
+            if isinstance(layer, BatchNorm):  # evaluation-mode BatchNorm is x * gamma / sqrt(var + eps) + ...
+                d = d * (layer.params["gamma"] / np.sqrt(layer.buffers["running_var"] + layer.eps))
+            else:
+                d = layer.backward(d)
+        return d
 
     def penalty(self) -> float:
         """The L1/L2 weight-penalty term added to the loss."""

@@ -116,3 +116,148 @@ def plot_first_layer(W: np.ndarray, path: str | os.PathLike, image_shape=(28, 28
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
+
+
+def _finish(fig, plt, path) -> None:
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def plot_lr_and_speed(history: History, path: str | os.PathLike, n_train: int) -> None:
+    """The learning rate of each epoch, and the training throughput (samples per second) of each epoch."""
+    plt = _pyplot()
+    fig, (ax_lr, ax_speed) = plt.subplots(1, 2, figsize=(10, 3.2))
+    epochs = history.epochs.get("epoch", [])
+    if "lr" in history.epochs:
+        ax_lr.plot(epochs, history.epochs["lr"], "-o", ms=3, color="#2c7fb8")
+    ax_lr.set(xlabel="epoch", ylabel="learning rate (epoch start)", title="learning rate")
+    seconds = np.asarray(history.epochs.get("time", []), dtype=float)
+    if len(seconds):
+        ax_speed.bar(epochs, n_train / np.maximum(seconds, 1e-9), color="#74a9cf")
+    ax_speed.set(xlabel="epoch", ylabel="samples / s", title="training throughput")
+    for ax in (ax_lr, ax_speed):
+        ax.grid(alpha=0.3)
+    _integer_epochs((ax_lr, ax_speed))
+    _finish(fig, plt, path)
+
+
+def plot_doctor(records: list[dict], path: str | os.PathLike) -> None:
+    """The doctor's per-layer figures per epoch: weight and gradient norms, update-to-weight ratio, and the
+    activation health (dead ReLU / saturated sigmoid-tanh fraction) of each hidden layer."""
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, 4, figsize=(14, 3.3))
+    panels = (("weight_norm", "weight norm", True), ("grad_norm", "gradient norm (last step)", True),
+              ("update_ratio", "update / weight (per step)", True), ("unhealthy", "dead or saturated units (%)", False))
+    layers = sorted({r["layer"] for rec in records for r in rec["layers"]})
+    for ax, (key, title, log) in zip(axes, panels, strict=True):
+        for i in layers:
+            xs, ys = [], []
+            for rec in records:
+                r = next((r for r in rec["layers"] if r["layer"] == i), None)
+                if r is None:
+                    continue
+                v = (r.get("dead_fraction", r.get("saturated_fraction")) if key == "unhealthy" else r.get(key))
+                if v is not None and np.isfinite(v):
+                    xs.append(rec["epoch"])
+                    ys.append(100 * v if key == "unhealthy" else v)
+            if xs:
+                ax.plot(xs, ys, "-o", ms=3, label=f"layer {i}")
+        if log and any(line.get_ydata().size and np.all(line.get_ydata() > 0) for line in ax.lines):
+            ax.set_yscale("log")
+        ax.set(xlabel="epoch", title=title)
+        ax.grid(alpha=0.3)
+        if ax.lines:
+            ax.legend(fontsize=7)
+    _integer_epochs(axes)
+    _finish(fig, plt, path)
+
+
+def _integer_epochs(axes) -> None:
+    from matplotlib.ticker import MaxNLocator
+
+    for ax in axes:
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+
+
+def plot_reliability(bins: dict, path: str | os.PathLike, ece: float) -> None:
+    """Reliability diagram: accuracy against confidence per bin (the diagonal is perfect calibration), with
+    the share of samples per bin below."""
+    plt = _pyplot()
+    fig, (ax, ax_n) = plt.subplots(2, 1, figsize=(4.8, 5.2), gridspec_kw={"height_ratios": [3, 1]}, sharex=True)
+    edges = np.asarray(bins["edges"])
+    centres, width = (edges[:-1] + edges[1:]) / 2, np.diff(edges)
+    acc = np.array([np.nan if a is None else a for a in bins["accuracy"]], dtype=float)
+    conf = np.array([np.nan if c is None else c for c in bins["confidence"]], dtype=float)
+    ax.bar(centres, np.nan_to_num(acc), width=width, edgecolor="#08519c", color="#6baed6", label="accuracy")
+    ax.bar(centres, np.nan_to_num(np.abs(conf - acc)), bottom=np.nan_to_num(np.minimum(acc, conf)), width=width,
+           color="none", edgecolor="#de2d26", hatch="//", lw=0.8, label="gap to the mean confidence")
+    ax.plot([0, 1], [0, 1], "k--", lw=1, label="perfect calibration")
+    ax.set(ylabel="accuracy", title=f"reliability (ECE {100 * ece:.2f} points)", xlim=(0, 1), ylim=(0, 1))
+    ax.legend(fontsize=7, loc="upper left")
+    count = np.asarray(bins["count"], dtype=float)
+    ax_n.bar(centres, 100 * count / max(count.sum(), 1), width=width, color="#969696")
+    ax_n.set(xlabel="confidence (top probability)", ylabel="% of samples")
+    _finish(fig, plt, path)
+
+
+def plot_saliency(images: np.ndarray, saliency: np.ndarray, labels: np.ndarray, predictions: np.ndarray,
+                  path: str | os.PathLike, *, class_names: Sequence[str], image_shape) -> None:
+    """A row of test images above their saliency maps |d logit[predicted] / d pixel|: what made it say so."""
+    plt = _pyplot()
+    n = len(images)
+    fig, axes = plt.subplots(2, n, figsize=(1.2 * n, 2.9), squeeze=False)
+    for k in range(n):
+        top, bottom = axes[0, k], axes[1, k]
+        top.imshow(images[k].reshape(image_shape), cmap="gray_r", interpolation="nearest")
+        wrong = labels[k] != predictions[k]
+        top.set_title(f"says {class_names[predictions[k]]}" + (f"\n(true {class_names[labels[k]]})" if wrong else ""),
+                      fontsize=7, color="#c0392b" if wrong else "#1e7b34")
+        s = np.abs(saliency[k]).reshape(image_shape)
+        bottom.imshow(s, cmap="inferno", vmin=0, vmax=float(s.max()) or 1.0, interpolation="nearest")
+        top.axis("off")
+        bottom.axis("off")
+    fig.suptitle("test images (top) and their saliency: which pixels moved the answer most (bright)", fontsize=9)
+    _finish(fig, plt, path)
+
+
+def plot_lr_find(result, path: str | os.PathLike) -> None:
+    """The range test's loss against the learning rate (log scale), with the suggested rate marked."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6.4, 3.8))
+    ax.plot(result.lrs, result.losses, color="#bdd7e7", lw=0.8, label="loss per batch")
+    ax.plot(result.lrs, result.smoothed, color="#08519c", label="smoothed")
+    ax.axvline(result.suggestion, color="#e6550d", ls="--", label=f"suggested {result.suggestion:.2g}")
+    ax.set_xscale("log")
+    finite = result.smoothed[np.isfinite(result.smoothed)]
+    if len(finite):
+        raw = result.losses[np.isfinite(result.losses)]
+        ax.set_ylim(float(min(finite.min(), raw.min())) * 0.9, float(finite[0]) * 1.5 + 1e-12)
+    ax.set(xlabel="learning rate", ylabel="training loss", title="learning-rate range test")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=8)
+    _finish(fig, plt, path)
+
+
+def plot_compare(histories: Sequence[tuple[str, History]], path: str | os.PathLike) -> None:
+    """Several runs' validation (or training) loss and accuracy per epoch, overlaid."""
+    plt = _pyplot()
+    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(11, 4))
+    for name, h in histories:
+        epochs = h.epochs.get("epoch", [])
+        loss_key = "val_loss" if "val_loss" in h.epochs else "loss"
+        acc_key = "val_accuracy" if "val_accuracy" in h.epochs else "accuracy"
+        if loss_key in h.epochs:
+            line, = ax_loss.plot(epochs, h.epochs[loss_key], "-o", ms=3, label=f"{name} ({loss_key})")
+            if "loss" in h.epochs and loss_key != "loss":
+                ax_loss.plot(epochs, h.epochs["loss"], ":", color=line.get_color(), lw=1)
+        if acc_key in h.epochs:
+            ax_acc.plot(epochs, 100 * np.asarray(h.epochs[acc_key]), "-o", ms=3, label=f"{name} ({acc_key})")
+    ax_loss.set(xlabel="epoch", ylabel="loss", title="loss (dotted: training)")
+    ax_acc.set(xlabel="epoch", ylabel="accuracy (%)", title="accuracy")
+    for ax in (ax_loss, ax_acc):
+        ax.grid(alpha=0.3)
+        if ax.lines:
+            ax.legend(fontsize=7)
+    _integer_epochs((ax_loss, ax_acc))
+    _finish(fig, plt, path)

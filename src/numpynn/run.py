@@ -27,6 +27,7 @@ from .model import Sequential
 from .optim import Optimizer, build_optimizer
 from .training import metrics as M
 from .training.callbacks import Callback, EarlyStopping, ModelCheckpoint, ReduceLROnPlateau, WeightAverage
+from .training.doctor import Doctor
 from .training.history import History
 from .training.split import validation_rows
 from .validation import check_targets
@@ -104,6 +105,8 @@ def build_callbacks(config: TrainConfig, model_path: Path, has_validation: bool)
         cbs.append(EarlyStopping(monitor=monitor, patience=config.early_stopping, restore_best_weights=True))
     if config.average_decay:
         cbs.append(WeightAverage(config.average_decay, config.average_start_epoch))
+    if config.doctor:  # writes doctor.json after every epoch and when training diverges
+        cbs.append(Doctor(model_path.parent / "doctor.json"))
     return cbs
 
 
@@ -186,7 +189,8 @@ def train_run(config: TrainConfig, out_dir: str | Path, *, log=print, verbose: i
     test = evaluate_classifier(model, rd.X_test, rd.y_test, len(rd.class_names), outputs=outputs)
     summary = {"test": test, "train_seconds": seconds, "epochs": model.epoch, "interrupted": history.interrupted,
                "stopped_early": history.stopped_early, "dataset": config.dataset,
-               "samples": {"train": len(rd.X_train) - n_val, "validation": n_val, "test": len(rd.X_test)}}
+               "samples": {"train": len(rd.X_train) - n_val, "validation": n_val, "test": len(rd.X_test)},
+               "timing": timing(history, len(rd.X_train) - n_val)}
     atomic_write_bytes(out / "metrics.json", json.dumps(summary, indent=1).encode())
     log(f"test accuracy {100 * test['accuracy']:.2f}% (loss {test['loss']:.4f}) after {model.epoch} epochs, "
         f"{seconds:.1f} s of training")
@@ -247,6 +251,15 @@ def _interrupted_before_any_epoch(out: Path, config: TrainConfig, rd: RunData, n
     return RunResult(out, model, {}, seconds, True, None)
 
 
+def timing(history, n_train: int) -> dict[str, float]:
+    """Median seconds per epoch and training samples per second (an epoch's time includes its validation)."""
+    seconds = history.epochs.get("time", [])
+    if not seconds:
+        return {}
+    median = float(np.median(seconds))
+    return {"epoch_seconds": median, "samples_per_second": n_train / median if median > 0 else float("nan")}
+
+
 @dataclass
 class ClassifierOutputs:
     """A classifier's answers on a set of samples, from one forward pass.
@@ -286,6 +299,10 @@ def evaluate_classifier(model: Sequential, X: np.ndarray, y: np.ndarray, n_class
         raise ShapeError(f"X and y must have the same number of samples, got {len(out.logits)} and {len(targets)}")
     loss, _ = model.loss(out.logits, targets)
     prf = M.precision_recall_f1(y, out.labels, n_classes)
+    # calibration and top-k read predict_proba's columns, so a one-output binary model is scored as two classes
+    top_k = {f"top{k}_accuracy": M.top_k_accuracy(y, out.proba, k) for k in (2, 3, 5) if k < out.proba.shape[1]}
     return {"loss": loss + model.penalty(), "accuracy": M.accuracy(targets, out.scores),
+            **top_k, "ece": M.expected_calibration_error(y, out.proba),
+            "reliability": M.reliability_bins(y, out.proba),
             "confusion_matrix": M.confusion_matrix(y, out.labels, n_classes).tolist(),
             "per_class": {k: v.tolist() for k, v in prf.items()}}

@@ -32,6 +32,8 @@ def run(args) -> int:
         print(json.dumps(result))
         return 0
     print(f"{args.split} samples: {len(X):,}   loss: {result['loss']:.4f}   accuracy: {100 * result['accuracy']:.2f}%")
+    tops = "   ".join(f"top-{k[3:-9]}: {100 * v:.2f}%" for k, v in result.items() if k.startswith("top"))
+    print(f"calibration error (ECE, 15 bins): {100 * result['ece']:.2f} points" + (f"   {tops}" if tops else ""))
     per = result["per_class"]
     print("class  precision  recall     F1  support")
     for i in range(n_classes):

@@ -92,13 +92,19 @@ def fit(model, X: Any, y: Any, *, loss: str | Loss | None = None, optimizer: str
     model.stop_training = False
     history.interrupted = history.stopped_early = False
     for cb in cbs:
-        cb.on_train_begin({"epochs": last_epoch, "steps_per_epoch": run.steps, "samples": n})
+        cb.on_train_begin({"epochs": last_epoch, "steps_per_epoch": run.steps, "samples": n, "X": data.X})
     with _sigint_stops() as interrupted, model.training_engine(engine):
         for epoch in range(model.epoch + 1, last_epoch + 1):
             for cb in cbs:
                 cb.on_epoch_begin(epoch)
             with model.ops.flush_subnormals():  # decayed optimizer state would otherwise slow every step
-                logs = run.epoch(epoch, cbs, interrupted)
+                try:
+                    logs = run.epoch(epoch, cbs, interrupted)
+                except TrainingDivergedError:  # the callbacks (the Doctor) look at the failed step first
+                    for cb in cbs:
+                        cb.on_divergence({"epoch": epoch, "iterations": model.optimizer.iterations,
+                                          "x": run.last_batch})
+                    raise
             if logs is None:  # Ctrl-C: the weights of the last finished step stay, the epoch is not recorded
                 history.interrupted = True
                 break
@@ -197,6 +203,7 @@ class _EpochRunner:
             model, data, bs, whole, shuffle, rng, augment
         self.steps = math.ceil(data.n_train / bs)
         self.xb = None if whole else np.empty((bs,) + data.X.shape[1:], dtype=model.dtype)  # reused every step
+        self.last_batch: np.ndarray | None = None  # the inputs of the latest step, for on_divergence
 
     def epoch(self, epoch: int, callbacks, interrupted) -> dict[str, float] | None:
         """Train one epoch and return its figures, or None if Ctrl-C stopped it."""
@@ -245,6 +252,7 @@ class _EpochRunner:
             ybatch = data.y[idx]
         if self.augment is not None:
             xbatch = self.augment(xbatch, self.rng)
+        self.last_batch = xbatch
         logits = model.forward(xbatch, training=True)
         value, dlogits = model.loss(logits, ybatch, None if data.w is None else data.w[idx])
         value += model.penalty()

@@ -76,6 +76,51 @@ def r2(y_true, y_pred) -> float:
     return float(np.mean(scores))
 
 
+def _confidence_and_correct(y_true, proba) -> tuple[np.ndarray, np.ndarray]:
+    """Each sample's top probability and whether its top class is the true one; proba (n, k), or (n,)/(n, 1)
+    for P(class 1) of a binary model."""
+    p = np.asarray(proba, dtype=np.float64)
+    if p.ndim == 1 or (p.ndim == 2 and p.shape[1] == 1):
+        p = p.reshape(-1, 1)
+        p = np.hstack([1 - p, p])
+    if p.ndim != 2 or len(p) == 0:
+        raise ValueError(f"calibration needs probabilities of shape (n, classes) with n > 0, got {p.shape}")
+    if not np.all(np.isfinite(p)) or p.min() < 0 or p.max() > 1:
+        raise ValueError("calibration needs probabilities in [0, 1]; got values outside it (logits?)")
+    t = to_labels(y_true)
+    if len(t) != len(p):
+        raise ValueError(f"y_true and proba must have the same number of samples, got {len(t)} and {len(p)}")
+    return p.max(axis=1), p.argmax(axis=1) == t
+
+
+def _bins(y_true, proba, n_bins: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(count, mean confidence, accuracy) per equal-width confidence bin (0, 1/n], ..., ((n-1)/n, 1]."""
+    if isinstance(n_bins, bool) or not isinstance(n_bins, int) or n_bins < 1:
+        raise ValueError(f"n_bins must be a positive integer, got {n_bins!r}")
+    conf, correct = _confidence_and_correct(y_true, proba)
+    idx = np.clip(np.ceil(conf * n_bins).astype(np.int64) - 1, 0, n_bins - 1)
+    count = np.bincount(idx, minlength=n_bins).astype(np.float64)
+    safe = np.maximum(count, 1)
+    return count, np.bincount(idx, conf, n_bins) / safe, np.bincount(idx, correct.astype(np.float64), n_bins) / safe
+
+
+def reliability_bins(y_true, proba, n_bins: int = 15) -> dict[str, list]:
+    """The reliability diagram's data, JSON-ready: bin edges, and per bin the sample count, mean confidence and
+    accuracy (None for an empty bin)."""
+    count, conf, acc = _bins(y_true, proba, n_bins)
+    empty = count == 0
+    return {"edges": np.linspace(0, 1, n_bins + 1).tolist(), "count": count.astype(np.int64).tolist(),
+            "confidence": [None if e else float(c) for e, c in zip(empty, conf, strict=True)],
+            "accuracy": [None if e else float(a) for e, a in zip(empty, acc, strict=True)]}
+
+
+def expected_calibration_error(y_true, proba, n_bins: int = 15) -> float:
+    """ECE (Guo et al. 2017): the count-weighted mean gap |accuracy - confidence| over equal-width confidence
+    bins; 0 for a perfectly calibrated model. 15 bins, as in the paper."""
+    count, conf, acc = _bins(y_true, proba, n_bins)
+    return float(np.sum(count * np.abs(acc - conf)) / count.sum())
+
+
 # metric name -> (function of (y_true, model output), whether it wants scores rather than labels)
 MetricFn = Callable[[np.ndarray, np.ndarray], float]
 METRICS: dict[str, MetricFn] = {
@@ -85,6 +130,7 @@ METRICS: dict[str, MetricFn] = {
     "mse": mse,
     "mae": mae,
     "r2": r2,
+    "ece": expected_calibration_error,
 }
 
 

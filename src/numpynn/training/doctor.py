@@ -1,0 +1,314 @@
+"""The training doctor: a callback that measures each layer once per epoch and turns the figures into findings.
+
+Per layer and epoch it records weight and gradient norms, the update-to-weight ratio of the epoch's last step,
+the activation mean and std on a fixed probe batch, the fraction of dead ReLU units (never active on the probe)
+and of saturated sigmoid/tanh units; when training diverges, the first non-finite value's step, layer and
+tensor. `RULES` (data: threshold, source, remedy; see docs/doctor.md) turn the records into plain findings.
+Cost per epoch: one copy of the parameter vector, one forward pass over the probe batch and a few norms.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..atomic import atomic_write_bytes
+from ..errors import NumpynnError
+from .callbacks import Callback
+
+PROBE_ROWS = 512
+RELU_LIKE = ("relu",)
+SATURATING = ("sigmoid", "tanh")
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A finding: fires for a layer when `measure` is above `threshold` in some epoch (below, if not `above`).
+
+    `message` is formatted with layer, value (as a percentage where `percent`), since and until."""
+
+    name: str
+    measure: str
+    threshold: float
+    message: str
+    remedy: str
+    source: str
+    above: bool = True
+    percent: bool = False
+
+    def holds(self, value: float | None) -> bool:
+        if value is None or not math.isfinite(value):
+            return False
+        return value > self.threshold if self.above else value < self.threshold
+
+
+RULES: tuple[Rule, ...] = (
+    Rule("dead_relu", "dead_fraction", 0.5,
+         "{value} of its ReLU units are dead (never active on the probe batch) {when}",
+         "a lower learning rate or LeakyReLU/He initialisation usually helps",
+         "Lu et al. 2019, 'Dying ReLU and Initialization'; CS231n notes (Karpathy)", percent=True),
+    Rule("saturated_units", "saturated_fraction", 0.5,
+         "{value} of its sigmoid/tanh units are saturated (their gradient below a tenth of its peak on 90 % of "
+         "the probe batch) {when}",
+         "standardise or rescale the inputs (normalize=standardize), use Glorot initialisation, or use ReLU",
+         "Glorot & Bengio 2010, 'Understanding the difficulty of training deep feedforward neural networks'",
+         percent=True),
+    Rule("large_updates", "update_ratio", 0.25,
+         "one step changes its weights by {value} of their size {when}",
+         "lower the learning rate: about 1e-3 of the weights per step is typical, far above 1e-1 training is unstable",
+         "CS231n notes (Karpathy), 'ratio of weights:updates'", percent=True),
+)
+NON_FINITE_REMEDY = "lower the learning rate, clip gradients (clip_norm), or check the inputs for NaN/inf"
+
+
+@dataclass(frozen=True)
+class Finding:
+    rule: str
+    layer: int | None
+    text: str
+    remedy: str
+    epoch: int | None = None
+
+    def __str__(self) -> str:
+        where = f"layer {self.layer}: " if self.layer is not None else ""
+        return f"{where}{self.text}; {self.remedy}"
+
+
+class Doctor(Callback):
+    """Watch training and explain what goes wrong. `path`: write the records there (JSON) after every epoch and
+    on divergence; `probe`: rows of X for the activation statistics (default the first 512 training rows)."""
+
+    def __init__(self, path: str | os.PathLike | None = None, probe: np.ndarray | None = None,
+                 rules: tuple[Rule, ...] = RULES) -> None:
+        self.path = Path(path) if path is not None else None
+        self.rules = rules
+        self._probe_given = probe
+        self.records: list[dict[str, Any]] = []
+        self.divergence: dict[str, Any] | None = None
+        self._before: np.ndarray | None = None
+        self._steps = self._batch = self._mid = 0
+        self._ratios: dict[int, float] = {}
+
+    # --- the callback ----------------------------------------------------------------------
+    def on_train_begin(self, logs):
+        self._steps = int(logs.get("steps_per_epoch", 1))
+        self._mid = max(2, (self._steps + 1) // 2)
+        probe = self._probe_given if self._probe_given is not None else logs.get("X")
+        self.probe = None if probe is None else np.ascontiguousarray(probe[:PROBE_ROWS], dtype=self.model.dtype)
+        self._before = np.empty_like(self.model.flat.values)
+
+    def on_epoch_begin(self, epoch):
+        self._batch, self._ratios = 0, {}
+        np.copyto(self._before, self.model.flat.values)
+
+    def on_batch_end(self, step, logs):
+        # the update-to-weight ratio of two steps an epoch, the first and the middle one: a schedule's
+        # last steps have a rate near zero and would hide a rate that is too high
+        self._batch += 1
+        if self._batch in (1, self._mid):
+            self._record_ratios()
+        if self._batch + 1 == self._mid:
+            np.copyto(self._before, self.model.flat.values)
+
+    def _record_ratios(self) -> None:
+        model, before = self.model, self._before
+        for layer in model.steps:
+            if layer.params:
+                i = model.layers.index(layer)
+                w = _norm(before[s] for s in _slices(model, i))
+                d = math.sqrt(sum(float(np.sum((model.flat.values[s] - before[s]) ** 2)) for s in _slices(model, i)))
+                ratio = d / w if w > 0 else math.nan
+                self._ratios[i] = max(self._ratios.get(i, 0.0), ratio)
+
+    def on_epoch_end(self, epoch, logs):
+        self.records.append({"epoch": int(epoch), "loss": float(logs.get("loss", math.nan)),
+                             "layers": self._measure()})
+        self.save()
+
+    def on_divergence(self, info: dict[str, Any]) -> None:
+        """Find the first non-finite value of the failing step: parameters and outputs layer by layer."""
+        self.divergence = first_non_finite(self.model, info.get("x"), int(info.get("iterations", 0)),
+                                           int(info.get("epoch", 0)), self._batch)
+        self.save()
+
+    # --- measuring -------------------------------------------------------------------------
+    def _measure(self) -> list[dict[str, Any]]:
+        model = self.model
+        acts = self._activations()
+        out = []
+        for layer in model.steps:
+            i = model.layers.index(layer)
+            if not layer.params and i not in acts:
+                continue  # Dropout: nothing of its own to show
+            rec: dict[str, Any] = {"layer": i, "name": layer.describe()}
+            if layer.params:
+                w = _norm(layer.params.values())
+                rec["weight_norm"], rec["grad_norm"] = w, _norm(layer.grads.values())
+                rec["update_ratio"] = self._ratios.get(i, math.nan)
+            rec.update(acts.get(i, {}))
+            out.append(rec)
+        return out
+
+    def _activations(self) -> dict[int, dict[str, Any]]:
+        """Activation figures of each hidden layer's output on the probe batch."""
+        model = self.model
+        if self.probe is None or not len(self.probe):
+            return {}
+        figures: dict[int, dict[str, Any]] = {}
+        x = self.probe
+        steps = model.steps
+        for k, layer in enumerate(steps):
+            x = layer.forward(x, training=False)
+            if k == len(steps) - 1:
+                break
+            name = activation_name(layer)
+            if name is None and not layer.params:
+                continue
+            rec: dict[str, Any] = {"activation": name, "act_mean": float(np.mean(x)), "act_std": float(np.std(x))}
+            if name in RELU_LIKE:
+                rec["dead_fraction"] = float(np.mean(np.max(x, axis=0) <= 0))
+            elif name in SATURATING:
+                # the derivative below a tenth of its peak: y(1-y) < 0.025 for sigmoid, 1 - y^2 < 0.1 for tanh
+                slope = x * (1 - x) / 0.25 if name == "sigmoid" else 1 - x * x
+                rec["saturated_fraction"] = float(np.mean(np.mean(slope < 0.1, axis=0) >= 0.9))
+            figures[model.layers.index(layer)] = rec
+        return figures
+
+    # --- results ---------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        return {"records": self.records, "divergence": self.divergence,
+                "findings": [vars(f) for f in self.findings()]}
+
+    def save(self) -> None:
+        if self.path is not None:
+            atomic_write_bytes(self.path, json.dumps(_finite_json(self.to_dict()), indent=1).encode())
+
+    def findings(self) -> list[Finding]:
+        return diagnose(self.records, self.divergence, self.rules)
+
+
+def activation_name(layer) -> str | None:
+    """The activation a step of the model applies last: a Dense's fused one or an activation layer's."""
+    act = layer.applied if hasattr(layer, "applied") else getattr(layer, "act", None)
+    return getattr(act, "name", None)
+
+
+def diagnose(records: list[dict[str, Any]], divergence: dict[str, Any] | None = None,
+             rules: tuple[Rule, ...] = RULES) -> list[Finding]:
+    """The findings of a doctor's records: each rule once per layer, with the epochs it held."""
+    found: list[Finding] = []
+    if divergence:
+        found.append(Finding("non_finite", divergence.get("layer"), divergence["text"], NON_FINITE_REMEDY,
+                             divergence.get("epoch")))
+    layers = sorted({r["layer"] for rec in records for r in rec["layers"]})
+    for rule in rules:
+        for i in layers:
+            series = [(rec["epoch"], r.get(rule.measure)) for rec in records for r in rec["layers"] if r["layer"] == i]
+            held = [(e, v) for e, v in series if rule.holds(v)]
+            if not held:
+                continue
+            first, still = held[0][0], rule.holds(series[-1][1])
+            value = series[-1][1] if still else held[-1][1]
+            when = (f"since epoch {first}" if still else f"in epoch {first}" if len(held) == 1
+                    else f"in epochs {first}-{held[-1][0]}")
+            shown = f"{100 * value:.0f} %" if rule.percent else f"{value:.3g}"
+            found.append(Finding(rule.name, i, rule.message.format(value=shown, when=when), rule.remedy, first))
+    return found
+
+
+def first_non_finite(model, x: np.ndarray | None, iterations: int, epoch: int, batch: int) -> dict[str, Any]:
+    """Where a diverged step first went non-finite: each layer's parameters, then its output on the batch `x`.
+
+    If the batch's forward pass is finite, the parameters went bad in the update of step `iterations`."""
+    step, where = iterations + 1, None
+    outputs = _first_bad_output(model, x) if x is not None else None
+    if outputs is None:  # the forward pass was fine: the last update made a parameter non-finite
+        step, batch = iterations, max(batch, 1)
+    else:
+        batch += 1
+    for layer in model.steps:
+        i = model.layers.index(layer)
+        for name, p in layer.params.items():
+            if not np.all(np.isfinite(p)):
+                g = layer.grads.get(name)
+                where = (i, layer.describe(), name, "parameter" if g is None or np.all(np.isfinite(g)) else
+                         "parameter and its gradient")
+                break
+        if where is not None:
+            break
+        if outputs is not None and outputs[0] == i:
+            where = (i, layer.describe(), outputs[1], "output")
+            break
+    if where is None:
+        where = (None, "the loss", "loss", "value")
+    i, desc, tensor, kind = where
+    place = ("in the loss" if i is None else f"the output of layer {i} ({desc})" if kind == "output"
+             else f"in layer {i} ({desc}), {kind} {tensor!r}")
+    text = f"training diverged at step {step} (epoch {epoch}, batch {batch}): the first non-finite value is {place}"
+    return {"step": step, "epoch": epoch, "batch": batch, "layer": i, "layer_name": desc, "tensor": tensor,
+            "kind": kind, "text": text}
+
+
+def _first_bad_output(model, x: np.ndarray) -> tuple[int, str] | None:
+    """(layer index, tensor) of the first non-finite output of the forward pass of `x`, or None."""
+    with np.errstate(all="ignore"):
+        for layer in model.steps:
+            x = layer.forward(x, training=False)
+            if not np.all(np.isfinite(x)):
+                return model.layers.index(layer), "output"
+    return None
+
+
+def _norm(arrays) -> float:
+    return math.sqrt(sum(float(np.dot(a.reshape(-1), a.reshape(-1))) for a in arrays))
+
+
+def _slices(model, layer_index: int) -> list[slice]:
+    """Where layer `layer_index`'s parameters lie in model.flat.values."""
+    pv, out = model.flat, []
+    for key, shape, offset in zip(pv.keys, pv.shapes, pv.offsets, strict=True):
+        if key.split(".")[0] == str(layer_index):
+            out.append(slice(offset, offset + int(np.prod(shape))))
+    return out
+
+
+def _finite_json(obj: Any) -> Any:
+    """NaN and inf as null: the file stays strict JSON any reader takes."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _finite_json(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite_json(v) for v in obj]
+    return obj
+
+
+def load_doctor(run_dir: str | os.PathLike) -> dict[str, Any]:
+    """A run folder's doctor.json, checked; its findings recomputed from the records with today's rules."""
+    path = Path(run_dir) / "doctor.json"
+    if not path.is_file():
+        raise NumpynnError(f"{run_dir}: no doctor.json (was the run trained with doctor = false, or is this not "
+                           f"a run folder?)")
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise NumpynnError(f"{path}: not a doctor file: {exc}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("records"), list):
+        raise NumpynnError(f"{path}: not a doctor file: expected an object with a 'records' list")
+    try:
+        records = [{"epoch": int(r["epoch"]), "loss": r.get("loss"),
+                    "layers": [{k: (math.nan if v is None else v) for k, v in ly.items()} for ly in r["layers"]]}
+                   for r in data["records"]]
+        div = data.get("divergence")
+        if div is not None and not (isinstance(div, dict) and isinstance(div.get("text"), str)):
+            raise TypeError("divergence must be an object with a 'text'")
+        data["records"], data["findings"] = records, diagnose(records, div)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise NumpynnError(f"{path}: not a doctor file: {exc}") from None
+    return data
