@@ -106,11 +106,14 @@ def test_playground_learns_xor_with_2_4_1_tanh(server, page):
     page.click("#reset")
     page.click("#play")  # waits until the button is enabled again: the new session is there
     page.wait_for_function("() => document.getElementById('accuracy').textContent === '100.0 %'", timeout=60_000)
+    page.screenshot(path=str(IMAGES / "serve-playground.png"))
     page.click("#play")  # pause
     page.wait_for_function("() => document.getElementById('play').textContent === 'Play'")
     epoch = int(page.locator("#epoch").text_content())
     assert epoch > 0
     loss = float(page.locator("#train-loss").text_content())
     assert loss < 0.69  # below chance level, log 2
-    page.screenshot(path=str(IMAGES / "serve-playground.png"))
+    # paused means paused: the page shows the last state and no more epochs come
+    page.wait_for_timeout(300)
+    assert int(page.locator("#epoch").text_content()) == epoch
     assert page.errors == []

@@ -168,7 +168,11 @@ class TrainSession:
             self._thread.start()
 
     def pause(self) -> None:
+        """Stop playing; returns once the chunk in progress has finished, so the next state is the last one."""
         self._playing.clear()
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout=10)
 
     @property
     def playing(self) -> bool:
