@@ -124,6 +124,8 @@ def test_scikit_learn_estimators_export_through_the_same_code(tmp_path):
     got = run(export_onnx(clf, tmp_path / "clf.onnx"), X)
     np.testing.assert_allclose(got["probabilities"], clf.predict_proba(X), rtol=1e-12, atol=1e-12)
     np.testing.assert_array_equal(clf.classes_[got["label"]], clf.predict(X))
+    raw = run(export_onnx(clf, tmp_path / "raw.onnx", raw_input="float64"), X)  # no preprocessing recorded
+    np.testing.assert_allclose(raw["probabilities"], clf.predict_proba(X), rtol=1e-12, atol=1e-12)
     meta = {p.key: p.value for p in onnx.load(tmp_path / "clf.onnx").metadata_props}
     assert json.loads(meta["class_names"]) == clf.classes_.tolist()
     for target in (X[:, 0] * 3 + 10, np.c_[X[:, 0], -X[:, 1] * 100]):  # (n,) and (n, 2), standardised inside

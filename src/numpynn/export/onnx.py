@@ -145,7 +145,7 @@ class _Graph:
 def _preprocess(g: _Graph, x: str, plan: Plan) -> str:
     """The nodes of `apply_preprocessing` (numpynn.data): in float32, as it computes, then the model's dtype."""
     prep = plan.preprocessing
-    f32 = np.dtype(np.float32)
+    f32 = np.dtype(np.float32) if prep else plan.dtype  # nothing recorded: the inputs as they are
     x = g.node("Cast", [x], to=g.elem(f32))
     kind = prep.get("normalize", "none")
     if kind == "scale":
