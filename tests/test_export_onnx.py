@@ -52,6 +52,10 @@ def test_the_graph_has_a_dynamic_batch_opset_17_and_the_metadata(tmp_path):
     model.preprocessing = {"normalize": "scale", "max_value": 255.0}
     proto = onnx.load(export_onnx(model, tmp_path / "m.onnx", class_names=["cat", "dog", "bird"]))
     assert proto.opset_import[0].version >= 17
+    newer = onnx.load(export_onnx(model, tmp_path / "m21.onnx", opset=21))  # a later opset, run as well
+    assert newer.opset_import[0].version == 21
+    np.testing.assert_allclose(run(tmp_path / "m21.onnx", inputs(5, "float32"))["probabilities"],
+                               model.predict_proba(inputs(5, "float32")), atol=1e-5)
     (x,) = proto.graph.input
     assert [d.dim_param or d.dim_value for d in x.type.tensor_type.shape.dim] == ["batch", 6]
     assert [o.name for o in proto.graph.output] == ["probabilities", "label"]
@@ -102,8 +106,9 @@ def test_what_cannot_be_exported_gets_a_clear_error_and_no_file(tmp_path):
         bad.export_onnx(tmp_path / "b.onnx")
     with pytest.raises(ExportError, match="3 classes, got 2 class names"):
         make_model("relu", "multiclass", "float32", False).export_onnx(tmp_path / "c.onnx", class_names=["a", "b"])
-    with pytest.raises(ExportError, match="opset must be an integer >= 17"):
-        make_model("relu", "multiclass", "float32", False).export_onnx(tmp_path / "d.onnx", opset=13)
+    for opset in (13, 999, "17"):
+        with pytest.raises(ExportError, match="opset must be an integer from 17 to"):
+            make_model("relu", "multiclass", "float32", False).export_onnx(tmp_path / "d.onnx", opset=opset)
     assert list(tmp_path.iterdir()) == []  # nothing half-written
 
 
@@ -124,6 +129,8 @@ def test_scikit_learn_estimators_export_through_the_same_code(tmp_path):
     got = run(export_onnx(clf, tmp_path / "clf.onnx"), X)
     np.testing.assert_allclose(got["probabilities"], clf.predict_proba(X), rtol=1e-12, atol=1e-12)
     np.testing.assert_array_equal(clf.classes_[got["label"]], clf.predict(X))
+    raw = run(export_onnx(clf, tmp_path / "raw.onnx", raw_input="float64"), X)  # no preprocessing recorded
+    np.testing.assert_allclose(raw["probabilities"], clf.predict_proba(X), rtol=1e-12, atol=1e-12)
     meta = {p.key: p.value for p in onnx.load(tmp_path / "clf.onnx").metadata_props}
     assert json.loads(meta["class_names"]) == clf.classes_.tolist()
     for target in (X[:, 0] * 3 + 10, np.c_[X[:, 0], -X[:, 1] * 100]):  # (n,) and (n, 2), standardised inside

@@ -115,3 +115,16 @@ def test_a_bad_name_or_an_unexportable_model_writes_nothing(tmp_path):
     with pytest.raises(ExportError, match="NaN or inf"):
         export_python(model, tmp_path / "model.py")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_without_a_preprocessing_record_inputs_are_taken_as_they_are(tmp_path):
+    import importlib.util
+
+    model = make_model("tanh", "regression", "float64", False)
+    export_python(model, tmp_path / "plain.py")
+    spec = importlib.util.spec_from_file_location("plain", tmp_path / "plain.py")
+    plain = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(plain)
+    x = inputs(7, "float64")
+    np.testing.assert_array_equal(plain.preprocess(x), x)  # no float32 detour
+    np.testing.assert_allclose(plain.predict(plain.preprocess(x)), model.predict(x), rtol=1e-12, atol=1e-12)

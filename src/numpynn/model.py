@@ -429,9 +429,9 @@ class Sequential:
             meta["training"], optimizer = self.training_state()
         write_model_file(path, meta, self.get_weights(), optimizer)
 
-    def export_onnx(self, path: str | os.PathLike, **options: Any) -> Any:
+    def export_onnx(self, path: str | os.PathLike, **options: Any) -> os.PathLike:
         """Write this model as ONNX for onnxruntime and other runtimes; see numpynn.export.export_onnx for
-        the options (raw_input, class_names, opset). Needs the `onnx` extra."""
+        the options (raw_input, class_names, opset). Returns the path written. Needs the `onnx` extra."""
         from .export.onnx import export_onnx
 
         return export_onnx(self, path, **options)

@@ -53,8 +53,10 @@ def export_onnx(obj: Any, path: str | os.PathLike, *, raw_input: bool | str = Fa
 def to_onnx(obj: Any, *, raw_input: bool | str = False, class_names: Any = None, opset: int = DEFAULT_OPSET):
     """The checked onnx.ModelProto of `obj` (see export_onnx)."""
     onnx = _onnx()
-    if isinstance(opset, bool) or not isinstance(opset, int) or opset < MIN_OPSET:
-        raise ExportError(f"opset must be an integer >= {MIN_OPSET}, got {opset!r}")
+    newest = onnx.defs.onnx_opset_version()
+    if isinstance(opset, bool) or not isinstance(opset, int) or not MIN_OPSET <= opset <= newest:
+        raise ExportError(f"opset must be an integer from {MIN_OPSET} to {newest} (this onnx package's newest), "
+                          f"got {opset!r}")
     raw = _raw_type(raw_input)
     plan = plan_of(obj, class_names)
     g = _Graph(onnx, plan.dtype)
@@ -145,7 +147,7 @@ class _Graph:
 def _preprocess(g: _Graph, x: str, plan: Plan) -> str:
     """The nodes of `apply_preprocessing` (numpynn.data): in float32, as it computes, then the model's dtype."""
     prep = plan.preprocessing
-    f32 = np.dtype(np.float32)
+    f32 = np.dtype(np.float32) if prep else plan.dtype  # nothing recorded: the inputs as they are
     x = g.node("Cast", [x], to=g.elem(f32))
     kind = prep.get("normalize", "none")
     if kind == "scale":

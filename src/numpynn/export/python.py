@@ -99,6 +99,10 @@ def _preprocess(plan: Plan) -> list[str]:
         std = float(prep["std"]) if float(prep["std"]) > 0 else 1.0
         out += [f"    x = (np.asarray(raw).astype(np.float32) - np.float32({float(prep['mean'])!r})) "
                 f"/ np.float32({std!r})"]
+    elif not prep:  # nothing recorded (a model fitted from Python, an estimator): the inputs as they are
+        out[1] = '    """Raw samples -> model inputs: the model was trained on inputs as they are."""'
+        shape = ", ".join(map(str, plan.input_shape))
+        return out + [f"    return np.asarray(raw, dtype=DTYPE).reshape((len(raw), {shape}))"]
     elif kind == "none":
         out += ["    x = np.asarray(raw).astype(np.float32)"]
     else:

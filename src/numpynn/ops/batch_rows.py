@@ -11,16 +11,24 @@ machine that wait, not the memory traffic, is what smaller chunks cost (docs/per
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 
-if TYPE_CHECKING:
-    from .activations import Activation
-    from .numpy_ops import DenseStep, NumpyOps
+from .activations import Activation
 
 # y = act(z + b) in place, as NumpyOps.bias_activation with out=z
-BiasActivation = Callable[[np.ndarray, np.ndarray, "Activation | None", np.ndarray], np.ndarray]
+BiasActivation = Callable[[np.ndarray, np.ndarray, Activation | None, np.ndarray], np.ndarray]
+
+
+class Engine(Protocol):
+    """What this needs of an engine (NumpyOps and FusedOps have it)."""
+
+    def bias_activation(self, z: np.ndarray, b: np.ndarray, act: Activation | None, out: np.ndarray
+                        ) -> np.ndarray: ...
+
+    def softmax(self, z: np.ndarray, out: np.ndarray) -> np.ndarray: ...
+
 
 CHUNK_BYTES = 16 << 20  # the widest hidden output of one chunk: 16,384 rows of 256 float32 units
 
@@ -29,8 +37,8 @@ class BatchRows:
     """A stack of Dense layers (W (in, out), b, activation or None) run on many rows. `bias_activation` is the
     engine's own (default: `ops.bias_activation`)."""
 
-    def __init__(self, ops: NumpyOps, layers: Sequence[DenseStep], bias_activation: BiasActivation | None = None
-                 ) -> None:
+    def __init__(self, ops: Engine, layers: Sequence[tuple[np.ndarray, np.ndarray, Activation | None]],
+                 bias_activation: BiasActivation | None = None) -> None:
         self._ops, self._layers = ops, tuple(layers)
         self._bias_activation = bias_activation or ops.bias_activation
         self._dtype = layers[0][0].dtype
