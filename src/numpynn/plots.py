@@ -17,6 +17,8 @@ from .errors import NumpynnError
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
+    from .training.history import History
+
 
 def curves_figure(history: Any) -> Figure:
     """Loss (per batch, light, and per epoch) and accuracy per epoch, training and validation, of a History.
