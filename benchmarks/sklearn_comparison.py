@@ -1,6 +1,6 @@
 """NumpynnClassifier against scikit-learn's MLPClassifier, solver by solver: the same data, the same parameters
-(so the same initial weights and batches), test accuracy and fit time (wall clock, and the process's CPU time, steadier on a shared
-machine) side by side, medians over repeats with the two libraries interleaved.
+(so the same initial weights and batches), test accuracy and fit time (wall clock, and the process's CPU time,
+steadier on a shared machine) side by side, medians over repeats with the two libraries interleaved.
 
 - lbfgs on digits (1,797 8x8 images: 1,347 to train, 450 to test);
 - adam and sgd on Fashion-MNIST (60,000 x 784 to train, 10,000 to test; `--train-size` takes the first N).

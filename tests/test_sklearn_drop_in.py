@@ -234,3 +234,17 @@ def test_skl2onnx_refuses_what_its_converter_does_not_compute(onnxruntime):
         skl2onnx.to_onnx(bn, X[:1])
     with pytest.raises(ValueError, match="knows the activations"):
         skl2onnx.to_onnx(gelu, X[:1])
+
+
+def test_importing_the_estimators_does_not_import_skl2onnx_but_registers_with_it(onnxruntime, engine):
+    import subprocess
+    import sys
+
+    if engine == "c":
+        pytest.skip("registration does not depend on the engine; one run is enough")
+    code = ("import sys, numpynn.sklearn as s; assert 'skl2onnx' not in sys.modules; "
+            "from skl2onnx._supported_operators import sklearn_operator_name_map as m; "
+            "print(m[s.NumpynnClassifier], m[s.NumpynnRegressor])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["NumpynnMLPClassifier", "NumpynnMLPRegressor"]

@@ -10,8 +10,13 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.optimize
-from sklearn.utils.fixes import _get_additional_lbfgs_options_dict
 from sklearn.utils.optimize import _check_optimize_result
+
+try:  # scikit-learn >= 1.7 passes iprint the way the installed SciPy takes it
+    from sklearn.utils.fixes import _get_additional_lbfgs_options_dict
+except ImportError:  # pragma: no cover - older scikit-learn
+    def _get_additional_lbfgs_options_dict(key, value):
+        return {key: value}
 
 
 def fit_lbfgs(est, model, X, y, sample_weight) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import importlib.abc
 import importlib.util
 import sys
+import warnings
 
 _ONNX_ACTIVATIONS = ("identity", "logistic", "tanh", "relu")
 
@@ -84,7 +85,10 @@ class _AfterImport(importlib.abc.MetaPathFinder):
 
         def exec_module(module):
             run(module)
-            register_skl2onnx(required=False)
+            try:
+                register_skl2onnx(required=False)
+            except Exception as exc:  # an skl2onnx numpynn does not know must not break the user's import
+                warnings.warn(f"numpynn could not register its estimators with skl2onnx: {exc}", stacklevel=2)
 
         spec.loader.exec_module = exec_module
         return spec

@@ -64,10 +64,11 @@ def fit_stochastic(est, model, X, y, sample_weight, incremental: bool) -> None:
             if est.shuffle:
                 sample_idx = shuffle(sample_idx, random_state=rs)
             accumulated_loss = 0.0
-            for batch in gen_batches(n, batch_size):
-                Xb, yb, swb = batches.take(sample_idx[batch] if est.shuffle else batch)
-                accumulated_loss += est._loss_and_gradient(model, Xb, yb, swb) * (batch.stop - batch.start)
-                solver.step(model.flat)
+            with model.ops.flush_subnormals():  # as numpynn's fit: decayed optimizer state would slow every step
+                for batch in gen_batches(n, batch_size):
+                    Xb, yb, swb = batches.take(sample_idx[batch] if est.shuffle else batch)
+                    accumulated_loss += est._loss_and_gradient(model, Xb, yb, swb) * (batch.stop - batch.start)
+                    solver.step(model.flat)
             est.n_iter_ += 1
             est.loss_ = accumulated_loss / n
             est.t_ += n
