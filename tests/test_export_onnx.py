@@ -133,11 +133,15 @@ def test_scikit_learn_estimators_export_through_the_same_code(tmp_path):
     np.testing.assert_allclose(raw["probabilities"], clf.predict_proba(X), rtol=1e-12, atol=1e-12)
     meta = {p.key: p.value for p in onnx.load(tmp_path / "clf.onnx").metadata_props}
     assert json.loads(meta["class_names"]) == clf.classes_.tolist()
-    for target in (X[:, 0] * 3 + 10, np.c_[X[:, 0], -X[:, 1] * 100]):  # (n,) and (n, 2), standardised inside
-        reg = NumpynnRegressor((8,), max_iter=5, random_state=0).fit(X.astype(np.float32), target)
+    for target in (X[:, 0] * 3 + 10, np.c_[X[:, 0], -X[:, 1] * 100]):  # (n,) and (n, 2)
+        reg = NumpynnRegressor(hidden_layer_sizes=(8,), max_iter=5, random_state=0).fit(X.astype(np.float32), target)
         got = run(export_onnx(reg, tmp_path / "reg.onnx"), X.astype(np.float32))
         assert got["values"].shape == reg.predict(X).shape
         np.testing.assert_allclose(got["values"], reg.predict(X.astype(np.float32)), rtol=1e-5, atol=1e-5)
+    counts = rng.poisson(np.exp(X[:, 0]))
+    reg = NumpynnRegressor(loss="poisson", hidden_layer_sizes=(8,), max_iter=5, random_state=0).fit(X, counts)
+    got = run(export_onnx(reg, tmp_path / "poisson.onnx"), X)
+    np.testing.assert_allclose(got["values"], reg.predict(X), rtol=1e-12, atol=1e-12)
     with pytest.raises(ExportError, match="not fitted"):
         export_onnx(NumpynnClassifier(), tmp_path / "unfitted.onnx")
 

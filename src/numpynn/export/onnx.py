@@ -179,6 +179,8 @@ def _emit(g: _Graph, step: Step, x: str) -> str:
         return g.node("Add", [x, g.const(f"{name}.beta", t["beta"])])
     if step.op == "flatten":
         return g.node("Flatten", [x], axis=1)
+    if step.op == "exp":
+        return g.node("Exp", [x])
     if step.op == "rescale":
         x = g.node("Mul", [x, g.const(f"{name}.scale", step.tensors["scale"])])
         return g.node("Add", [x, g.const(f"{name}.shift", step.tensors["shift"])])

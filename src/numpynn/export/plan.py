@@ -9,7 +9,7 @@ model's own prediction steps (`Sequential.steps`), so it cannot drift from the f
 from __future__ import annotations
 
 import inspect
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -30,7 +30,8 @@ OUTPUTS = {
 @dataclass(frozen=True)
 class Step:
     """One step of a prediction. `op` is "flatten", "dense" (tensors W, b), "batchnorm" (mean, scale, beta:
-    y = (x - mean) * scale + beta), "activation", or "rescale" (scale, shift: y = x * scale + shift, a
+    y = (x - mean) * scale + beta), "activation", "exp" (a Poisson regressor's log link), or "rescale" (scale,
+    shift: y = x * scale + shift, a
     regressor's target scaling); `activation` is what a dense or activation step applies after it."""
 
     op: str
@@ -80,12 +81,11 @@ def plan_of(obj: Any, class_names: Any = None) -> Plan:
     if class_names is None and hasattr(obj, "classes_"):
         class_names = [str(c) for c in obj.classes_]
     plan = _model_plan(model, class_names)
-    if hasattr(obj, "_y_scale"):  # NumpynnRegressor: the network predicts standardised targets
-        dt = plan.dtype
-        rescale = Step("rescale", "target", {"scale": np.asarray(obj._y_scale, dt).reshape(-1),
-                                             "shift": np.asarray(obj._y_mean, dt).reshape(-1)})
-        plan = Plan(plan.dtype, plan.input_shape, plan.steps + (rescale,), plan.output, plan.n_outputs,
-                    plan.class_names, plan.preprocessing, squeeze=bool(getattr(obj, "_y_1d", False)))
+    if getattr(obj, "out_activation_", None) == "exp":  # NumpynnRegressor(loss="poisson"): a log link
+        plan = Plan(plan.dtype, plan.input_shape, plan.steps + (Step("exp", "target", {}),), plan.output,
+                    plan.n_outputs, plan.class_names, plan.preprocessing)
+    if model.loss.name == "mse" and getattr(obj, "n_outputs_", 0) == 1 and hasattr(obj, "out_activation_"):
+        plan = replace(plan, squeeze=True)  # a one-target regressor predicts (n,), as scikit-learn's
     return plan
 
 
