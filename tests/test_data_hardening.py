@@ -195,6 +195,13 @@ def test_float_labels_are_refused_not_truncated(tmp_path):
     _write_set(tmp_path / "nan", np.array([0, np.nan, 2, 3, 4, 5], np.float64))
     with pytest.raises(DatasetError, match="whole numbers, got \\[nan\\]"):
         data.load_raw(tmp_path / "nan")
+    csv = tmp_path / "mnist_784.csv"
+    rows = np.zeros((7, 785))
+    rows[:, -1] = [0, 1, 2, 3, 4, 5, 6.5]
+    np.savetxt(csv, rows, fmt="%g", delimiter=",", header=",".join([f"pixel{i}" for i in range(784)] + ["class"]),
+               comments="")
+    with pytest.raises(DatasetError, match=r"mnist_784.csv: class labels must be whole numbers, got \[6\.5\]"):
+        data.load(csv)
     _write_set(tmp_path / "whole", np.array([0, 1, 2, 3, 4, 5], np.float32))
     (_, y), _ = data.load_raw(tmp_path / "whole")
     assert y.dtype == np.int64 and y.tolist() == [0, 1, 2, 3, 4, 5]

@@ -195,8 +195,9 @@ def load_raw(name_or_path: str | os.PathLike, **locate_kw) -> tuple[Split, Split
         return _load_npz(p)
     if p.suffix == ".csv":
         X, y = load_csv(p)
-        if X.shape[1] == 784:  # OpenML's mnist_784 layout
-            return split_mnist_784(X, y)
+        if X.shape[1] == 784:  # OpenML's mnist_784 layout; its float labels are checked, never truncated
+            (a, b), (c, d) = split_mnist_784(X, y)
+            return _check_pair(a, b, p.name, str(p), None), _check_pair(c, d, p.name, str(p), None)
         return _split_own_data(X, y, str(p))
     if p.is_dir():
         files = {s: next((c for c in idx_candidates(p, MNIST_FILES[s].filename) if c.is_file()), None)
