@@ -54,12 +54,15 @@ def _table(header: list[str], rows: list[list[Any]]) -> str:
 def write_report(out: Path, config, model, rd, summary: dict[str, Any], *, proba: np.ndarray) -> Path:
     """Draw the run's figures into `out` and write report.html embedding them.
 
-    `proba` (n_test, classes): the model's class probabilities of rd.X_test, computed once by the run.
+    `proba` (n_test, classes): the model's class probabilities of rd.X_test, computed once by the run
+    (None for a regression).
     """
     figures: dict[str, Path] = {}
     plot_curves(model.history, out / "curves.png")
     figures["curves"] = out / "curves.png"
     test = summary["test"]
+    if getattr(rd, "task", "classification") == "regression":
+        return _write(out, _regression_parts(config, model, rd, summary, figures))
     plot_confusion(np.array(test["confusion_matrix"]), rd.class_names, out / "confusion.png")
     figures["confusion"] = out / "confusion.png"
     images = rd.X_test
@@ -108,6 +111,40 @@ def write_report(out: Path, config, model, rd, summary: dict[str, Any], *, proba
         _table(["split", "samples"], [[k, f"{v:,}"] for k, v in samples.items()]),
         f"<p>Classes: {html.escape(', '.join(rd.class_names))}. Inputs: {rd.X_train.shape[1]} features, "
         f"preprocessing {html.escape(json.dumps(rd.preprocessing))}.</p>",
+        *_closing(config, model),
+    ]
+    return _write(out, parts)
+
+
+def _regression_parts(config, model, rd, summary: dict[str, Any], figures: dict[str, Path]) -> list[str]:
+    """The page of a regression: R\u00b2, MSE and MAE on the test set, the curves, the data and the model."""
+    test, h = summary["test"], model.history
+    status = ("interrupted" if summary["interrupted"] else "stopped early" if summary["stopped_early"]
+              else "completed")
+    y = np.asarray(rd.y_test, np.float64)
+    return [
+        f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>numpynn run: "
+        f"{html.escape(config.dataset)}</title><style>{CSS}</style></head><body>",
+        f"<h1>numpynn regression on <code>{html.escape(config.dataset)}</code></h1>",
+        f"<p class='big'>R\u00b2 {test['r2']:.4f} on the test set</p>",
+        f"<p>{summary['epochs']} epochs ({status}), {summary['train_seconds']:.1f} s of training; best validation "
+        f"MAE {min(h.epochs.get('val_mae', [float('nan')])):.4g}.</p>",
+        "<h2>Test figures</h2>",
+        _table(["metric", "value"], [["MSE", f"{test['mse']:.6g}"], ["RMSE", f"{test['mse'] ** 0.5:.6g}"],
+                                     ["MAE", f"{test['mae']:.6g}"], ["R\u00b2", f"{test['r2']:.4f}"],
+                                     ["loss (with penalty)", f"{test['loss']:.6g}"],
+                                     ["targets: mean \u00b1 std", f"{y.mean():.4g} \u00b1 {y.std():.4g}"]]),
+        "<h2>Learning curves</h2>", _img(figures["curves"]),
+        "<h2>Data</h2>",
+        _table(["split", "samples"], [[k, f"{v:,}"] for k, v in summary["samples"].items()]),
+        f"<p>Target: {html.escape(str(rd.preprocessing.get('label_column', 'y')))}. Inputs: "
+        f"{rd.X_train.shape[1]} features, preprocessing {html.escape(json.dumps(rd.preprocessing))}.</p>",
+        *_closing(config, model),
+    ]
+
+
+def _closing(config, model) -> list[str]:
+    return [
         "<h2>Model</h2>", f"<pre>{html.escape(model.summary(print_fn=None))}</pre>",
         f"<p>Optimizer: <code>{html.escape(repr(model.optimizer))}</code></p>",
         "<h2>Configuration</h2>", f"<pre>{html.escape(config.to_toml())}</pre>",
@@ -115,6 +152,9 @@ def write_report(out: Path, config, model, rd, summary: dict[str, Any], *, proba
         "<p>Files in this folder: model.safetensors (weights and training state), config.toml, history.json, "
         "history.csv, metrics.json and the pictures above.</p></body></html>",
     ]
+
+
+def _write(out: Path, parts: list[str]) -> Path:
     path = out / "report.html"
     atomic_write_bytes(path, "\n".join(parts).encode())
     return path
