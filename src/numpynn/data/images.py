@@ -105,9 +105,12 @@ def mnist_style(image: np.ndarray, *, invert: bool | None = None, box: int = 20,
     if top < 0.05:
         raise DatasetError("the image is blank: no digit strokes were found"
                            + ("" if invert else " (dark ink on light paper? try --invert)"))
-    img = img / top
-    img[img < 0.1] = 0  # the paper's grain
-    ink = img > 0
+    # the paper's grain: a few standard deviations of the border's noise (or a tenth of the ink) become 0
+    grain = max(0.1, 4 * float(np.concatenate([img[0], img[-1], img[:, 0], img[:, -1]]).std()) / top)
+    img = np.clip((img / top - grain) / (1 - grain), 0, 1) if grain < 0.9 else img / top
+    ink = img > 0.2  # the box is drawn around the strokes, not around a stray speck of grain
+    if not ink.any():
+        raise DatasetError("the image is blank: no digit strokes stand out from the paper's grain")
     rows, cols = np.flatnonzero(ink.any(1)), np.flatnonzero(ink.any(0))
     crop = img[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
     h, w = crop.shape
@@ -117,12 +120,18 @@ def mnist_style(image: np.ndarray, *, invert: bool | None = None, box: int = 20,
                          dtype=np.float32)
     out = np.zeros((size, size), np.float32)
     top, left = (size - new[1]) // 2, (size - new[0]) // 2
-    out[top:top + new[1], left:left + new[0]] = resized
+    out[top:top + new[1], left:left + new[0]] = np.clip(resized, 0, None)
+    if out.max() <= 0:
+        raise DatasetError("the image is blank: no digit strokes were left after scaling it down")
+    out *= 255.0 / out.max()  # shrinking thins the strokes' peak; MNIST's strokes are saturated
     # move the centre of mass to the centre
     total = out.sum()
     r, c = np.indices(out.shape)
     dr = int(round((size - 1) / 2 - (r * out).sum() / total))
     dc = int(round((size - 1) / 2 - (c * out).sum() / total))
+    # ... as far as the field allows: the strokes keep a blank pixel to every edge, nothing wraps around
+    dr = min(max(dr, 1 - top), size - 1 - (top + new[1]))
+    dc = min(max(dc, 1 - left), size - 1 - (left + new[0]))
     out = np.roll(out, (dr, dc), axis=(0, 1))
     return np.clip(out, 0, 255).astype(np.uint8)
 
