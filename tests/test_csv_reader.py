@@ -196,3 +196,14 @@ def test_the_fuzz_corpus_ends_in_a_result_or_a_numpynn_error():
     assert outcomes["bom_no_header.csv"] == ((2, 2), "classification", 2)
     assert outcomes["text_labels.csv"][1] == "classification"
     assert outcomes["stray_label.csv"] == "DatasetError"
+
+
+def test_label_column_and_task_are_settings(tmp_path):
+    from numpynn.config import ConfigError, TrainConfig
+
+    path = write(tmp_path / "c.toml", '[data]\nlabel_column = 0\ntask = "regression"\n')
+    config = TrainConfig.from_toml(path)
+    assert config.label_column == "0" and config.task == "regression"
+    assert 'label_column = "0"' in config.to_toml()
+    with pytest.raises(ConfigError, match="task must be one of"):
+        TrainConfig(task="ranking")

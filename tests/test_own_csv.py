@@ -160,3 +160,4 @@ def test_a_stray_label_is_refused_with_what_was_found(tmp_path):
     r = numpynn("train", "--dataset", path, "--out", tmp_path / "run", *QUICK)
     assert r.returncode == 2 and "labels span 0..100000 but only 11 distinct values occur" in r.stderr
     assert "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "run").exists()  # refused before a run folder is made

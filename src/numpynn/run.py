@@ -95,9 +95,6 @@ def resolve_loss(config: TrainConfig, n_outputs: int, task: str = "classificatio
         if config.output != "auto":
             raise ConfigError(f"a regression needs the linear output (output auto), got {config.output}")
         name = "mse"
-    elif name == "mse":
-        raise ConfigError("loss mse is for a regression, and this run's task is classification: use "
-                          "cross_entropy (or auto), or --task regression for numeric targets")
     if name == "auto":
         name = "binary_cross_entropy" if config.output == "sigmoid" else None
     loss = get_loss(name, n_outputs)
@@ -105,6 +102,9 @@ def resolve_loss(config: TrainConfig, n_outputs: int, task: str = "classificatio
         if loss.name != "cross_entropy":
             raise ConfigError(f"label_smoothing applies to cross_entropy; this run's loss is {loss.name}")
         loss = CrossEntropy(config.label_smoothing)
+    if task != "regression" and not loss.is_classification:
+        raise ConfigError(f"loss {loss.name} is for a regression, and this run's task is classification: use "
+                          "cross_entropy (or auto), or --task regression for numeric targets")
     return loss
 
 
@@ -150,13 +150,15 @@ def train_run(config: TrainConfig, out_dir: str | Path, *, log=print, verbose: i
             "(pip install 'numpynn[plots]' to get them)")
         report = False
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    atomic_write_bytes(out / "config.toml", config.to_toml().encode())
+    # the data and the loss are checked before the run folder is made: a refused dataset leaves no half run
     rd = load_run_data(config, log=log)
     n_out = n_outputs_for(config, len(rd.class_names), rd.task)
+    loss = resolve_loss(config, n_out, rd.task)
     model = build_model(config, rd.X_train.shape[1], n_out)
     model.preprocessing = rd.preprocessing
-    model.set_loss(resolve_loss(config, n_out, rd.task))
+    model.set_loss(loss)
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(out / "config.toml", config.to_toml().encode())
     if rd.is_regression:
         start_at_target_mean(model, rd.y_train)
     # the rows fit will hold out (it splits the same way), to count the steps per epoch and report the split
