@@ -155,3 +155,14 @@ def test_a_decompression_bomb_is_refused_with_its_pixel_count(tmp_path, trained)
     r = numpynn("predict", path, bomb)
     assert r.returncode == 2 and "pixels" in r.stderr and "Traceback" not in r.stderr
     assert "DecompressionBombError" not in r.stderr
+
+
+def test_cli_predict_on_a_kaggle_style_csv_drops_its_label_column(tmp_path, trained):
+    model, path, digits, labels = trained
+    header = "label," + ",".join(f"pixel{i}" for i in range(784))
+    np.savetxt(tmp_path / "train.csv", np.column_stack([labels[:5], digits[:5].reshape(5, 784)]), fmt="%d",
+               delimiter=",", header=header, comments="")
+    r = numpynn("predict", path, tmp_path / "train.csv", "--json")
+    assert r.returncode == 0, r.stderr
+    expected = model.predict(data.apply_preprocessing(digits[:5], SCALE))
+    assert json.loads(r.stdout)["predictions"] == expected.tolist() == labels[:5].tolist()

@@ -49,6 +49,7 @@ def csv_features(path: Path, prep: dict, n_features: int | None) -> np.ndarray:
     """The model's feature columns of a CSV: chosen by the recorded feature names when the file has a header,
     else all columns but the recorded label column when there is one column too many."""
     from ..data import read_csv
+    from ..data.csv import LABEL_NAMES
 
     table = read_csv(path)
     cols = list(range(len(table.columns)))
@@ -57,6 +58,9 @@ def csv_features(path: Path, prep: dict, n_features: int | None) -> np.ndarray:
         cols = [table.header.index(n) for n in names]
     elif table.header is not None and isinstance(label, str) and label in table.header:
         cols.remove(table.header.index(label))
+    elif table.header is not None and n_features is not None and len(cols) == n_features + 1 and any(
+            h.lower() in LABEL_NAMES for h in table.header):  # e.g. Kaggle's train.csv: label, pixel0, ...
+        cols.remove(next(i for i, h in enumerate(table.header) if h.lower() in LABEL_NAMES))
     elif n_features is not None and len(cols) == n_features + 1:
         index = prep.get("label_index")
         cols.remove(index if isinstance(index, int) and 0 <= index < len(cols) else len(cols) - 1)

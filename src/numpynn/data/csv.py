@@ -27,6 +27,7 @@ class CsvTable:
     path: str
     header: list[str] | None
     columns: list[np.ndarray]
+    matrix: np.ndarray | None = None  # (rows, cols) float32 when every column is numeric; columns are its views
 
     @property
     def n_rows(self) -> int:
@@ -65,6 +66,11 @@ class CsvTable:
             if j != col and c.dtype.kind == "U":
                 raise DatasetError(f"{self.path}: column {self._name(j)} holds text ({_first_text(c)!r}); only "
                                    f"the label column ({self._name(col)}) may")
+        m = self.matrix
+        if m is not None and col in (0, m.shape[1] - 1):  # the usual layouts: the features are a view, no copy
+            return (m[:, 1:] if col == 0 else m[:, :-1]), m[:, col].copy(), col
+        if m is not None:
+            return np.delete(m, col, axis=1), m[:, col].copy(), col
         X = np.column_stack([c for j, c in enumerate(self.columns) if j != col]).astype(np.float32, copy=False)
         return X, self.columns[col], col
 
@@ -143,20 +149,22 @@ def read_csv(path: str | os.PathLike) -> CsvTable:
         with _open(p) as f:
             m = np.loadtxt(f, delimiter=",", skiprows=1 if header else 0, dtype=np.float32, quotechar='"', ndmin=2)
         columns = list(m.T)
+        matrix = m
     except ValueError:  # a text column, a ragged row or a bad number: the careful reader says which
-        columns = _read_mixed(p, header is not None)
+        columns, matrix = _read_mixed(p, header is not None), None
     except OSError as exc:
         raise DatasetError(f"{p}: not a readable CSV file ({exc})") from None
     if not columns or len(columns[0]) == 0:
         raise DatasetError(f"{p}: no data rows")
     if header is not None and len(header) != len(columns):
         raise DatasetError(f"{p}: the header has {len(header)} names but the rows have {len(columns)} fields")
-    for j, c in enumerate(columns):
+    finite = np.isfinite(matrix).all() if matrix is not None else False
+    for j, c in enumerate([] if finite else columns):
         if c.dtype.kind == "f" and not np.isfinite(c).all():
             i = int(np.argmax(~np.isfinite(c)))
             raise DatasetError(f"{p}: row {i + 1 + (header is not None)}, column {j + 1}: {c[i]} is not a finite "
                                "number (a missing value, NaN or one beyond float32's range)")
-    return CsvTable(str(p), header, columns)
+    return CsvTable(str(p), header, columns, matrix)
 
 
 def _read_mixed(path: Path, has_header: bool) -> list[np.ndarray]:
@@ -194,6 +202,8 @@ def read_csv_matrix(path: str | os.PathLike) -> tuple[list[str] | None, np.ndarr
     for j, c in enumerate(table.columns):
         if c.dtype.kind == "U":
             raise DatasetError(f"{path}: column {table._name(j)} holds text ({_first_text(c)!r}); expected numbers")
+    if table.matrix is not None:
+        return table.header, table.matrix
     return table.header, np.column_stack(table.columns).astype(np.float32, copy=False)
 
 

@@ -203,7 +203,7 @@ def _load_table(p: Path, label_column: int | str | None = None, task: str = "aut
         X, y, col = table.split(label_column)
         feature_names = table.feature_names(col)
         label_name = table.header[col] if table.header else str(col)
-        if X.shape[1] == 784 and label_column is None and task != "regression":  # OpenML's mnist_784 layout
+        if X.shape[1] == 784 and task != "regression":  # OpenML's mnist_784 layout
             labels, names = (encode_with(y, class_names, str(p)), tuple(class_names)) if class_names \
                 else class_labels(y, str(p))
             train, test = split_mnist_784(X, labels)
