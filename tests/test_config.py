@@ -20,7 +20,8 @@ CHANGED = dict(hidden=[7, 5], activation=["tanh", "relu"], init="he_normal", dro
                nesterov=True, weight_decay=1e-4, clip_norm=1.5, schedule="step", warmup_epochs=0.5, step_epochs=3,
                gamma=0.25, epochs=4, batch_size=0, label_smoothing=0.1, early_stopping=2, average_decay=0.99,
                average_start_epoch=2, seed=11, dtype="float64", dataset="data/my file.csv", validation_split=0.2,
-               normalize="standardize", augment=False, shift=1.0, rotate=5.5, elastic=0.5, noise=0.01, flip=0.5)
+               normalize="standardize", augment=False, shift=1.0, rotate=5.5, elastic=0.5, noise=0.01, flip=0.5,
+               label_column="species", task="regression")
 
 
 def train_parser() -> argparse.ArgumentParser:

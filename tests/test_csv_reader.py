@@ -201,9 +201,11 @@ def test_the_fuzz_corpus_ends_in_a_result_or_a_numpynn_error():
 def test_label_column_and_task_are_settings(tmp_path):
     from numpynn.config import ConfigError, TrainConfig
 
-    path = write(tmp_path / "c.toml", '[data]\nlabel_column = 0\ntask = "regression"\n')
+    path = write(tmp_path / "c.toml", '[data]\nlabel_column = "0"\ntask = "regression"\n')
     config = TrainConfig.from_toml(path)
     assert config.label_column == "0" and config.task == "regression"
     assert 'label_column = "0"' in config.to_toml()
+    with pytest.raises(ConfigError, match=r"label_column must be str, got 0 \(int\)"):
+        TrainConfig(label_column=0)
     with pytest.raises(ConfigError, match="task must be one of"):
         TrainConfig(task="ranking")

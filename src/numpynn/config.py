@@ -93,10 +93,6 @@ NAMES = Kind("a name or a list of names",
              lambda v: isinstance(v, str) or (isinstance(v, list) and all(isinstance(x, str) for x in v)),
              lambda t: t.split(",") if "," in t else t)
 
-# a CSV column: a header name or an index; a file may write the index as a number
-COLUMN = Kind("a column name or index", lambda v: isinstance(v, str) or _is_int(v), lambda t: t,
-              coerce=lambda v: str(v) if _is_int(v) else v)
-
 _KIND_OF_DEFAULT: dict[type, Kind] = {bool: BOOL, int: INT, float: FLOAT, str: STR, list: SIZES}
 
 
@@ -167,7 +163,7 @@ class TrainConfig:
     flip: float = setting(0.0, "data", "chance of a left-right mirror (for clothing, not digits)")
     # tables (CSV, .npz with X and y); "" = a column named label/class/target/y, else the last
     label_column: str = setting("", "data", "the label column of a CSV: a header name or a 0-based index "
-                                "(default: a column named label/class/target/y, else the last)", kind=COLUMN)
+                                "(default: the only text column, else one named label/class/target/y, else the last)")
     task: str = setting("auto", "data", "classification, regression or auto (mse loss, fractional targets or "
                         "more than 50 distinct values: regression; else classes)",
                         choices=("auto", "classification", "regression"))

@@ -233,7 +233,7 @@ def load_dataset(name_or_path: str | os.PathLike, *, label_column: int | str | N
                  loss: str = "auto", class_names: Sequence[str] | None = None, **locate_kw) -> Dataset:
     """A dataset by name or path, its labels checked as a class set (or its targets as numbers).
 
-    - label_column (CSV): a header name or an index; by default a column named label/class/target/y, else the last.
+    - label_column (CSV): a header name or an index; by default as `CsvTable.label_index` chooses.
     - task: "auto" (see labels.choose_task), "classification" or "regression"; images are always classes.
     - class_names: a trained model's classes, to encode the labels as it was trained (for evaluation).
     """
