@@ -1,7 +1,7 @@
 """A comma-separated table: an optional header, numeric feature columns and one label column (numbers or text).
 
-All-numeric files go through NumPy's C reader into float32 (OpenML's 70,000 x 785 mnist_784 in under two
-seconds); a file with a text column (class names such as `setosa`) through Python's csv module. A UTF-8 byte
+All-numeric files go through NumPy's C reader into float32 (see docs/performance.md for its speed); a file
+with a text column (class names such as `setosa`) through Python's csv module. A UTF-8 byte
 order mark is dropped before anything is read, so it can hide neither the first row nor the header's first name.
 Every failure is a DatasetError naming the file and, where there is one, the row and column.
 """
