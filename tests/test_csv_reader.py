@@ -209,3 +209,17 @@ def test_label_column_and_task_are_settings(tmp_path):
         TrainConfig(label_column=0)
     with pytest.raises(ConfigError, match="task must be one of"):
         TrainConfig(task="ranking")
+
+
+def test_an_npz_with_two_numeric_targets_trains_a_two_output_regression(tmp_path):
+    from numpynn.config import TrainConfig
+    from numpynn.run import train_run
+
+    rng = np.random.default_rng(0)
+    X = rng.random((200, 3))
+    np.savez(tmp_path / "two.npz", X=X, y=np.column_stack([X @ [1, 2, 3], X @ [3, -1, 0.5]]))
+    config = TrainConfig(dataset=str(tmp_path / "two.npz"), hidden=[16], epochs=40, augment=False, batch_size=16,
+                         lr=1e-2, dropout=0.0, normalize="standardize")
+    result = train_run(config, tmp_path / "run", log=lambda *a: None, verbose=0, report=False)
+    assert result.model.n_outputs == 2 and result.model.preprocessing["task"] == "regression"
+    assert result.test_metrics["r2"] > 0.5 and result.model.predict(X[:4].astype(np.float32)).shape == (4, 2)

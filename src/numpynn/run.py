@@ -66,7 +66,7 @@ def load_run_data(config: TrainConfig, log=print) -> RunData:
     if ds.feature_names is not None:
         prep["feature_names"] = ds.feature_names
     if ds.task == "regression":  # targets as the model's dtype, one column
-        yr, ytr = yr.astype(config.dtype).reshape(-1, 1), ytr.astype(config.dtype).reshape(-1, 1)
+        yr, ytr = yr.astype(config.dtype).reshape(len(yr), -1), ytr.astype(config.dtype).reshape(len(ytr), -1)
     return RunData(datasets.flatten(X), yr, datasets.flatten(Xt), ytr, ds.class_names, image_shape, prep, ds.task)
 
 
@@ -152,7 +152,7 @@ def train_run(config: TrainConfig, out_dir: str | Path, *, log=print, verbose: i
     out = Path(out_dir)
     # the data and the loss are checked before the run folder is made: a refused dataset leaves no half run
     rd = load_run_data(config, log=log)
-    n_out = n_outputs_for(config, len(rd.class_names), rd.task)
+    n_out = rd.y_train.shape[1] if rd.is_regression else n_outputs_for(config, len(rd.class_names))
     loss = resolve_loss(config, n_out, rd.task)
     model = build_model(config, rd.X_train.shape[1], n_out)
     model.preprocessing = rd.preprocessing
