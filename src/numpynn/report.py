@@ -142,9 +142,14 @@ def _table(header: list[str], rows: list[list[Any]]) -> str:
 def write_report(out: Path, config, model, rd, summary: dict[str, Any], *, proba: np.ndarray) -> Path:
     """Draw the run's figures into `out` and write report.html embedding them.
 
-    `proba` (n_test, classes): the model's class probabilities of rd.X_test, computed once by the run.
-    The doctor's section reads out/doctor.json when the run has one.
+    `proba` (n_test, classes): the model's class probabilities of rd.X_test, computed once by the run
+    (None for a regression). The doctor's section reads out/doctor.json when the run has one.
     """
+    if getattr(rd, "task", "classification") == "regression":
+        figures = {"curves": out / "curves.png", "speed": out / "speed.png"}
+        plot_curves(model.history, figures["curves"])
+        plot_lr_and_speed(model.history, figures["speed"], summary["samples"]["train"])
+        return _write(out, _regression_parts(out, config, model, rd, summary, figures))
     figures = _draw(out, model, rd, summary, proba)
     test = summary["test"]
     per = test["per_class"]
@@ -282,3 +287,52 @@ def _fmt(v) -> str:
 
 def _pct(v) -> str:
     return "" if v is None or not np.isfinite(v) else f"{100 * v:.0f} %"
+
+
+def _regression_parts(out: Path, config, model, rd, summary: dict[str, Any],
+                      figures: dict[str, Path]) -> list[str]:
+    """The page of a regression: R\u00b2, MSE and MAE on the test set, the curves, the data and the model."""
+    test, h = summary["test"], model.history
+    status = ("interrupted" if summary["interrupted"] else "stopped early" if summary["stopped_early"]
+              else "completed")
+    y = np.asarray(rd.y_test, np.float64)
+    return [
+        f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>numpynn run: "
+        f"{html.escape(config.dataset)}</title><style>{CSS}</style></head><body>",
+        f"<h1>numpynn regression on <code>{html.escape(config.dataset)}</code></h1>",
+        f"<p class='recipe'>{html.escape(recipe(config, model))}</p>",
+        f"<p class='big'>R\u00b2 {test['r2']:.4f} on the test set</p>",
+        f"<p>{summary['epochs']} epochs ({status}), {summary['train_seconds']:.1f} s of training; best validation "
+        f"MAE {min(h.epochs.get('val_mae', [float('nan')])):.4g}.</p>",
+        "<h2>Test figures</h2>",
+        _table(["metric", "value"], [["MSE", f"{test['mse']:.6g}"], ["RMSE", f"{test['mse'] ** 0.5:.6g}"],
+                                     ["MAE", f"{test['mae']:.6g}"], ["R\u00b2", f"{test['r2']:.4f}"],
+                                     ["loss (with penalty)", f"{test['loss']:.6g}"],
+                                     ["targets: mean \u00b1 std", f"{y.mean():.4g} \u00b1 {y.std():.4g}"]]),
+        "<h2>Learning curves</h2>", _img(figures["curves"]),
+        "<h2>Learning rate and speed</h2>", _img(figures["speed"]),
+        *_doctor_section(out, figures),
+        "<h2>Data</h2>",
+        _table(["split", "samples"], [[k, f"{v:,}"] for k, v in summary["samples"].items()]),
+        f"<p>Target: {html.escape(str(rd.preprocessing.get('label_column', 'y')))}. Inputs: "
+        f"{rd.X_train.shape[1]} features; preprocessing: {html.escape(describe_preprocessing(rd.preprocessing))}.</p>",
+        *_closing(config, model),
+    ]
+
+
+def _closing(config, model) -> list[str]:
+    return [
+        "<h2>Model</h2>", f"<pre>{html.escape(model.summary(print_fn=None))}</pre>",
+        "<h3>Optimizer</h3>", _table(["setting", "value"], describe_optimizer(model.optimizer)),
+        "<h2>Configuration</h2>", f"<pre>{html.escape(config.to_toml())}</pre>",
+        "<h2>Environment</h2>",
+        _table(["item", "value"], [[k, v] for k, v in environment().items()] + [["seed", config.seed]]),
+        "<p>Files in this folder: model.safetensors (weights and training state), config.toml, history.json, "
+        "history.csv, metrics.json, doctor.json and the pictures above.</p></body></html>",
+    ]
+
+
+def _write(out: Path, parts: list[str]) -> Path:
+    path = out / "report.html"
+    atomic_write_bytes(path, "\n".join(parts).encode())
+    return path

@@ -39,26 +39,43 @@ class RunData:
     y_train: np.ndarray
     X_test: np.ndarray
     y_test: np.ndarray
-    class_names: tuple[str, ...]
+    class_names: tuple[str, ...]  # () for a regression
     image_shape: tuple[int, ...] | None
     preprocessing: dict[str, Any]
+    task: str = "classification"
+
+    @property
+    def is_regression(self) -> bool:
+        return self.task == "regression"
 
 
 def load_run_data(config: TrainConfig, log=print) -> RunData:
-    """The config's dataset, normalised and flattened, with what a model file must remember about it."""
-    (Xr, yr), (Xtr, ytr) = datasets.load_raw(config.dataset, log=log)
+    """The config's dataset, normalised and flattened, with what a model file must remember about it:
+    the preprocessing, the task, the class names, and for a CSV its feature names and label column."""
+    ds = datasets.load_dataset(config.dataset, label_column=config.label_column or None, task=config.task,
+                               loss=config.loss, log=log)
+    for note in ds.notes:
+        log(note)
+    (Xr, yr), (Xtr, ytr) = ds.splits
     image_shape = tuple(Xr.shape[1:]) if Xr.ndim == 3 else None
     X, Xt, prep = datasets.normalize_pair(Xr, Xtr, config.normalize)
     prep["input_shape"] = list(Xr.shape[1:])
-    spec = datasets.DATASETS.get(config.dataset)
-    n_classes = int(max(yr.max(initial=0), ytr.max(initial=0))) + 1
-    names = spec.class_names if spec is not None and spec.class_names else tuple(str(i) for i in range(n_classes))
-    return RunData(datasets.flatten(X), yr.astype(np.int64), datasets.flatten(Xt), ytr.astype(np.int64),
-                   names, image_shape, prep)
+    prep["task"] = ds.task
+    if ds.class_names:
+        prep["class_names"] = list(ds.class_names)
+    if ds.label_column is not None:
+        prep["label_column"], prep["label_index"] = ds.label_column, ds.label_index
+    if ds.feature_names is not None:
+        prep["feature_names"] = ds.feature_names
+    if ds.task == "regression":  # targets as the model's dtype, one column
+        yr, ytr = yr.astype(config.dtype).reshape(len(yr), -1), ytr.astype(config.dtype).reshape(len(ytr), -1)
+    return RunData(datasets.flatten(X), yr, datasets.flatten(Xt), ytr, ds.class_names, image_shape, prep, ds.task)
 
 
-def n_outputs_for(config: TrainConfig, n_classes: int) -> int:
-    """One output for a two-class sigmoid network, else one per class."""
+def n_outputs_for(config: TrainConfig, n_classes: int, task: str = "classification") -> int:
+    """One output for a two-class sigmoid network or a regression, else one per class."""
+    if task == "regression":
+        return 1
     sigmoid = config.loss == "binary_cross_entropy" or (config.loss == "auto" and config.output == "sigmoid")
     return 1 if sigmoid and n_classes == 2 else n_classes
 
@@ -70,10 +87,17 @@ def build_model(config: TrainConfig, n_features: int, n_outputs: int) -> Sequent
                      output=None if config.output == "auto" else config.output, seed=config.seed, dtype=config.dtype)
 
 
-def resolve_loss(config: TrainConfig, n_outputs: int) -> Loss:
-    """The config's loss: "auto" is binary cross-entropy for a sigmoid output, else chosen from the output size;
-    label smoothing goes to cross-entropy and is refused for any other loss rather than ignored."""
+def resolve_loss(config: TrainConfig, n_outputs: int, task: str = "classification") -> Loss:
+    """The config's loss: "auto" is mse for a regression, binary cross-entropy for a sigmoid output, else chosen
+    from the output size; label smoothing goes to cross-entropy and is refused for any other loss rather than
+    ignored; a loss that does not fit the task is refused."""
     name = config.loss
+    if task == "regression":
+        if name not in ("auto", "mse"):
+            raise ConfigError(f"a regression trains with loss mse; this run asks for {name}")
+        if config.output != "auto":
+            raise ConfigError(f"a regression needs the linear output (output auto), got {config.output}")
+        name = "mse"
     if name == "auto":
         name = "binary_cross_entropy" if config.output == "sigmoid" else None
     loss = get_loss(name, n_outputs)
@@ -81,6 +105,9 @@ def resolve_loss(config: TrainConfig, n_outputs: int) -> Loss:
         if loss.name != "cross_entropy":
             raise ConfigError(f"label_smoothing applies to cross_entropy; this run's loss is {loss.name}")
         loss = CrossEntropy(config.label_smoothing)
+    if task != "regression" and not loss.is_classification:
+        raise ConfigError(f"loss {loss.name} is for a regression, and this run's task is classification: use "
+                          "cross_entropy (or auto), or --task regression for numeric targets")
     return loss
 
 
@@ -132,16 +159,20 @@ def train_run(config: TrainConfig, out_dir: str | Path, *, log=print, verbose: i
             "(pip install 'numpynn[plots]' to get them)")
         report = False
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    # the data, the loss and the memory are checked before the run folder is made: a refused run leaves none
     rd = load_run_data(config, log=log)
-    n_out = n_outputs_for(config, len(rd.class_names))
+    n_out = rd.y_train.shape[1] if rd.is_regression else n_outputs_for(config, len(rd.class_names))
+    loss = resolve_loss(config, n_out, rd.task)
     check_memory(config, len(rd.X_train), rd.X_train.shape[1], n_out)
     model = build_model(config, rd.X_train.shape[1], n_out)
     model.preprocessing = rd.preprocessing
-    model.set_loss(resolve_loss(config, n_out))
+    model.set_loss(loss)
+    out.mkdir(parents=True, exist_ok=True)
     model_path = out / "model.safetensors"
     if resume:
         model = resumable_model(model_path, model, config)
+    elif rd.is_regression:
+        start_at_target_mean(model, rd.y_train)
     # the rows fit will hold out (it splits the same way), to count the steps per epoch and report the split
     n_val = 0
     if config.validation_split:
@@ -162,8 +193,8 @@ def train_run(config: TrainConfig, out_dir: str | Path, *, log=print, verbose: i
     try:
         history = model.fit(rd.X_train, rd.y_train, optimizer=optimizer, epochs=config.epochs,
                             batch_size=config.batch_size or None, validation_split=config.validation_split,
-                            metrics=["accuracy"], callbacks=callbacks, verbose=verbose, augment=augment,
-                            resume=resume, precision=config.precision)
+                            metrics=["mae"] if rd.is_regression else ["accuracy"], callbacks=callbacks,
+                            verbose=verbose, augment=augment, resume=resume, precision=config.precision)
     except TrainingDivergedError as exc:
         for cb in callbacks:  # the last good epoch, if only kept in memory, goes to the file
             if isinstance(cb, ModelCheckpoint):
@@ -185,20 +216,25 @@ def train_run(config: TrainConfig, out_dir: str | Path, *, log=print, verbose: i
         model.save(model_path)  # the final (or early-stopping best) weights with the training state
     atomic_write_bytes(out / "history.json", history.to_json().encode())
     atomic_write_bytes(out / "history.csv", history.to_csv().encode())
-    outputs = classifier_outputs(model, rd.X_test)  # one pass over the test set for the metrics and the report
-    test = evaluate_classifier(model, rd.X_test, rd.y_test, len(rd.class_names), outputs=outputs)
+    outputs = None
+    if rd.is_regression:
+        test = evaluate_regression(model, rd.X_test, rd.y_test)
+    else:  # one pass over the test set for the metrics and the report
+        outputs = classifier_outputs(model, rd.X_test)
+        test = evaluate_classifier(model, rd.X_test, rd.y_test, len(rd.class_names), outputs=outputs)
     summary = {"test": test, "train_seconds": seconds, "epochs": model.epoch, "interrupted": history.interrupted,
-               "stopped_early": history.stopped_early, "dataset": config.dataset,
+               "stopped_early": history.stopped_early, "dataset": config.dataset, "task": rd.task,
                "samples": {"train": len(rd.X_train) - n_val, "validation": n_val, "test": len(rd.X_test)},
                "timing": timing(history, len(rd.X_train) - n_val)}
     atomic_write_bytes(out / "metrics.json", json.dumps(summary, indent=1).encode())
-    log(f"test accuracy {100 * test['accuracy']:.2f}% (loss {test['loss']:.4f}) after {model.epoch} epochs, "
-        f"{seconds:.1f} s of training")
+    result = (f"test R\u00b2 {test['r2']:.4f} (MSE {test['mse']:.4g}, MAE {test['mae']:.4g})" if rd.is_regression
+              else f"test accuracy {100 * test['accuracy']:.2f}% (loss {test['loss']:.4f})")
+    log(f"{result} after {model.epoch} epochs, {seconds:.1f} s of training")
     report_path = None
     if report:
         from .report import write_report
 
-        report_path = write_report(out, config, model, rd, summary, proba=outputs.proba)
+        report_path = write_report(out, config, model, rd, summary, proba=None if outputs is None else outputs.proba)
         log(f"report: {report_path.resolve()}")
     return RunResult(out, model, test, seconds, history.interrupted, report_path)
 
@@ -258,6 +294,28 @@ def timing(history, n_train: int) -> dict[str, float]:
         return {}
     median = float(np.median(seconds))
     return {"epoch_seconds": median, "samples_per_second": n_train / median if median > 0 else float("nan")}
+
+
+def start_at_target_mean(model: Sequential, y: np.ndarray) -> None:
+    """Start a regression's output at the targets' mean and spread (output bias = mean, weights scaled by the
+    std), so that targets far from 0 (prices, ages) need not be reached one small optimizer step at a time."""
+    last = model.layers[-1]
+    if "b" not in last.params or "W" not in last.params:
+        return
+    y = np.asarray(y, np.float64)
+    last.params["b"][...] = y.mean(axis=0)
+    last.params["W"][...] *= max(float(y.std(axis=0).mean()), 1e-12)
+
+
+def evaluate_regression(model: Sequential, X: np.ndarray, y: np.ndarray) -> dict[str, Any]:
+    """Loss (with the weight penalty), MSE, MAE and R\u00b2 of a regression on X (n, features), y (n, outputs)."""
+    targets = check_targets(y, model.n_outputs, model.loss.name, model.dtype)
+    pred = model.predict(X)
+    if len(targets) != len(pred):
+        raise ShapeError(f"X and y must have the same number of samples, got {len(pred)} and {len(targets)}")
+    loss, _ = model.loss(pred, targets)
+    return {"loss": loss + model.penalty(), "mse": M.mse(targets, pred), "mae": M.mae(targets, pred),
+            "r2": M.r2(targets, pred)}
 
 
 @dataclass

@@ -1,11 +1,9 @@
-"""`numpynn evaluate`: loss, accuracy and per-class figures of a saved model on a dataset."""
+"""`numpynn evaluate`: loss, accuracy and per-class figures (or MSE/MAE/R² for a regression) of a saved model."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-
-import numpy as np
 
 from .common import load_model
 
@@ -15,28 +13,43 @@ def add_parser(sub) -> None:
     p.add_argument("model", type=Path)
     p.add_argument("--data", required=True, help="dataset name or path")
     p.add_argument("--split", choices=("test", "train"), default="test")
+    p.add_argument("--label-column", help="a CSV's label column (default: the one the model was trained with)")
     p.add_argument("--json", action="store_true")
 
 
 def run(args) -> int:
-    from ..data import apply_preprocessing, load_raw
-    from ..run import evaluate_classifier
+    from ..data import apply_preprocessing, load_dataset
+    from ..run import evaluate_classifier, evaluate_regression
+    from .predict import class_names_of
 
     model = load_model(args.model)
-    (Xtr, ytr), (Xte, yte) = load_raw(args.data)
-    X, y = (Xte, yte) if args.split == "test" else (Xtr, ytr)
-    X = apply_preprocessing(X, model.preprocessing)
-    n_classes = model.n_outputs if model.n_outputs > 1 else 2
-    result = evaluate_classifier(model, X, y.astype(np.int64), n_classes)
+    prep = model.preprocessing
+    regression = not model.loss.is_classification
+    names = None if regression else class_names_of(model)
+    label = args.label_column or prep.get("label_column")
+    ds = load_dataset(args.data, label_column=label if isinstance(label, str) else None,
+                      task="regression" if regression else "classification", class_names=names)
+    X, y = ds.test if args.split == "test" else ds.train
+    X = apply_preprocessing(X, prep)
+    if regression:
+        result = evaluate_regression(model, X, y.reshape(len(y), -1))
+        if args.json:
+            print(json.dumps(result))
+        else:
+            print(f"{args.split} samples: {len(X):,}   loss: {result['loss']:.6g}   MSE: {result['mse']:.6g}   "
+                  f"MAE: {result['mae']:.6g}   R\u00b2: {result['r2']:.4f}")
+        return 0
+    result = evaluate_classifier(model, X, y, len(names))
     if args.json:
-        print(json.dumps(result))
+        print(json.dumps({**result, "classes": names}))
         return 0
     print(f"{args.split} samples: {len(X):,}   loss: {result['loss']:.4f}   accuracy: {100 * result['accuracy']:.2f}%")
     tops = "   ".join(f"top-{k[3:-9]}: {100 * v:.2f}%" for k, v in result.items() if k.startswith("top"))
     print(f"calibration error (ECE, 15 bins): {100 * result['ece']:.2f} points" + (f"   {tops}" if tops else ""))
     per = result["per_class"]
-    print("class  precision  recall     F1  support")
-    for i in range(n_classes):
-        print(f"{i:>5}  {100 * per['precision'][i]:9.2f}  {100 * per['recall'][i]:6.2f}  {100 * per['f1'][i]:5.2f}"
-              f"  {per['support'][i]:7d}")
+    width = max(5, *(len(n) for n in names))
+    print(f"{'class':>{width}}  precision  recall     F1  support")
+    for i, name in enumerate(names):
+        print(f"{name:>{width}}  {100 * per['precision'][i]:9.2f}  {100 * per['recall'][i]:6.2f}  "
+              f"{100 * per['f1'][i]:5.2f}  {per['support'][i]:7d}")
     return 0

@@ -1,14 +1,24 @@
-"""`numpynn predict`: classify one digit image or the samples of a .npy, .csv or IDX file."""
+"""`numpynn predict`: classify one digit image, or predict the samples of a .npy, .csv or IDX file.
+
+A CSV may be the very file the model was trained on: its label column (and any column the model was not
+trained on) is dropped by the names the model file records. Many samples come out as CSV, one row each.
+"""
 
 from __future__ import annotations
 
+import argparse
+import csv
+import io
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
 
-from ..errors import NumpynnError
+from ..errors import DatasetError, ModelFileError, NumpynnError
 from .common import load_model
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp")
 
 
 def add_parser(sub) -> None:
@@ -17,17 +27,58 @@ def add_parser(sub) -> None:
     p.add_argument("input", type=Path)
     p.add_argument("--top", type=int, default=3, help="how many classes to list for one image")
     p.add_argument("--json", action="store_true")
+    p.add_argument("--out", type=Path, help="write the predictions as CSV to this file (default: stdout)")
+    p.add_argument("--invert", action=argparse.BooleanOptionalAction, default=None,
+                   help="an image's ink is dark on light paper (--no-invert: light on dark); default: decided "
+                        "from the image")
+    p.add_argument("--show", type=Path, metavar="PATH", help="write the 28x28 image the model saw as a PNG")
 
 
-def read_inputs(path: Path) -> np.ndarray:
+def class_names_of(model) -> list[str]:
+    """The model's class names as its training data named them ("0".."k-1" for a file without them)."""
+    k = model.n_outputs if model.n_outputs > 1 else 2
+    names = model.preprocessing.get("class_names")
+    if names is None:
+        return [str(i) for i in range(k)]
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names) or len(names) != k:
+        raise ModelFileError(f"{k} class names expected in the model's preprocessing, got {names!r:.80}")
+    return names
+
+
+def csv_features(path: Path, prep: dict, n_features: int | None) -> np.ndarray:
+    """The model's feature columns of a CSV: chosen by the recorded feature names when the file has a header,
+    else all columns but the recorded label column when there is one column too many."""
+    from ..data import read_csv
+    from ..data.csv import LABEL_NAMES
+
+    table = read_csv(path)
+    cols = list(range(len(table.columns)))
+    names, label = prep.get("feature_names"), prep.get("label_column")
+    if table.header is not None and isinstance(names, list) and all(n in table.header for n in names):
+        cols = [table.header.index(n) for n in names]
+    elif table.header is not None and isinstance(label, str) and label in table.header:
+        cols.remove(table.header.index(label))
+    elif table.header is not None and n_features is not None and len(cols) == n_features + 1 and any(
+            h.lower() in LABEL_NAMES for h in table.header):  # e.g. Kaggle's train.csv: label, pixel0, ...
+        cols.remove(next(i for i, h in enumerate(table.header) if h.lower() in LABEL_NAMES))
+    elif n_features is not None and len(cols) == n_features + 1:
+        index = prep.get("label_index")
+        cols.remove(index if isinstance(index, int) and 0 <= index < len(cols) else len(cols) - 1)
+    for j in cols:
+        if table.columns[j].dtype.kind == "U":
+            raise DatasetError(f"{path}: column {table._name(j)} holds text; the model's inputs are numbers")
+    return np.column_stack([table.columns[j] for j in cols]).astype(np.float32, copy=False)
+
+
+def read_inputs(path: Path, prep: dict | None = None, n_features: int | None = None, *,
+                invert: bool | None = None) -> np.ndarray:
     """Raw samples from an image (one digit), .npy, .csv or IDX file."""
     from ..data import read_idx
-    from ..data.formats import read_csv_matrix
     from ..data.images import load_digit_image
 
     suffix = "".join(path.suffixes[-2:]).lower() if path.suffix == ".gz" else path.suffix.lower()
-    if suffix in (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp"):
-        return load_digit_image(path)[None]
+    if suffix in IMAGE_SUFFIXES:
+        return load_digit_image(path, invert=invert)[None]
     if suffix == ".npy":
         try:
             a = np.load(path, allow_pickle=False)
@@ -35,30 +86,66 @@ def read_inputs(path: Path) -> np.ndarray:
             raise NumpynnError(f"{path}: not a readable .npy array ({exc})") from None
         return a[None] if a.ndim == 1 or (a.ndim == 2 and a.shape == (28, 28)) else a
     if suffix == ".csv":
-        return read_csv_matrix(path)[1]
+        return csv_features(path, prep or {}, n_features)
     if "idx" in path.name or "ubyte" in path.name:
         a = read_idx(path)
         return a[None] if a.ndim == 1 else a
     raise NumpynnError(f"{path}: unknown input kind; expected a PNG/JPEG image, .npy, .csv or IDX file")
 
 
+def _emit(text: str, out: Path | None) -> None:
+    if out is None:
+        sys.stdout.write(text)
+        return
+    from ..atomic import atomic_write_bytes
+
+    atomic_write_bytes(out, text.encode())
+    print(f"predictions written to {out}", file=sys.stderr)
+
+
+def _table(header: list[str], rows) -> str:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return buf.getvalue()
+
+
 def run(args) -> int:
     from ..data import apply_preprocessing
 
     model = load_model(args.model)
-    raw = read_inputs(args.input)
-    X = apply_preprocessing(raw, model.preprocessing)
+    prep = model.preprocessing
+    n_features = int(np.prod(model.input_shape)) if model.input_shape else None
+    raw = read_inputs(args.input, prep, n_features, invert=args.invert)
+    if args.show is not None:
+        if args.input.suffix.lower() not in IMAGE_SUFFIXES:
+            raise NumpynnError("--show writes the 28x28 image of a photo; the input is not an image")
+        from ..data.images import write_png
+
+        write_png(raw[0], args.show)
+    X = apply_preprocessing(raw, prep)
+    if not model.loss.is_classification:
+        values = model.predict(X)
+        if args.json:
+            print(json.dumps({"predictions": values.tolist()}))
+            return 0
+        header = ["row"] + ([str(prep.get("label_column", "prediction"))] if values.shape[1] == 1
+                            else [f"output_{j}" for j in range(values.shape[1])])
+        _emit(_table(header, ([i, *(f"{v:.7g}" for v in row)] for i, row in enumerate(values))), args.out)
+        return 0
+    names = class_names_of(model)
     proba = model.predict_proba(X)
     pred = proba.argmax(1)
     if args.json:
-        print(json.dumps({"predictions": pred.tolist(), "probabilities": np.round(proba, 6).tolist()}))
+        print(json.dumps({"predictions": pred.tolist(), "labels": [names[p] for p in pred],
+                          "classes": names, "probabilities": np.round(proba, 6).tolist()}))
         return 0
-    if len(X) == 1:
-        print(f"class: {pred[0]}   (probability {100 * proba[0, pred[0]]:.1f}%)")
-        order = np.argsort(-proba[0])[: args.top]
-        for c in order:
-            print(f"  {c:>3}  {100 * proba[0, c]:6.2f}%  {'#' * int(round(40 * proba[0, c]))}")
-    else:
-        for i, (p, row) in enumerate(zip(pred, proba, strict=True)):
-            print(f"{i}\t{p}\t{100 * row[p]:.1f}%")
+    if len(X) == 1 and args.out is None:
+        print(f"class: {names[pred[0]]}   (probability {100 * proba[0, pred[0]]:.1f}%)")
+        for c in np.argsort(-proba[0])[: args.top]:
+            print(f"  {names[c]:>3}  {100 * proba[0, c]:6.2f}%  {'#' * int(round(40 * proba[0, c]))}")
+        return 0
+    rows = ([i, names[p], f"{row[p]:.6f}"] for i, (p, row) in enumerate(zip(pred, proba, strict=True)))
+    _emit(_table(["row", str(prep.get("label_column", "class")), "probability"], rows), args.out)
     return 0

@@ -10,17 +10,20 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
 import numpy as np
 
-from ..errors import DatasetError
+from ..errors import DatasetError, ModelFileError
 from .copies import SINGLE_FILE_SUFFIXES, copy_candidates, idx_candidates, problem, read_single_file, verify_file
+from .csv import read_csv
 from .download import download
 from .files import open_regular
-from .formats import check_keras_arrays, load_csv, load_npz_arrays, split_mnist_784
+from .formats import check_keras_arrays, load_npz_arrays, split_mnist_784
 from .idx import read_idx
+from .labels import choose_task, class_labels, encode_with, regression_targets
 from .registry import DATASETS, MNIST_FILES, SPLITS, DataFile, DatasetSpec, cache_dir, get_spec, register
 from .transforms import flatten as flatten_images
 from .transforms import scale_to_unit, standardize, train_val_split
@@ -152,37 +155,123 @@ register(DatasetSpec(
            "MNIST by Yann LeCun, Corinna Cortes, Christopher J.C. Burges, CC BY-SA 3.0"))
 
 
+@dataclass
+class Dataset:
+    """Train and test splits as stored, with what a model must remember about them.
+
+    task: "classification" (y int64 class indices, `class_names` their names) or "regression" (y float64);
+    feature_names and label_column: a CSV's header names of the features and its label column (or its index).
+    """
+
+    train: Split
+    test: Split
+    task: str = "classification"
+    class_names: tuple[str, ...] = ()
+    feature_names: list[str] | None = None
+    label_column: str | None = None
+    label_index: int | None = None
+    notes: list[str] = field(default_factory=list)  # what was decided on the user's behalf, for the log
+
+    @property
+    def splits(self) -> tuple[Split, Split]:
+        return self.train, self.test
+
+
 def _split_own_data(X: np.ndarray, y: np.ndarray, name: str) -> tuple[Split, Split]:
-    """A user's own (X, y) as train and test: a stratified 80/20 split, the same every time."""
-    y = np.asarray(y)
-    if y.dtype.kind == "f":
-        if not np.all(y == np.round(y)):
-            raise DatasetError(f"{name}: class labels must be whole numbers, got values like {y[y != np.round(y)][:3]}")
-        y = y.astype(np.int64)
+    """A user's own (X, y) as train and test: an 80/20 split (stratified for classes), the same every time."""
     if len(X) < 5:
         raise DatasetError(f"{name}: {len(X)} samples are too few to split into training and test sets")
-    (Xtr, ytr), (Xte, yte) = train_val_split(X, y, 0.2, seed=0, stratify=True)
-    return (Xtr, ytr), (Xte, yte)
+    return train_val_split(X, y, 0.2, seed=0, stratify=y.dtype.kind in "iu")
 
 
-def _load_npz(path: Path) -> tuple[Split, Split]:
-    """Keras's mnist.npz layout, or any .npz holding features X and labels y."""
-    arrays = load_npz_arrays(path)
-    if all(k in arrays for k in ("x_train", "y_train", "x_test", "y_test")):
-        return check_keras_arrays(arrays, str(path))
-    keys = {k.lower(): k for k in arrays}
-    if "x" in keys and "y" in keys:
+def _targets(y: np.ndarray, name: str, task: str, loss: str,
+             class_names: Sequence[str] | None) -> tuple[np.ndarray, str, tuple[str, ...]]:
+    """A table's label column as (targets, task, class names), the task chosen by `choose_task`'s rule."""
+    task = "classification" if class_names else choose_task(y, task, loss)
+    if task == "regression":
+        return regression_targets(y, name), task, ()
+    if class_names:
+        return encode_with(y, class_names, name), task, tuple(class_names)
+    labels, names = class_labels(y, name)
+    return labels, task, names
+
+
+def _load_table(p: Path, label_column: int | str | None = None, task: str = "auto", loss: str = "auto",
+                class_names: Sequence[str] | None = None) -> Dataset:
+    """A user's own .csv or .npz (X and y), or Keras's mnist.npz and OpenML's mnist_784 CSV."""
+    if p.suffix == ".npz":
+        arrays = load_npz_arrays(p)
+        if all(k in arrays for k in ("x_train", "y_train", "x_test", "y_test")):
+            return _image_dataset(*check_keras_arrays(arrays, str(p)), str(p), class_names)
+        keys = {k.lower(): k for k in arrays}
+        if "x" not in keys or "y" not in keys:
+            raise DatasetError(f"{p}: expected arrays x_train, y_train, x_test, y_test (Keras) or X and y; "
+                               f"the file has {sorted(arrays)}")
         X, y = arrays[keys["x"]], arrays[keys["y"]]
         if len(X) != len(y):
-            raise DatasetError(f"{path}: X has {len(X)} rows but y has {len(y)}")
-        return _split_own_data(X, y, str(path))
-    raise DatasetError(f"{path}: expected arrays x_train, y_train, x_test, y_test (Keras) or X and y; "
-                       f"the file has {sorted(arrays)}")
+            raise DatasetError(f"{p}: X has {len(X)} rows but y has {len(y)}")
+        if X.dtype.kind not in "biuf":
+            raise DatasetError(f"{p}: X must be numeric, got dtype {X.dtype}")
+        feature_names, label_name, col = None, None, None
+    else:
+        table = read_csv(p)
+        X, y, col = table.split(label_column)
+        feature_names = table.feature_names(col)
+        label_name = table.header[col] if table.header else str(col)
+        if X.shape[1] == 784 and task != "regression":  # OpenML's mnist_784 layout
+            labels, names = (encode_with(y, class_names, str(p)), tuple(class_names)) if class_names \
+                else class_labels(y, str(p))
+            train, test = split_mnist_784(X, labels)
+            return Dataset(train, test, "classification", names, feature_names, label_name, col)
+    targets, task, names = _targets(y, str(p), task, loss, class_names)
+    train, test = _split_own_data(X, targets, str(p))
+    notes = [f"{p.name}: labels from column {label_name!r}"] if label_name is not None else []
+    notes.append(f"task: {task}" + (f" ({len(names)} classes: {', '.join(names[:10])}"
+                                     f"{', ...' if len(names) > 10 else ''})" if names else ""))
+    return Dataset(train, test, task, names, feature_names, label_name, col, notes)
+
+
+def _image_dataset(train: Split, test: Split, name: str, class_names: Sequence[str] | None = None,
+                   spec_names: Sequence[str] = ()) -> Dataset:
+    """Images with class labels, checked as one class set over train and test."""
+    if class_names:
+        ytr, yte = encode_with(train[1], class_names, name), encode_with(test[1], class_names, name)
+        return Dataset((train[0], ytr), (test[0], yte), "classification", tuple(class_names))
+    labels, names = class_labels(np.concatenate([train[1].reshape(-1), test[1].reshape(-1)]), name)
+    if spec_names and len(names) <= len(spec_names):
+        names = tuple(spec_names)
+    n = len(train[1])
+    return Dataset((train[0], labels[:n]), (test[0], labels[n:]), "classification", names)
+
+
+def load_dataset(name_or_path: str | os.PathLike, *, label_column: int | str | None = None, task: str = "auto",
+                 loss: str = "auto", class_names: Sequence[str] | None = None, **locate_kw) -> Dataset:
+    """A dataset by name or path, its labels checked as a class set (or its targets as numbers).
+
+    - label_column (CSV): a header name or an index; by default as `CsvTable.label_index` chooses.
+    - task: "auto" (see labels.choose_task), "classification" or "regression"; images are always classes.
+    - class_names: a trained model's classes, to encode the labels as it was trained (for evaluation).
+    """
+    p = Path(name_or_path)
+    named = isinstance(name_or_path, str) and name_or_path in DATASETS
+    if not named and p.suffix in (".csv", ".npz"):
+        return _load_table(p, label_column, task, loss, class_names)
+    if task == "regression":
+        raise DatasetError(f"{name_or_path}: image datasets have class labels; regression needs a table "
+                           "(a CSV or an .npz with X and y)")
+    train, test = load_raw(name_or_path, **locate_kw)
+    spec_names = get_spec(name_or_path).class_names if named else ()
+    return _image_dataset(train, test, str(name_or_path), class_names, spec_names)
 
 
 def load_raw(name_or_path: str | os.PathLike, **locate_kw) -> tuple[Split, Split]:
-    """Train and test splits as stored (uint8 images (n, 28, 28) for the MNIST family)."""
+    """Train and test splits as stored (uint8 images (n, 28, 28) for the MNIST family).
+
+    A table (.csv, .npz with X and y) comes back as `load_dataset` reads it: class indices, or float targets
+    for a regression; `label_column=` and `task=` are passed on to it.
+    """
     p = Path(name_or_path)
+    table_kw = {k: locate_kw.pop(k) for k in ("label_column", "task") if k in locate_kw}
     if isinstance(name_or_path, str) and name_or_path in DATASETS:
         spec = get_spec(name_or_path)
         if spec.loader is not None:
@@ -191,14 +280,8 @@ def load_raw(name_or_path: str | os.PathLike, **locate_kw) -> tuple[Split, Split
         return _read_located(files, len(spec.class_names) or None)
     if p.suffix in SINGLE_FILE_SUFFIXES or (os.path.lexists(p) and not p.is_dir()):
         open_regular(p, "dataset file").close()  # a FIFO or a device is refused here, never read or waited on
-    if p.suffix == ".npz":
-        return _load_npz(p)
-    if p.suffix == ".csv":
-        X, y = load_csv(p)
-        if X.shape[1] == 784:  # OpenML's mnist_784 layout; its float labels are checked, never truncated
-            (a, b), (c, d) = split_mnist_784(X, y)
-            return _check_pair(a, b, p.name, str(p), None), _check_pair(c, d, p.name, str(p), None)
-        return _split_own_data(X, y, str(p))
+    if p.suffix in (".npz", ".csv"):
+        return _load_table(p, **table_kw).splits
     if p.is_dir():
         files = {s: next((c for c in idx_candidates(p, MNIST_FILES[s].filename) if c.is_file()), None)
                  for s in SPLITS}
@@ -214,8 +297,11 @@ def load_raw(name_or_path: str | os.PathLike, **locate_kw) -> tuple[Split, Split
 def normalize_pair(X_train: np.ndarray, X_test: np.ndarray, how: str | None, dtype=np.float32):
     """Normalise train and test alike, with statistics from the training set.
 
+    "standardize" takes one mean and standard deviation per feature column of a table (n, features), a constant
+    column keeping std 1, and one over all pixels of images (n, h, w): per-pixel statistics would blow the rarely
+    inked border pixels up to huge values. "scale" divides by 255 for uint8 images, else by the largest |value|.
     Returns (X_train, X_test, preprocessing), the last a JSON-able record that `apply_preprocessing`
-    replays on new inputs (a model file keeps it, so `numpynn predict` prepares images the same way).
+    replays on new inputs (a model file keeps it, so `numpynn predict` prepares inputs the same way).
     """
     prep: dict = {"normalize": how or "none"}
     if how == "scale":
@@ -223,43 +309,82 @@ def normalize_pair(X_train: np.ndarray, X_test: np.ndarray, how: str | None, dty
         prep["max_value"] = top
         return scale_to_unit(X_train, top, dtype), scale_to_unit(X_test, top, dtype), prep
     if how == "standardize":
-        X_train, mean, std = standardize(X_train, dtype=dtype)
+        per_column = np.asarray(X_train).ndim == 2
+        X_train, mean, std = standardize(X_train, per_feature=per_column, dtype=dtype)
         X_test, _, _ = standardize(X_test, mean, std, dtype=dtype)
-        prep.update(mean=float(mean), std=float(std))
+        if per_column:
+            prep.update(mean=np.asarray(mean, np.float64).tolist(), std=np.asarray(std, np.float64).tolist())
+        else:
+            prep.update(mean=float(mean), std=float(std))
         return X_train, X_test, prep
     if how is None or how == "none":
         return X_train.astype(dtype), X_test.astype(dtype), prep
     raise ValueError(f"normalize must be 'scale', 'standardize' or None, got {how!r}")
 
 
+def _statistic(prep: dict, key: str, n_features: int) -> float | np.ndarray:
+    """A finite number, or one per feature, from a preprocessing record that may come from an edited file."""
+    if key not in prep:
+        raise ModelFileError(f"the model's preprocessing ({prep.get('normalize')!r}) has no {key!r}")
+    value = prep[key]
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if isinstance(value, list):
+        ok = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
+        if ok and len(value) != n_features:
+            raise ModelFileError(f"the model's preprocessing has {len(value)} values of {key!r} but the inputs have "
+                                 f"{n_features} features")
+    arr = np.asarray(value, np.float64) if ok else None
+    if arr is None or not np.isfinite(arr).all() or (key in ("std", "max_value") and (arr <= 0).any()):
+        what = "a positive number" if key in ("std", "max_value") else "a finite number"
+        raise ModelFileError(f"the model's preprocessing {key!r} must be {what} (or one per feature), "
+                             f"got {value!r:.80}")
+    return arr if arr.ndim else float(arr)
+
+
 def apply_preprocessing(X: np.ndarray, prep: dict, dtype=np.float32) -> np.ndarray:
-    """Replay a `normalize_pair` record on raw inputs and flatten them to (n, features)."""
+    """Replay a `normalize_pair` record on raw inputs and flatten them to (n, features).
+
+    Old model files hold one scalar mean and std; newer ones one per feature column of a table."""
+    if not isinstance(prep, dict):
+        raise ModelFileError(f"the model's preprocessing must be an object, got {prep!r:.80}")
     X = np.asarray(X)
+    if X.dtype.kind not in "biuf":
+        raise DatasetError(f"inputs must be numeric, got dtype {X.dtype}")
     kind = prep.get("normalize", "none")
+    n_features = int(np.prod(X.shape[1:])) if X.ndim > 1 else 1
     if kind == "scale":
-        X = scale_to_unit(X, float(prep.get("max_value", 255.0)), dtype)
+        X = scale_to_unit(X, _statistic(prep, "max_value", 1) if "max_value" in prep else 255.0, dtype)
     elif kind == "standardize":
-        X, _, _ = standardize(X, prep["mean"], prep["std"], dtype=dtype)
-    else:
+        mean, std = _statistic(prep, "mean", n_features), _statistic(prep, "std", n_features)
+        if isinstance(mean, np.ndarray) or isinstance(std, np.ndarray):
+            X = flatten_images(X)
+        X, _, _ = standardize(X, mean, std, dtype=dtype)
+    elif kind == "none":
         X = X.astype(dtype)
+    else:
+        raise ModelFileError(f"the model's preprocessing 'normalize' must be scale, standardize or none, "
+                             f"got {kind!r:.80}")
     return flatten_images(X)
 
 
 def load(name_or_path: str | os.PathLike = "mnist-sample", *, normalize: str | None = "scale",
-         flatten: bool = True, dtype=np.float32, **locate_kw) -> tuple[Split, Split]:
+         flatten: bool = True, dtype=np.float32, label_column: int | str | None = None, task: str = "auto",
+         **locate_kw) -> tuple[Split, Split]:
     """((X_train, y_train), (X_test, y_test)) ready for training.
 
-    - normalize: "scale" (pixels to [0, 1]), "standardize" (zero mean, unit variance from the training set),
-      or None (the stored values as `dtype`).
+    - normalize: "scale" (pixels to [0, 1]), "standardize" (zero mean, unit variance from the training set:
+      per feature column for a table, over all pixels for images), or None (the stored values as `dtype`).
     - flatten: images (n, 28, 28) -> (n, 784).
+    - label_column, task: for a CSV or an .npz with X and y (see `load_dataset`).
     - locate_kw: path=, download_missing=, mirrors=, progress=, log= (see `locate`).
-    Labels come back as int64.
+    Class labels come back as int64 indices 0..k-1 (text labels in sorted order); regression targets as float64.
     """
-    (Xtr, ytr), (Xte, yte) = load_raw(name_or_path, **locate_kw)
+    ds = load_dataset(name_or_path, label_column=label_column, task=task, **locate_kw)
+    (Xtr, ytr), (Xte, yte) = ds.splits
     Xtr, Xte, _ = normalize_pair(Xtr, Xte, normalize, dtype)
     if flatten:
         Xtr, Xte = flatten_images(Xtr), flatten_images(Xte)
-    return (Xtr, ytr.astype(np.int64)), (Xte, yte.astype(np.int64))
+    return (Xtr, ytr), (Xte, yte)
 
 
 load_idx = read_idx  # nn.datasets.load_idx(path): one IDX file, gzip or raw
