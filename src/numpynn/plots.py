@@ -17,7 +17,6 @@ from .errors import NumpynnError
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-    from .training.history import History
 
 
 def curves_figure(history: Any) -> Figure:
@@ -126,7 +125,7 @@ def _finish(fig, plt, path) -> None:
     plt.close(fig)
 
 
-def plot_lr_and_speed(history: History, path: str | os.PathLike, n_train: int) -> None:
+def plot_lr_and_speed(history: Any, path: str | os.PathLike, n_train: int) -> None:
     """The learning rate of each epoch, and the training throughput (samples per second) of each epoch."""
     plt = _pyplot()
     fig, (ax_lr, ax_speed) = plt.subplots(1, 2, figsize=(10, 3.2))
@@ -241,7 +240,7 @@ def plot_lr_find(result, path: str | os.PathLike) -> None:
     _finish(fig, plt, path)
 
 
-def plot_compare(histories: Sequence[tuple[str, History]], path: str | os.PathLike) -> None:
+def plot_compare(histories: Sequence[tuple[str, Any]], path: str | os.PathLike) -> None:
     """Several runs' validation (or training) loss and accuracy per epoch, overlaid."""
     plt = _pyplot()
     fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(11, 4))
