@@ -66,7 +66,7 @@ def test_a_fifo_is_refused_without_hanging(tmp_path):
 
     fifo = tmp_path / "pipe.csv"
     os.mkfifo(fifo)
-    with pytest.raises(DatasetError, match="not a regular file"):
+    with pytest.raises(DatasetError, match="expected a regular CSV file, but it is a FIFO"):
         read_csv(fifo)
 
 
@@ -103,7 +103,7 @@ def test_stray_labels_are_refused_in_csv_npz_and_idx(tmp_path):
         with pytest.raises(DatasetError, match="labels span 0..100000 but only 11 distinct values occur"):
             data.load_dataset(str(tmp_path / source))
     data.write_idx(folder / "train-labels-idx1-ubyte", np.where(y[:40] == 3, 1.5, y[:40] % 10).astype(np.float32))
-    with pytest.raises(DatasetError, match="whole numbers, got 1.5"):
+    with pytest.raises(DatasetError, match=r"whole numbers, got \[?1\.5"):
         data.load_dataset(str(folder))
 
 

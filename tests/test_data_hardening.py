@@ -200,7 +200,7 @@ def test_float_labels_are_refused_not_truncated(tmp_path):
     rows[:, -1] = [0, 1, 2, 3, 4, 5, 6.5]
     np.savetxt(csv, rows, fmt="%g", delimiter=",", header=",".join([f"pixel{i}" for i in range(784)] + ["class"]),
                comments="")
-    with pytest.raises(DatasetError, match=r"mnist_784.csv: class labels must be whole numbers, got \[6\.5\]"):
+    with pytest.raises(DatasetError, match=r"mnist_784.csv: class labels must be whole numbers, got \[?6\.5"):
         data.load(csv)
     _write_set(tmp_path / "whole", np.array([0, 1, 2, 3, 4, 5], np.float32))
     (_, y), _ = data.load_raw(tmp_path / "whole")

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DatasetError
+from .files import open_regular
 
 LABEL_NAMES = ("label", "class", "target", "y")  # a header column with one of these names is the label column
 
@@ -105,8 +106,7 @@ def _check_file(path: Path) -> None:
         raise DatasetError(f"{path}: no such file") from None
     except OSError as exc:
         raise DatasetError(f"cannot read {path}: {exc.strerror or exc}") from None
-    if not path.is_file():  # a FIFO or a device would hang or never end
-        raise DatasetError(f"{path}: not a regular file")
+    open_regular(path, "CSV file").close()  # a FIFO or a device would hang or never end: refused, never read
     if st.st_size == 0:
         raise DatasetError(f"{path}: the file is empty")
 
