@@ -176,3 +176,18 @@ def test_a_cpu_without_bfloat16_is_refused(monkeypatch):
     monkeypatch.setattr(onednn, "cpu_flags", lambda: {"sse2", "avx2"})
     with pytest.raises(Bf16Unavailable, match="no bfloat16 dot products"):
         ops.engine_for("bf16")
+
+
+def test_the_estimators_train_in_bf16(bf16, blobs):
+    pytest.importorskip("sklearn")
+    from numpynn.sklearn import NumpynnClassifier
+
+    X, y = blobs
+    X = np.tile(X, (1, 5))
+    clfs = {p: NumpynnClassifier((16,), max_iter=30, random_state=0, precision=p).fit(X, y)
+            for p in ("float32", "bf16")}
+    assert clfs["bf16"].score(X, y) >= clfs["float32"].score(X, y) - 0.02
+    assert not np.array_equal(clfs["bf16"].coefs_[0], clfs["float32"].coefs_[0])  # it did train differently
+    assert clfs["bf16"].model_.ops is ops.get_ops()  # predictions on the model's own engine
+    with pytest.raises(ValueError, match="trains in float32"):
+        NumpynnClassifier((4,), max_iter=2, precision="bf16").fit(X.astype(np.float64), y)

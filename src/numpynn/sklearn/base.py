@@ -22,6 +22,7 @@ from ..errors import TrainingDivergedError
 from ..initializers import INITIALIZERS
 from ..layers import ACTIVATION_LAYERS
 from ..model import PREDICT_BATCH, Sequential
+from ..ops import engine_for
 from .convert import build_network, dense_layers, network_from_weights, set_dense_weights
 from .lbfgs import fit_lbfgs
 from .solvers import STOCHASTIC_SOLVERS
@@ -65,6 +66,7 @@ class BaseMLP(BaseEstimator):
         "dropout": [Interval(Real, 0, 1, closed="left")],
         "batchnorm": ["boolean"],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "precision": [StrOptions({"float32", "bf16"})],
     }
 
     # --- the network --------------------------------------------------------------------------------
@@ -167,10 +169,11 @@ class BaseMLP(BaseEstimator):
         X = _as_model_input(X, model.dtype)
         if sample_weight is not None:
             sample_weight = sample_weight.astype(model.dtype, copy=False)
-        if self.solver in STOCHASTIC_SOLVERS:
-            fit_stochastic(self, model, X, y, sample_weight, incremental)
-        else:
-            fit_lbfgs(self, model, X, y, sample_weight)
+        with model.training_engine(self._engine(model)):
+            if self.solver in STOCHASTIC_SOLVERS:
+                fit_stochastic(self, model, X, y, sample_weight, incremental)
+            else:
+                fit_lbfgs(self, model, X, y, sample_weight)
         if not model.ops.all_finite(model.flat.values):
             where = next(f"layer {i} {ly.describe()}" for i, ly in enumerate(model.layers)
                          if any(not np.isfinite(p).all() for p in ly.params.values()))
@@ -178,6 +181,14 @@ class BaseMLP(BaseEstimator):
                 self.__dict__.pop(attr, None)
             raise TrainingDivergedError(f"{NON_FINITE} (The weights of {where} became non-finite.)")
         return self
+
+    def _engine(self, model: Sequential):
+        """The engine of the matrix products while training: the model's own, or the bf16 one (numpynn.ops)."""
+        if self.precision == "float32":
+            return model.ops
+        if model.dtype != np.float32:
+            raise ValueError(f"precision={self.precision!r} trains in float32; X is {model.dtype} (pass float32 data)")
+        return engine_for(self.precision)
 
     def _loss_and_gradient(self, model: Sequential, X, targets: np.ndarray, sample_weight) -> float:
         """The loss of a batch with scikit-learn's L2 term alpha / (2 sum(w)) * sum ||W||^2 (weights only),

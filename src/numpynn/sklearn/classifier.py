@@ -98,6 +98,9 @@ PARAMETERS_DOC = """
         Batch normalisation before each hidden activation.
     weight_decay : float, default=0.0
         The optimizer's weight decay (0: its default, 0.01 for 'adamw').
+    precision : {'float32', 'bf16'}, default='float32'
+        The matrix products while training: 'bf16' rounds their inputs to bfloat16 and sums in float32 (float32
+        data, CPUs with AMX-BF16/AVX512-BF16 and numpynn[bf16]); weights and predictions stay float32.
 """
 
 
@@ -126,7 +129,7 @@ class NumpynnClassifier(ClassifierMixin, BaseMLP):
                  shuffle=True, random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
                  nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1, beta_1=0.9, beta_2=0.999,
                  epsilon=1e-8, n_iter_no_change=10, max_fun=15000, init="auto", dropout=0.0, batchnorm=False,
-                 weight_decay=0.0, class_weight=None):
+                 weight_decay=0.0, class_weight=None, precision="float32"):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.solver = solver
@@ -154,6 +157,7 @@ class NumpynnClassifier(ClassifierMixin, BaseMLP):
         self.dropout = dropout
         self.batchnorm = batchnorm
         self.weight_decay = weight_decay
+        self.precision = precision
         self.class_weight = class_weight
 
     # --- targets ------------------------------------------------------------------------------------------

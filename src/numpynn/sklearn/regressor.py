@@ -42,7 +42,7 @@ class NumpynnRegressor(RegressorMixin, BaseMLP):
                  max_iter=200, shuffle=True, random_state=None, tol=1e-4, verbose=False, warm_start=False,
                  momentum=0.9, nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1, beta_1=0.9,
                  beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000, init="auto", dropout=0.0,
-                 batchnorm=False, weight_decay=0.0):
+                 batchnorm=False, weight_decay=0.0, precision="float32"):
         self.loss = loss
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -71,6 +71,7 @@ class NumpynnRegressor(RegressorMixin, BaseMLP):
         self.dropout = dropout
         self.batchnorm = batchnorm
         self.weight_decay = weight_decay
+        self.precision = precision
 
     def _validate_input(self, X, y, incremental, reset):
         X, y = validate_data(self, X, y, accept_sparse=["csr", "csc"], multi_output=True, y_numeric=True,
