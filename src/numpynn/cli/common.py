@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from dataclasses import fields
 
-from ..config import ConfigError, TrainConfig
+from ..config import BOOL, ConfigError, TrainConfig
 
 
 class Parser(argparse.ArgumentParser):
@@ -24,6 +24,27 @@ def parse_value(name: str, text: str):
         return SETTINGS[name].metadata["kind"].from_text(text)
     except ConfigError as exc:  # our own message; a plain ValueError gets argparse's "invalid ... value"
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def add_setting_flags(p: argparse.ArgumentParser) -> None:
+    """A flag for every TrainConfig setting (--hidden, --lr, --no-augment, ...), None where not given."""
+    for f in fields(TrainConfig):
+        flag, text = "--" + f.name.replace("_", "-"), f.metadata["help"]
+        if f.metadata["kind"] is BOOL:
+            p.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction, default=None, help=text)
+        else:
+            p.add_argument(flag, dest=f.name, default=None, help=text, type=lambda t, n=f.name: parse_value(n, t))
+
+
+def setting_overrides(args) -> dict:
+    """The settings given as flags."""
+    return {f.name: getattr(args, f.name) for f in fields(TrainConfig) if getattr(args, f.name) is not None}
+
+
+def config_from_args(args, overrides: dict | None = None) -> TrainConfig:
+    """--config's file (if given) with the flags over it."""
+    overrides = setting_overrides(args) if overrides is None else overrides
+    return TrainConfig.from_toml(args.config, overrides) if args.config else TrainConfig(**overrides)
 
 
 def load_model(path):

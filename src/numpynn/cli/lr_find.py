@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
-from dataclasses import fields
 from pathlib import Path
 
-from ..config import BOOL, TrainConfig
-from .common import parse_value
+from .common import add_setting_flags, config_from_args, setting_overrides
 
 
 def add_parser(sub) -> None:
@@ -19,12 +16,7 @@ def add_parser(sub) -> None:
     p.add_argument("--steps", type=int, default=100, help="minibatches (one rate each)")
     p.add_argument("--start-lr", type=float, default=1e-6)
     p.add_argument("--end-lr", type=float, default=1.0)
-    for f in fields(TrainConfig):  # the same settings as `numpynn train`: the model and data under test
-        flag, text = "--" + f.name.replace("_", "-"), f.metadata["help"]
-        if f.metadata["kind"] is BOOL:
-            p.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction, default=None, help=text)
-        else:
-            p.add_argument(flag, dest=f.name, default=None, help=text, type=lambda t, n=f.name: parse_value(n, t))
+    add_setting_flags(p)  # the same settings as `numpynn train`: the model and data under test
 
 
 def run(args) -> int:
@@ -34,8 +26,8 @@ def run(args) -> int:
     from ..run import build_model, load_run_data, n_outputs_for, resolve_loss
     from ..training.lr_find import lr_find
 
-    overrides = {f.name: getattr(args, f.name) for f in fields(TrainConfig) if getattr(args, f.name) is not None}
-    config = TrainConfig.from_toml(args.config, overrides) if args.config else TrainConfig(**overrides)
+    overrides = setting_overrides(args)
+    config = config_from_args(args, overrides)
     rd = load_run_data(config, log=lambda msg: print(msg, file=sys.stderr))
     n_out = n_outputs_for(config, len(rd.class_names))
     model = build_model(config, rd.X_train.shape[1], n_out)

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
-from dataclasses import fields
 from pathlib import Path
 
-from ..config import BOOL, ConfigError, TrainConfig
-from .common import parse_value
+from ..config import ConfigError, TrainConfig
+from .common import add_setting_flags, config_from_args, setting_overrides
 
 # what a run writes into its folder: --force removes these (and nothing else) before a new run
 RUN_FILES = ("model.safetensors", "config.toml", "history.json", "history.csv", "metrics.json", "report.html",
@@ -26,22 +24,17 @@ def add_parser(sub) -> None:
     p.add_argument("--quiet", action="store_true", help="no per-epoch output")
     p.add_argument("--plain", action="store_true", help="plain lines instead of progress bars")
     p.add_argument("--no-report", action="store_true", help="skip figures and report.html")
-    for f in fields(TrainConfig):
-        flag, text = "--" + f.name.replace("_", "-"), f.metadata["help"]
-        if f.metadata["kind"] is BOOL:
-            p.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction, default=None, help=text)
-        else:
-            p.add_argument(flag, dest=f.name, default=None, help=text, type=lambda t, n=f.name: parse_value(n, t))
+    add_setting_flags(p)
 
 
 def run(args) -> int:
     from ..run import train_run
 
-    overrides = {f.name: getattr(args, f.name) for f in fields(TrainConfig) if getattr(args, f.name) is not None}
+    overrides = setting_overrides(args)
     if args.resume is not None:
         out, config = args.resume, _resumed_config(args, overrides)
     else:
-        config = TrainConfig.from_toml(args.config, overrides) if args.config else TrainConfig(**overrides)
+        config = config_from_args(args, overrides)
         out = args.out or Path("runs") / f"{Path(config.dataset).stem}-{time.strftime('%Y%m%d-%H%M%S')}"
         _claim(out, args.force)
     verbose = 0 if args.quiet else (2 if args.plain else 1)

@@ -17,6 +17,7 @@ import numpy as np
 
 from ..errors import DatasetError
 from .files import open_regular
+from .labels import is_number as _is_number
 
 LABEL_NAMES = ("label", "class", "target", "y")  # a header column with one of these names is the label column
 
@@ -84,14 +85,6 @@ class CsvTable:
 
 def _first_text(c: np.ndarray) -> str:
     return next(v for v in c.tolist() if not _is_number(v))
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
 
 
 def _open(path: Path):

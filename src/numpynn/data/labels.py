@@ -113,7 +113,7 @@ def regression_targets(y: np.ndarray, name: str) -> np.ndarray:
         try:
             y = y.astype(np.float64)
         except ValueError:
-            bad = next(v for v in y.tolist() if not _is_number(v))
+            bad = next(v for v in y.tolist() if not is_number(v))
             raise DatasetError(f"{name}: regression targets must be numbers, got {bad!r}") from None
     if y.dtype.kind not in "biuf":
         raise DatasetError(f"{name}: regression targets must be numbers, got dtype {y.dtype}")
@@ -125,7 +125,8 @@ def regression_targets(y: np.ndarray, name: str) -> np.ndarray:
     return y
 
 
-def _is_number(text: str) -> bool:
+def is_number(text: str) -> bool:
+    """Whether a field of text reads as a number."""
     try:
         float(text)
     except ValueError:
@@ -146,7 +147,7 @@ def choose_task(y: np.ndarray, task: str = "auto", loss: str = "auto") -> str:
         return task
     y = np.asarray(y)
     if loss == "mse":
-        if y.dtype.kind in "OUS" and not all(_is_number(v) for v in np.unique(y).tolist()):
+        if y.dtype.kind in "OUS" and not all(is_number(v) for v in np.unique(y).tolist()):
             raise DatasetError(f"loss mse trains a regression, but the targets are text (e.g. {str(y[0])!r}); "
                                "train the classes with loss cross_entropy (or auto)")
         return "regression"
