@@ -104,3 +104,21 @@ def test_distorted_digits_keep_their_ink_and_their_class(sample):
     assert centroid_accuracy(elastic) > centroid_accuracy(test) - 0.03
     heavy = Augmenter(shift=0, rotate=0, elastic_alpha=60.0)(test, np.random.default_rng(0))
     assert centroid_accuracy(heavy) < centroid_accuracy(test) - 0.3  # the test can tell a destructive distortion
+
+
+def test_scaling_changes_height_and_width_independently_within_its_range():
+    # a filled 12x12 square in the centre: its inked extent along each axis measures the drawn size
+    images = np.zeros((400, 28, 28), np.float32)
+    images[:, 8:20, 8:20] = 1.0
+    out = Augmenter(shift=0, rotate=0, scale=0.25)(images, np.random.default_rng(0))
+    height = (out > 0.5).any(axis=2).sum(axis=1)
+    width = (out > 0.5).any(axis=1).sum(axis=1)
+    assert height.min() >= 12 * 0.75 - 1 and height.max() <= 12 * 1.25 + 1
+    assert width.min() >= 12 * 0.75 - 1 and width.max() <= 12 * 1.25 + 1
+    assert height.max() - height.min() >= 4 and width.max() - width.min() >= 4  # the range is used ...
+    assert abs(np.corrcoef(height, width)[0, 1]) < 0.3  # ... and the two axes are drawn on their own
+    ink = out.sum(axis=(1, 2)) / 144
+    np.testing.assert_allclose(ink, height * width / 144, rtol=0.25)  # area follows height x width
+    np.testing.assert_array_equal(Augmenter(shift=0, rotate=0, scale=0.25)(images, np.random.default_rng(0)), out)
+    with pytest.raises(ValueError, match="scale must be in"):
+        Augmenter(scale=1.0)

@@ -170,6 +170,10 @@ class TrainConfig:
     shift: float = setting(2.0, "data", "max shift in pixels", rule=between(0, 1000))
     rotate: float = setting(10.0, "data", "max rotation in degrees", rule=between(0, 180))
     elastic: float = setting(0.0, "data", "elastic distortion strength (0 = off)", rule=between(0, 1000))
+    elastic_sigma: float = setting(3.0, "data", "smoothness of the elastic distortion in pixels",
+                                   rule=between(0.5, 100))
+    scale: float = setting(0.0, "data", "max relative change of height and width, each drawn on its own "
+                           "(0.15: 85-115 %)", rule=between(0, 0.9))
     noise: float = setting(0.0, "data", "Gaussian noise std", rule=between(0, 1000))
     flip: float = setting(0.0, "data", "chance of a left-right mirror (for clothing, not digits)",
                           rule=between(0, 1))

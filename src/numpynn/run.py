@@ -183,8 +183,8 @@ def train_run(config: TrainConfig, out_dir: str | Path, *, log=print, verbose: i
     callbacks = build_callbacks(config, model_path, n_val > 0)
     augment = None
     if config.augment and rd.image_shape is not None and len(rd.image_shape) == 2:
-        augment = datasets.Augmenter(rd.image_shape, config.shift, config.rotate, config.elastic, 3.0, config.noise,
-                                     flip=config.flip)
+        augment = datasets.Augmenter(rd.image_shape, config.shift, config.rotate, config.elastic,
+                                     config.elastic_sigma, config.noise, flip=config.flip, scale=config.scale)
     if not resume:  # written once the run is known to start: a refused run leaves the folder as it was
         atomic_write_bytes(out / "config.toml", config.to_toml().encode())
     log(f"training on {config.dataset}: {len(rd.X_train) - n_val:,} train, {n_val:,} validation, "

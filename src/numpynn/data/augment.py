@@ -1,5 +1,5 @@
-"""On-the-fly image augmentation for training batches: random shifts, small rotations, elastic distortion,
-horizontal flips (for symmetric objects such as clothing, not for digits) and noise.
+"""On-the-fly image augmentation for training batches: random shifts, small rotations, scaling, elastic
+distortion, horizontal flips (for symmetric objects such as clothing, not for digits) and noise.
 
 An Augmenter is a callable `(batch, rng) -> batch` that `fit(..., augment=...)` applies to each training batch
 with the run's own Generator, so augmented runs stay reproducible and resumable. Batches may be flat
@@ -114,7 +114,8 @@ class Augmenter:
     shift: max translation in pixels; rotate: max rotation in degrees; elastic_alpha / elastic_sigma: strength
     and smoothness of elastic distortion (0 disables; ~8 and ~3 suit 28x28 digits); noise: std of added
     Gaussian noise; flip: chance of a left-right mirror; clip: value range kept after noise; probability:
-    chance each sample is transformed.
+    chance each sample is transformed; scale: max relative change of size, drawn for height and width
+    independently (0.15: each between 85 % and 115 %), so it also varies the aspect ratio as handwriting does.
     """
 
     image_shape: tuple[int, int] = (28, 28)
@@ -126,8 +127,11 @@ class Augmenter:
     flip: float = 0.0
     clip: tuple[float, float] | None = (0.0, 1.0)
     probability: float = 1.0
+    scale: float = 0.0
 
     def __post_init__(self) -> None:
+        if not 0 <= self.scale < 1:
+            raise ValueError(f"Augmenter scale must be in [0, 1), got {self.scale!r}")
         for name in ("shift", "rotate", "elastic_alpha", "noise"):
             if getattr(self, name) < 0:
                 raise ValueError(f"Augmenter {name} must be >= 0, got {getattr(self, name)!r}")
@@ -146,7 +150,7 @@ class Augmenter:
         n = shape[0]
         images = batch.reshape(n, h, w)
         dtype = batch.dtype
-        if self.rotate == 0 and self.elastic_alpha == 0:  # whole-pixel shifts: exact and cheap
+        if self.rotate == 0 and self.elastic_alpha == 0 and self.scale == 0:  # whole-pixel shifts: exact and cheap
             s = int(self.shift)
             dy, dx = rng.integers(-s, s + 1, (2, n))
             out = shift_whole_pixels(images.astype(dtype, copy=False), dy, dx)
@@ -165,7 +169,7 @@ class Augmenter:
         return out.reshape(shape).astype(dtype, copy=False)
 
     def _warp(self, images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        """Sub-pixel shift, rotation and elastic distortion through one inverse map per sample."""
+        """Sub-pixel shift, scaling, rotation and elastic distortion through one inverse map per sample."""
         n, h, w = images.shape
         # float32 coordinates: a 28-pixel image needs no more, and the arrays are half the size
         coord = np.float64 if images.dtype == np.float64 else np.float32
@@ -176,6 +180,10 @@ class Augmenter:
         cos, sin = np.cos(theta).astype(coord)[:, None, None], np.sin(theta).astype(coord)[:, None, None]
         # inverse map: where in the source each output pixel comes from (rotation about the centre after the shift)
         rs, cs = (r - dy.astype(coord)[:, None, None]), (c - dx.astype(coord)[:, None, None])
+        if self.scale:  # an output pixel at distance d from the centre reads the source at d / size
+            size = rng.uniform(1 - self.scale, 1 + self.scale, (2, n)).astype(coord)
+            rs = rs / size[0][:, None, None]
+            cs = cs / size[1][:, None, None]
         src_r = cos * rs - sin * cs
         src_c = sin * rs + cos * cs
         src_r += (h - 1) / 2
@@ -189,4 +197,5 @@ class Augmenter:
     def get_config(self) -> dict:
         return {"image_shape": list(self.image_shape), "shift": self.shift, "rotate": self.rotate,
                 "elastic_alpha": self.elastic_alpha, "elastic_sigma": self.elastic_sigma, "noise": self.noise,
-                "flip": self.flip, "clip": list(self.clip) if self.clip else None, "probability": self.probability}
+                "flip": self.flip, "clip": list(self.clip) if self.clip else None, "probability": self.probability,
+                "scale": self.scale}
