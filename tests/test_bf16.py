@@ -189,5 +189,5 @@ def test_the_estimators_train_in_bf16(bf16, blobs):
     assert clfs["bf16"].score(X, y) >= clfs["float32"].score(X, y) - 0.02
     assert not np.array_equal(clfs["bf16"].coefs_[0], clfs["float32"].coefs_[0])  # it did train differently
     assert clfs["bf16"].model_.ops is ops.get_ops()  # predictions on the model's own engine
-    with pytest.raises(ValueError, match="trains in float32"):
+    with pytest.raises(ValueError, match=r"trains float32 models; this one is float64 \(pass float32 X\)"):
         NumpynnClassifier((4,), max_iter=2, precision="bf16").fit(X.astype(np.float64), y)

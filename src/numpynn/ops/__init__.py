@@ -20,11 +20,13 @@ import copyreg
 import importlib
 import os
 
+import numpy as np
+
 from .activations import Activation
 from .numpy_ops import NumpyOps
 
 __all__ = ["CHOICES", "PRECISIONS", "Activation", "NumpyOps", "bf16_status", "blas_threads", "choice", "describe",
-           "engine_for", "get_ops", "use"]
+           "engine_for", "get_ops", "training_engine", "use"]
 
 CHOICES = ("auto", "numpy", "c")
 PRECISIONS = ("float32", "bf16")  # of the matrix products while training
@@ -109,6 +111,17 @@ def engine_for(precision: str) -> NumpyOps:
         copyreg.pickle(Bf16Ops, _reduce)
         _bf16 = Bf16Ops(fused, dnnl)
     return _bf16
+
+
+def training_engine(precision: str, dtype, own: NumpyOps, hint: str = "") -> NumpyOps:
+    """The engine of a fit at `precision` for a model of `dtype` whose engine is `own`: `own` for "float32",
+    else engine_for(precision), which trains float32 models only (`hint` ends the refusal, e.g. what to pass)."""
+    if precision == "float32":
+        return own
+    if np.dtype(dtype) != np.float32:
+        raise ValueError(f"precision={precision!r} trains float32 models; this one is {np.dtype(dtype)}"
+                         + (f" ({hint})" if hint else ""))
+    return engine_for(precision)
 
 
 def describe(precision: str = "float32") -> str:

@@ -22,7 +22,7 @@ from ..errors import TrainingDivergedError
 from ..initializers import INITIALIZERS
 from ..layers import ACTIVATION_LAYERS
 from ..model import PREDICT_BATCH, Sequential
-from ..ops import engine_for
+from ..ops import training_engine
 from .convert import build_network, dense_layers, network_from_weights, set_dense_weights
 from .lbfgs import fit_lbfgs
 from .solvers import STOCHASTIC_SOLVERS
@@ -184,11 +184,7 @@ class BaseMLP(BaseEstimator):
 
     def _engine(self, model: Sequential):
         """The engine of the matrix products while training: the model's own, or the bf16 one (numpynn.ops)."""
-        if self.precision == "float32":
-            return model.ops
-        if model.dtype != np.float32:
-            raise ValueError(f"precision={self.precision!r} trains in float32; X is {model.dtype} (pass float32 data)")
-        return engine_for(self.precision)
+        return training_engine(self.precision, model.dtype, model.ops, hint="pass float32 X")
 
     def _loss_and_gradient(self, model: Sequential, X, targets: np.ndarray, sample_weight) -> float:
         """The loss of a batch with scikit-learn's L2 term alpha / (2 sum(w)) * sum ||W||^2 (weights only),

@@ -20,7 +20,7 @@ import numpy as np
 
 from ..errors import DataError, TrainingDivergedError
 from ..losses import Loss
-from ..ops import engine_for
+from ..ops import training_engine
 from ..optim import Adam, Optimizer, get_optimizer
 from ..validation import all_finite, check_lengths, check_targets, check_X
 from .callbacks import Callback, ProgressBar
@@ -64,7 +64,7 @@ def fit(model, X: Any, y: Any, *, loss: str | Loss | None = None, optimizer: str
       gradients and optimizer state stay float32), where the CPU and `numpynn[bf16]` allow; see numpynn.ops.
     """
     _check_arguments(epochs, batch_size, validation_split)
-    engine = _precision_engine(model, precision)
+    engine = training_engine(precision, model.dtype, model.ops)
     if loss is not None or model.loss is None:
         model.set_loss(loss)
     if optimizer is not None or model.optimizer is None:
@@ -118,15 +118,6 @@ def fit(model, X: Any, y: Any, *, loss: str | Loss | None = None, optimizer: str
     for cb in cbs:
         cb.on_train_end({})
     return history
-
-
-def _precision_engine(model, precision: str):
-    """The engine of a fit at `precision` (numpynn.ops.engine_for), checked against the model's dtype."""
-    if precision == "float32":
-        return model.ops
-    if model.dtype != np.float32:
-        raise ValueError(f"precision={precision!r} trains float32 models; this model is {model.dtype}")
-    return engine_for(precision)
 
 
 def _check_arguments(epochs, batch_size, validation_split) -> None:
