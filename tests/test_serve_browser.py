@@ -1,10 +1,13 @@
 """The serve pages in a real headless Chromium (Debian's, driven by Playwright): draw a "1" and a "0" with pointer
 events and read the answer from the page; train XOR on the playground until the page reports 100 % accuracy; no
-console errors; a screenshot of each page for the README."""
+console errors; a screenshot of each page (for the README's docs/images when NUMPYNN_SCREENSHOTS names that
+folder: `NUMPYNN_SCREENSHOTS=docs/images pytest tests/test_serve_browser.py`; else a temporary one, so a test run
+leaves the tracked images alone)."""
 
 from __future__ import annotations
 
 import math
+import os
 import shutil
 from pathlib import Path
 
@@ -18,9 +21,20 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed (the test extra has it)")
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="no Chromium here (tools/install-system-deps.sh installs it)")
 
-IMAGES = Path(__file__).resolve().parent.parent / "docs" / "images"
+PNG = b"\x89PNG\r\n\x1a\n"
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
          "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory) -> Path:
+    where = os.environ.get("NUMPYNN_SCREENSHOTS")
+    return Path(where) if where else tmp_path_factory.mktemp("screenshots")
+
+
+def screenshot(page, path: Path) -> None:
+    page.screenshot(path=str(path))
+    assert path.read_bytes()[:8] == PNG and path.stat().st_size > 5000  # a picture, not an empty page
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +83,7 @@ def wait_for_answer(page, label):
                            timeout=15_000)
 
 
-def test_draw_a_one_and_a_zero(server, page):
+def test_draw_a_one_and_a_zero(server, page, shots):
     page.goto(server.url + "draw")
     page.wait_for_selector("#bars .bar >> nth=9")  # a bar per class, drawn once the model's info came
     stroke(page, [(150 - 3 * i, 50 + 18 * i) for i in range(11)])
@@ -89,11 +103,11 @@ def test_draw_a_one_and_a_zero(server, page):
                for t in range(41)]
     stroke(page, ellipse)
     wait_for_answer(page, "0")
-    page.screenshot(path=str(IMAGES / "serve-draw.png"))
+    screenshot(page, shots / "serve-draw.png")
     assert page.errors == []
 
 
-def test_playground_learns_xor_with_2_4_1_tanh(server, page):
+def test_playground_learns_xor_with_2_4_1_tanh(server, page, shots):
     page.goto(server.url + "playground")
     page.wait_for_selector("body[data-ready='1']")
     page.select_option("#dataset", "xor")
@@ -106,7 +120,7 @@ def test_playground_learns_xor_with_2_4_1_tanh(server, page):
     page.click("#reset")
     page.click("#play")  # waits until the button is enabled again: the new session is there
     page.wait_for_function("() => document.getElementById('accuracy').textContent === '100.0 %'", timeout=60_000)
-    page.screenshot(path=str(IMAGES / "serve-playground.png"))
+    screenshot(page, shots / "serve-playground.png")
     page.click("#play")  # pause
     page.wait_for_function("() => document.getElementById('play').textContent === 'Play'")
     epoch = int(page.locator("#epoch").text_content())
