@@ -23,7 +23,7 @@ demo: $(VENV)/.installed
 	@echo "next: open runs/demo/report.html; then, after 'source $(VENV)/bin/activate':"
 	@echo "  numpynn predict runs/demo/model.safetensors my-digit.png   (a photo or drawing of a digit)"
 	@echo "  numpynn evaluate runs/demo/model.safetensors --data mnist-sample"
-	@echo "  numpynn train --help                                       (every setting; README.md has more)"
+	@echo "  numpynn train --help                                       (every setting; docs/cli.md has more)"
 
 test: $(VENV)/.test-installed system-deps
 	$(PY) -m ruff check .

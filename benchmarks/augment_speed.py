@@ -3,10 +3,11 @@ side in one run, beside the matrix products of one training step of 784-1024-512
 cost little next to).
 
 The textbook way (Simard et al. 2003, as numpynn did it before): a uniform(-1, 1) displacement per pixel,
-smoothed by a separable Gaussian convolution (float64), then four masked gathers. numpynn now draws the field on a
-coarse grid and spreads it with Gaussian weights (two small products a sample) and samples the batch with one
-gather on a zero-padded copy, in float32. Medians (and the fastest, steadier on a shared machine) over
---repeats, interleaved, on batches of --batch images.
+smoothed by a separable Gaussian convolution (float64), then four masked gathers. numpynn now draws the field on
+a coarse grid and spreads it with Gaussian weights (two small products a sample), and resamples the batch
+through one inverse map per image: in NumPy with one gather on a zero-padded copy (the reference), and as `fit`
+runs it, with the engine's compiled loop (`ops.warp`, numpynn's C extension). Medians (and the fastest, steadier
+on a shared machine) over --repeats, interleaved, on batches of --batch images.
 
     python benchmarks/augment_speed.py [--repeats 15] [--batch 128]
 """
@@ -20,7 +21,7 @@ import time
 
 import numpy as np
 
-from numpynn import data
+from numpynn import data, ops
 from numpynn.data.augment import Augmenter
 
 
@@ -97,7 +98,10 @@ def main() -> None:
         W2g, d1 = h1.T @ d2, d2 @ W2.T
         return batch.T @ d1, W2g, W3g
 
-    jobs = {"textbook (before)": lambda: textbook(batch, rng), "numpynn (now)": lambda: numpynn_aug(batch, rng),
+    engine_aug = numpynn_aug.on_engine(ops.get_ops())
+    jobs = {"textbook (before)": lambda: textbook(batch, rng),
+            "numpynn, NumPy resampling": lambda: numpynn_aug(batch, rng),
+            f"numpynn, {ops.get_ops().name} engine (as fit runs it)": lambda: engine_aug(batch, rng),
             "products of a 784-1024-512-10 step": products}
     times: dict[str, list[float]] = {k: [] for k in jobs}
     for _ in range(args.repeats):
@@ -110,10 +114,13 @@ def main() -> None:
     med = {k: statistics.median(v) / args.batch * 1e6 for k, v in times.items()}
     low = {k: min(v) / args.batch * 1e6 for k, v in times.items()}
     for name in jobs:
-        print(f"  {name:36s} {med[name]:8.1f} {low[name]:8.1f}")
-    now, before, gemm = "numpynn (now)", "textbook (before)", "products of a 784-1024-512-10 step"
-    print(f"  textbook / numpynn: {med[before] / med[now]:.1f} x (fastest {low[before] / low[now]:.1f} x); "
-          f"numpynn augmentation / products: {med[now] / med[gemm]:.2f} (fastest {low[now] / low[gemm]:.2f})")
+        print(f"  {name:42s} {med[name]:8.1f} {low[name]:8.1f}")
+    ref, now = "numpynn, NumPy resampling", list(jobs)[2]
+    before, gemm = "textbook (before)", "products of a 784-1024-512-10 step"
+    print(f"  textbook / numpynn as fit runs it: {med[before] / med[now]:.1f} x "
+          f"(fastest {low[before] / low[now]:.1f} x); "
+          f"NumPy resampling / engine: {med[ref] / med[now]:.1f} x; "
+          f"augmentation / products: {med[now] / med[gemm]:.2f} (fastest {low[now] / low[gemm]:.2f})")
 
 if __name__ == "__main__":
     main()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import numpynn as nn
 from numpynn import data
 from numpynn.data.augment import Augmenter, bilinear_sample, elastic_displacement
 
@@ -122,3 +123,30 @@ def test_scaling_changes_height_and_width_independently_within_its_range():
     np.testing.assert_array_equal(Augmenter(shift=0, rotate=0, scale=0.25)(images, np.random.default_rng(0)), out)
     with pytest.raises(ValueError, match="scale must be in"):
         Augmenter(scale=1.0)
+
+
+def test_the_engine_resamples_as_the_numpy_code_does(sample):
+    X, _ = sample
+    batch = X[:128].copy()
+    aug = Augmenter(shift=2, rotate=12, elastic_alpha=20.0, elastic_sigma=4.0, scale=0.15)
+    on_engine = aug.on_engine(nn.ops.get_ops())
+    assert on_engine.engine is nn.ops.get_ops() and aug.engine is None and on_engine == aug  # a copy, same settings
+    np.testing.assert_allclose(on_engine(batch, np.random.default_rng(2)), aug(batch, np.random.default_rng(2)),
+                               atol=1e-5)
+
+
+def test_fit_hands_the_training_engine_to_an_augmenter(monkeypatch, sample):
+    X, y = sample
+    seen = []
+    real = type(nn.ops.get_ops()).warp
+
+    def spy(self, images, affine, field=None):
+        seen.append(self)
+        return real(self, images, affine, field)
+
+    monkeypatch.setattr(type(nn.ops.get_ops()), "warp", spy)
+    model = nn.Sequential([nn.Dense(784, 10)], seed=0)
+    aug = Augmenter(shift=1, rotate=5, elastic_alpha=4.0)
+    model.fit(X[:256], y[:256], epochs=1, batch_size=128, verbose=0, augment=aug)
+    assert len(seen) == 2 and all(e is model.ops for e in seen)
+    assert aug.engine is None  # the caller's augmenter is left as it was

@@ -173,6 +173,30 @@ def test_all_finite_finds_any_nan_or_inf(fused, rng, dtype):
             assert not fused.all_finite(b.reshape(100, 100))
 
 
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("with_field", [False, True])
+def test_warp_agrees_with_the_numpy_reference(fused, rng, dtype, with_field):
+    from numpynn.data.augment import warp
+
+    images = rng.random((37, 28, 28)).astype(dtype)
+    # rotations, scalings and shifts, some reading far outside the image, one the identity
+    affine = np.zeros((37, 2, 3))
+    theta, size = rng.uniform(-0.4, 0.4, 37), rng.uniform(0.7, 1.3, (2, 37))
+    affine[:, 0, 0], affine[:, 0, 1] = np.cos(theta) / size[0], -np.sin(theta) / size[1]
+    affine[:, 1, 0], affine[:, 1, 1] = np.sin(theta) / size[0], np.cos(theta) / size[1]
+    affine[:, :, 2] = rng.uniform(-6, 6, (37, 2))
+    affine[0] = [[1, 0, 0], [0, 1, 0]]
+    affine[1, :, 2] = [-40, 90]
+    field = rng.uniform(-3, 3, (2, 37, 28, 28)).astype(dtype) if with_field else None
+    out = np.empty_like(images)
+    fused.warp(images, affine, field, out)
+    np.testing.assert_allclose(out, warp(images, affine, field), atol=1e-5 if dtype == np.float32 else 1e-12)
+    if not with_field:
+        np.testing.assert_array_equal(out[0], images[0])
+        assert not out[1].any()
+    assert ops.get_ops().warp(images, affine, field).dtype == dtype
+
+
 def test_bad_arguments_are_refused_with_what_was_expected(fused):
     f32 = np.zeros((4, 3), np.float32)
     with pytest.raises(TypeError, match="b must have the dtype of z \\(float32\\)"):
@@ -206,6 +230,13 @@ def test_bad_arguments_are_refused_with_what_was_expected(fused):
         fused.dense_rows(np.zeros((1, 3), np.float32), [(W, b, out)])
     with pytest.raises(TypeError, match="float32 or float64"):
         fused.all_finite(np.zeros(3, np.int32))
+    images, affine = np.zeros((2, 5, 5), np.float32), np.zeros((2, 2, 3))
+    with pytest.raises(TypeError, match="field must have the dtype of images"):
+        fused.warp(images, affine, np.zeros((2, 2, 5, 5)), np.empty_like(images))
+    with pytest.raises(ValueError, match="6 affine values an image"):
+        fused.warp(images, affine[:1], None, np.empty_like(images))
+    with pytest.raises(TypeError, match="float64 affine"):
+        fused.warp(images, affine.astype(np.float32), None, np.empty_like(images))
 
 
 def test_numpynn_kernels_setting(use, monkeypatch):

@@ -16,8 +16,10 @@ sample instead of a convolution, with the same smoothness and, by the choice of 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import dataclasses
+from dataclasses import dataclass, replace
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 
@@ -107,6 +109,23 @@ def bilinear_sample(images: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> n
     return top
 
 
+def warp(images: np.ndarray, affine: np.ndarray, field: np.ndarray | None = None) -> np.ndarray:
+    """images (n, h, w) resampled: output pixel (r, c) of image i reads the source at affine[i] @ (r, c, 1),
+    plus field[:, i, r, c] (rows, then columns) when a field (2, n, h, w) is given; bilinear, zero outside."""
+    n, h, w = images.shape
+    # float32 coordinates: a 28-pixel image needs no more, and the arrays are half the size
+    coord = np.float64 if images.dtype == np.float64 else np.float32
+    r = np.arange(h, dtype=coord)[None, :, None]
+    c = np.arange(w, dtype=coord)[None, None, :]
+    a = affine.astype(coord)[:, :, :, None, None]
+    rows = a[:, 0, 0] * r + a[:, 0, 1] * c + a[:, 0, 2]
+    cols = a[:, 1, 0] * r + a[:, 1, 1] * c + a[:, 1, 2]
+    if field is not None:
+        rows += field[0]
+        cols += field[1]
+    return bilinear_sample(images, rows, cols)
+
+
 @dataclass
 class Augmenter:
     """Random transforms of (n, h, w) or flattened images.
@@ -128,6 +147,7 @@ class Augmenter:
     clip: tuple[float, float] | None = (0.0, 1.0)
     probability: float = 1.0
     scale: float = 0.0
+    engine: Any = dataclasses.field(default=None, repr=False, compare=False)  # runs `warp`; None: the NumPy code below
 
     def __post_init__(self) -> None:
         if not 0 <= self.scale < 1:
@@ -171,28 +191,28 @@ class Augmenter:
     def _warp(self, images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """Sub-pixel shift, scaling, rotation and elastic distortion through one inverse map per sample."""
         n, h, w = images.shape
-        # float32 coordinates: a 28-pixel image needs no more, and the arrays are half the size
-        coord = np.float64 if images.dtype == np.float64 else np.float32
-        r = (np.arange(h, dtype=coord) - (h - 1) / 2)[None, :, None]
-        c = (np.arange(w, dtype=coord) - (w - 1) / 2)[None, None, :]
+        cr, cc = (h - 1) / 2, (w - 1) / 2
         theta = np.deg2rad(rng.uniform(-self.rotate, self.rotate, n))
         dy, dx = rng.uniform(-self.shift, self.shift, (2, n))
-        cos, sin = np.cos(theta).astype(coord)[:, None, None], np.sin(theta).astype(coord)[:, None, None]
-        # inverse map: where in the source each output pixel comes from (rotation about the centre after the shift)
-        rs, cs = (r - dy.astype(coord)[:, None, None]), (c - dx.astype(coord)[:, None, None])
-        if self.scale:  # an output pixel at distance d from the centre reads the source at d / size
-            size = rng.uniform(1 - self.scale, 1 + self.scale, (2, n)).astype(coord)
-            rs = rs / size[0][:, None, None]
-            cs = cs / size[1][:, None, None]
-        src_r = cos * rs - sin * cs
-        src_c = sin * rs + cos * cs
-        src_r += (h - 1) / 2
-        src_c += (w - 1) / 2
+        sy, sx = rng.uniform(1 - self.scale, 1 + self.scale, (2, n)) if self.scale else (1.0, 1.0)
+        # inverse map, output pixel -> source: undo the shift, then the scaling, then the rotation about the centre:
+        # source = R(theta) @ ((pixel - centre - shift) / size) + centre
+        cos, sin = np.cos(theta), np.sin(theta)
+        affine = np.empty((n, 2, 3))
+        affine[:, 0, 0], affine[:, 0, 1] = cos / sy, -sin / sx
+        affine[:, 1, 0], affine[:, 1, 1] = sin / sy, cos / sx
+        affine[:, 0, 2] = cr - affine[:, 0, 0] * (cr + dy) - affine[:, 0, 1] * (cc + dx)
+        affine[:, 1, 2] = cc - affine[:, 1, 0] * (cr + dy) - affine[:, 1, 1] * (cc + dx)
+        field = None
         if self.elastic_alpha:
             field = elastic_displacement(n, (h, w), self.elastic_alpha, self.elastic_sigma, rng)
-            src_r += field[0]
-            src_c += field[1]
-        return bilinear_sample(images, src_r, src_c)
+            field = field.astype(images.dtype, copy=False)
+        return self.engine.warp(images, affine, field) if self.engine is not None else warp(images, affine, field)
+
+    def on_engine(self, engine) -> Augmenter:
+        """This augmenter with its resampling done by `engine.warp` (a numpynn.ops engine, whose compiled
+        loop is many times faster than NumPy's gathers): `fit` hands over the model's engine this way."""
+        return replace(self, engine=engine)
 
     def get_config(self) -> dict:
         return {"image_shape": list(self.image_shape), "shift": self.shift, "rotate": self.rotate,

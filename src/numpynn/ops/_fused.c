@@ -820,6 +820,98 @@ fail:
     return NULL;
 }
 
+
+/* ---- augmentation ------------------------------------------------------------------------------------- */
+
+typedef struct {
+    const void *src;
+    void *dst;
+    const double *affine; /* 6 a sample: source row = a0 r + a1 c + a2, source column = a3 r + a4 c + a5 */
+    const void *field;    /* (2, n, h, w) displacements added to the source coordinates, or NULL */
+    Py_ssize_t n, h, w;
+    char k;
+} WarpJob;
+
+/* Bilinear resampling of each image at its affine map (plus the field), zero outside the image; the same
+   arithmetic order as the NumPy reference (data/augment.py's bilinear_sample). */
+#define WARP(T, FLOOR, SFX)                                                                                   \
+    static CLONES void warp_##SFX(const WarpJob *j, Py_ssize_t lo, Py_ssize_t hi) {                           \
+        const Py_ssize_t h = j->h, w = j->w, px = h * w;                                                     \
+        for (Py_ssize_t i = lo; i < hi; i++) {                                                                \
+            const T *img = (const T *)j->src + i * px;                                                        \
+            T *out = (T *)j->dst + i * px;                                                                    \
+            const double *a = j->affine + 6 * i;                                                              \
+            const T *fr = j->field ? (const T *)j->field + i * px : NULL;                                     \
+            const T *fc = j->field ? (const T *)j->field + (j->n + i) * px : NULL;                            \
+            const T a0 = (T)a[0], a1 = (T)a[1], a2 = (T)a[2], a3 = (T)a[3], a4 = (T)a[4], a5 = (T)a[5];       \
+            for (Py_ssize_t r = 0; r < h; r++)                                                                \
+                for (Py_ssize_t c = 0; c < w; c++) {                                                          \
+                    const Py_ssize_t o = r * w + c;                                                           \
+                    T sr = a0 * (T)r + a1 * (T)c + a2, sc = a3 * (T)r + a4 * (T)c + a5;                       \
+                    if (fr) {                                                                                 \
+                        sr += fr[o];                                                                          \
+                        sc += fc[o];                                                                          \
+                    }                                                                                         \
+                    if (!(sr > (T)-1 && sr < (T)h && sc > (T)-1 && sc < (T)w)) { /* NaN too */               \
+                        out[o] = (T)0;                                                                        \
+                        continue;                                                                             \
+                    }                                                                                         \
+                    const T r0f = FLOOR(sr), c0f = FLOOR(sc), dr = sr - r0f, dc = sc - c0f;                   \
+                    const Py_ssize_t r0 = (Py_ssize_t)r0f, c0 = (Py_ssize_t)c0f;                              \
+                    const int up = r0 >= 0, down = r0 + 1 < h, left = c0 >= 0, right = c0 + 1 < w;           \
+                    const Py_ssize_t at = r0 * w + c0; /* read only where the tap is inside */               \
+                    T tl = up && left ? img[at] : (T)0, tr = up && right ? img[at + 1] : (T)0;                \
+                    T bl = down && left ? img[at + w] : (T)0, br = down && right ? img[at + w + 1] : (T)0;    \
+                    T top = tl + (tr - tl) * dc, bottom = bl + (br - bl) * dc;                                \
+                    out[o] = top + (bottom - top) * dr;                                                       \
+                }                                                                                             \
+        }                                                                                                     \
+    }
+WARP(float, floorf, f)
+WARP(double, floor, d)
+
+static void warp_part(const Part *part) {
+    const WarpJob *j = part->job;
+    if (j->k == 'f')
+        warp_f(j, part->lo, part->hi);
+    else
+        warp_d(j, part->lo, part->hi);
+}
+
+static PyObject *py_warp(PyObject *self, PyObject *args) {
+    PyObject *oi, *oa, *of, *oo;
+    if (!PyArg_ParseTuple(args, "OOOO:warp", &oi, &oa, &of, &oo)) return NULL;
+    Arg x[4];
+    memset(x, 0, sizeof x);
+    int with_field = of != Py_None;
+    if (get(oi, &x[0], 0, "images") < 0 || get(oo, &x[1], 1, "out") < 0 || get(oa, &x[2], 0, "affine") < 0 ||
+        (with_field && get(of, &x[3], 0, "field") < 0))
+        goto fail;
+    static const char *const names[] = {"images", "out", "field"};
+    Arg floats[3] = {x[0], x[1], x[3]};
+    char k = same_float_kind(floats, with_field ? 3 : 2, names);
+    if (!k) goto fail;
+    if (x[0].view.ndim != 3 || kind(&x[2].view) != 'd') {
+        PyErr_SetString(PyExc_TypeError, "warp needs images (n, h, w) and float64 affine maps (n, 2, 3)");
+        goto fail;
+    }
+    Py_ssize_t n = x[0].view.shape[0], h = x[0].view.shape[1], w = x[0].view.shape[2];
+    if (x[1].view.len != x[0].view.len || COUNT(x[2]) != 6 * n || (with_field && COUNT(x[3]) != 2 * n * h * w)) {
+        PyErr_Format(PyExc_ValueError, "warp of %zd images of %zdx%zd needs out of their size, 6 affine values an "
+                     "image and a field of 2 x their size", n, h, w);
+        goto fail;
+    }
+    WarpJob job = {x[0].view.buf, x[1].view.buf, x[2].view.buf, with_field ? x[3].view.buf : NULL, n, h, w, k};
+    Py_BEGIN_ALLOW_THREADS
+    share(warp_part, &job, n, 1 + SHARE_GRAIN / (h * w > 0 ? h * w : 1), 1);
+    Py_END_ALLOW_THREADS
+    release(x, 4);
+    Py_RETURN_NONE;
+fail:
+    release(x, 4);
+    return NULL;
+}
+
 static PyMethodDef methods[] = {
     {"adam", py_adam, METH_VARARGS, "adam(p, g, m, v, a, beta1, beta2, eps, decay, l2): Adam's step in place"},
     {"bias_relu", py_bias_relu, METH_VARARGS,
@@ -839,6 +931,8 @@ static PyMethodDef methods[] = {
      "share_blas_threads(run, count): addresses of OpenBLAS's gotoblas_pthread and its get_num_threads, "
      "or 0, 0 to run every loop on the calling thread"},
     {"take_rows", py_take_rows, METH_VARARGS, "take_rows(X, idx, out): out[r] = X[idx[r]]"},
+    {"warp", py_warp, METH_VARARGS,
+     "warp(images, affine, field, out): each image resampled bilinearly at affine (n, 2, 3) + field, zero outside"},
     {"to_bf16", py_to_bf16, METH_VARARGS, "to_bf16(src, dst): dst = src rounded to bfloat16 (nearest even)"},
     {NULL, NULL, 0, NULL},
 };

@@ -121,6 +121,17 @@ class FusedOps(NumpyOps):
             return out
         return super().take_rows(X, idx, out)
 
+    def warp(self, images, affine, field=None):
+        fits = images.ndim == 3 and images.dtype in _FLOATS and images.flags.c_contiguous and \
+            affine.dtype == np.float64 and affine.shape == (len(images), 2, 3) and affine.flags.c_contiguous and \
+            (field is None or (field.dtype == images.dtype and field.shape == (2,) + images.shape
+                               and field.flags.c_contiguous))
+        if not fits:
+            return super().warp(images, affine, field)
+        out = np.empty_like(images)
+        self._c.warp(images, affine, field, out)  # one pass a pixel, bounds-checked taps instead of a padded copy
+        return out
+
     def all_finite(self, a, block=1 << 20):
         if a.dtype in _FLOATS and a.flags.c_contiguous:
             return self._c.all_finite(a)  # one pass, no temporary

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 
+from ..data import augment
 from .activations import Activation, sigmoid, softmax
 from .batch_rows import BatchRows
 
@@ -198,6 +199,11 @@ class NumpyOps:
     def take_rows(self, X: np.ndarray, idx: np.ndarray, out: np.ndarray) -> np.ndarray:
         """out = X[idx]: a minibatch gathered into a reused buffer."""
         return np.take(X, idx, axis=0, out=out)
+
+    def warp(self, images: np.ndarray, affine: np.ndarray, field: np.ndarray | None = None) -> np.ndarray:
+        """Augmentation's resampling: images (n, h, w) read at affine (n, 2, 3) maps of each output pixel
+        (r, c, 1), plus a displacement field (2, n, h, w); bilinear, zero outside (numpynn.data.augment.warp)."""
+        return augment.warp(images, affine, field)
 
     def all_finite(self, a: np.ndarray, block: int = 1 << 20) -> bool:
         """True when no element is NaN or inf; checked in blocks of rows, so the temporary stays small."""

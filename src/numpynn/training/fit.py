@@ -80,6 +80,8 @@ def fit(model, X: Any, y: Any, *, loss: str | Loss | None = None, optimizer: str
     whole = bs == n and augment is None
     if whole:
         data.gather_training_rows()
+    if augment is not None and hasattr(augment, "on_engine"):  # an Augmenter resamples on the training engine
+        augment = augment.on_engine(engine)
     run = _EpochRunner(model, data, bs, whole, shuffle and not whole, rng if rng is not None else model.rng, augment)
 
     last_epoch = epochs if resume else model.epoch + epochs
