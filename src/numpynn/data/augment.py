@@ -147,7 +147,7 @@ class Augmenter:
     clip: tuple[float, float] | None = (0.0, 1.0)
     probability: float = 1.0
     scale: float = 0.0
-    engine: Any = dataclasses.field(default=None, repr=False, compare=False)  # runs `warp`; None: warp() above, in NumPy
+    engine: Any = dataclasses.field(default=None, repr=False, compare=False)  # runs `warp`; None: warp() above
 
     def __post_init__(self) -> None:
         if not 0 <= self.scale < 1:
