@@ -10,6 +10,7 @@ import contextlib
 import copy
 import math
 import os
+import threading
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -85,11 +86,13 @@ class Sequential:
                    for i, layer in enumerate(self.layers) for name in layer.params]
         self.flat = ParameterVector.gather(tensors, self.dtype)
         self._few_rows = self._batch_rows = _UNMADE  # the layers now hold new arrays
+        self._gradient_lock = threading.Lock()  # input_gradients writes the layers' caches and gradients
         self._penalised = [ly for ly in self.layers if isinstance(ly, Dense) and (ly.l1 or ly.l2)]
 
     def __getstate__(self) -> dict[str, Any]:
-        # rebuilt from the layers: the parameter vector and the few-row predictor, which holds views into it
-        return {k: v for k, v in self.__dict__.items() if k not in ("flat", "_few_rows", "_batch_rows")}
+        # rebuilt from the layers: the parameter vector and the predictors, which hold views into it
+        return {k: v for k, v in self.__dict__.items()
+                if k not in ("flat", "_few_rows", "_batch_rows", "_gradient_lock")}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
@@ -230,9 +233,14 @@ class Sequential:
 
     # --- computing --------------------------------------------------------------------------
     def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
-        """Logits (the output before any activation the loss fuses in), shape (batch, n_outputs)."""
+        """Logits (the output before any activation the loss fuses in), shape (batch, n_outputs). At prediction
+        (training=False) a new array, and any number of threads may call it at once."""
+        if not training:
+            for layer in self.steps:
+                x = layer.infer(x)
+            return x
         for layer in self.steps:
-            x = layer.forward(x, training=training)
+            x = layer.forward(x, training=True)
         return x
 
     def backward(self, dlogits: np.ndarray, *, input_grad: bool = False) -> np.ndarray | None:
@@ -267,14 +275,18 @@ class Sequential:
         if n and (c.min() < 0 or c.max() >= self.n_outputs):
             raise ValueError(f"class_index must be in [0, {self.n_outputs}), got values from {c.min()} to {c.max()}")
         out = np.empty(Xa.shape, dtype=self.dtype)
-        saved = self.flat.grads.copy()  # the layers' backward writes parameter gradients: keep the model's own
-        try:
-            for s in range(0, n, PREDICT_BATCH):
-                out[s:s + PREDICT_BATCH] = self._input_gradient_batch(Xa[s:s + PREDICT_BATCH],
-                                                                      c[s:s + PREDICT_BATCH])
-        finally:
-            np.copyto(self.flat.grads, saved)
-            self._plan_steps()  # the first layer skips dL/dx again
+        dense = [ly for ly in self.steps if isinstance(ly, Dense)]
+        with self._gradient_lock:  # one at a time: the passes below use the layers' training caches
+            saved = self.flat.grads.copy()  # the layers' backward writes parameter gradients: keep the model's own
+            needs = [ly.needs_input_grad for ly in dense]
+            try:
+                for s in range(0, n, PREDICT_BATCH):
+                    out[s:s + PREDICT_BATCH] = self._input_gradient_batch(Xa[s:s + PREDICT_BATCH],
+                                                                          c[s:s + PREDICT_BATCH])
+            finally:
+                np.copyto(self.flat.grads, saved)
+                for ly, need in zip(dense, needs, strict=True):  # the first layer skips dL/dx again
+                    ly.needs_input_grad = need
         return out
 
     def _input_gradient_batch(self, x: np.ndarray, c: np.ndarray) -> np.ndarray:
@@ -299,14 +311,16 @@ class Sequential:
 
     def _forward_few_rows(self, x: np.ndarray, softmax: bool = False) -> np.ndarray | None:
         """forward() of a prediction of a few rows by the engine's predictor, where it has one; else None. With
-        softmax, the softmax of the logits (computed in the same call). The result is a reused buffer."""
+        softmax, the softmax of the logits (computed in the same call). The result is a buffer this thread
+        reuses: copy it before returning it."""
         run = self._few_rows
         if run is _UNMADE:
             run = self._few_rows = self._make_few_rows()
         return None if run is None else run(x, softmax)
 
     def _batched_logits(self, X: np.ndarray, batch_size: int | None, copy: bool = True) -> np.ndarray:
-        """Logits of X in batches; `copy=False` may return a layer's reused buffer (read it before the next call)."""
+        """Logits of X in batches, a new array; `copy=False` may return this thread's reused buffer of the
+        few-row predictor (read it before this thread's next prediction)."""
         n = len(X)
         bs = check_batch_size(batch_size) or PREDICT_BATCH
         if (out := self._forward_few_rows(X)) is not None:
@@ -314,8 +328,7 @@ class Sequential:
         if (run := self._batch_predictor()) is not None:
             return run(X, False, batch_size)  # a new array
         if n <= bs:
-            out = self.forward(X)  # layers reuse their output buffers: hand back an array of our own
-            return out.copy() if copy else out
+            return self.forward(X)
         out = np.empty((n, self.n_outputs), dtype=self.dtype)
         for s in range(0, n, bs):
             out[s:s + bs] = self.forward(X[s:s + bs])

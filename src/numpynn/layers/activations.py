@@ -27,11 +27,15 @@ class _Activation(Layer):
         return None
 
     def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
+        if not training:
+            return self.infer(x)
         y = self.ops.activation(x, self.act, self._buffer("y", x.shape))
-        self._ready_for_backward = training
-        if training:
-            self._x, self._y = (x if self.act.needs_input else None), y
+        self._ready_for_backward = True
+        self._x, self._y = (x if self.act.needs_input else None), y
         return y
+
+    def infer(self, x: np.ndarray) -> np.ndarray:
+        return self.ops.activation(x, self.act, np.empty_like(x))
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
         self._check_backward()
@@ -125,7 +129,11 @@ class Identity(_Activation):
     fn_name = "identity"
 
     def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
-        self._ready_for_backward = training
+        if training:
+            self._ready_for_backward = True
+        return x
+
+    def infer(self, x: np.ndarray) -> np.ndarray:
         return x
 
     def backward(self, dy: np.ndarray) -> np.ndarray:

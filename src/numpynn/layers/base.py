@@ -4,13 +4,16 @@ A layer is built once for a per-sample input shape, the model's dtype and its en
 - `forward(x, training=...)` maps a batch (batch, *in_shape) to (batch, *out_shape), caching only what
   `backward` needs when training;
 - `backward(dy)` returns dx and writes the parameter gradients into `grads`, whose keys and shapes
-  mirror `params`.
+  mirror `params`;
+- `infer(x)` is the forward pass at prediction (what `forward(x, training=False)` runs): a new output array,
+  nothing written on the layer, so any number of threads may predict with one model at once.
 Layers do their elementwise work through `self.ops` (numpynn.ops) and their products with NumPy's `@`.
 Only classes registered here can be named in a model file: loading never imports or evaluates anything else.
 """
 
 from __future__ import annotations
 
+import threading
 from typing import Any, ClassVar
 
 import numpy as np
@@ -20,6 +23,8 @@ from ..ops import NumpyOps, get_ops
 
 Shape = tuple[int, ...]
 LAYERS: dict[str, type[Layer]] = {}
+# a layer written outside numpynn may reuse buffers in forward(); its infer() runs one call at a time
+_FOREIGN_FORWARD = threading.Lock()
 
 
 class Layer:
@@ -82,6 +87,12 @@ class Layer:
     # --- computing ------------------------------------------------------------------------
     def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
         raise NotImplementedError
+
+    def infer(self, x: np.ndarray) -> np.ndarray:
+        """The output at prediction as a new array, writing nothing on the layer (reentrant). numpynn's layers
+        compute it directly; this default serves a layer that only defines `forward`."""
+        with _FOREIGN_FORWARD:
+            return np.array(self.forward(x, training=False))
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
         raise NotImplementedError

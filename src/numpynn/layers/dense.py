@@ -63,8 +63,9 @@ class Dense(Layer):
         return self.output_shape
 
     def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
-        if x.ndim != 2 or x.shape[1] != self.in_features:
-            raise ShapeError(f"{self.describe()} expected input (batch, {self.in_features}), got {tuple(x.shape)}")
+        self._check_input(x)
+        if not training:
+            return self.infer(x)
         act = self.applied
         sparse = not isinstance(x, np.ndarray)  # a SciPy sparse batch (a first layer only): multiplied as it is
         W = self.params["W"]
@@ -73,10 +74,21 @@ class Dense(Layer):
         z = self.ops.matmul(x, W, out=self._buffer("z", (x.shape[0], self.out_features)))
         y = self.ops.bias_activation(z, self.params["b"], act,
                                      self._buffer("y", z.shape) if act is not None and act.needs_input else z)
-        self._ready_for_backward = training
-        if training:
-            self._x, self._z, self._y, self._W = x, z, y, W
+        self._ready_for_backward = True
+        self._x, self._z, self._y, self._W = x, z, y, W
         return y
+
+    def infer(self, x: np.ndarray) -> np.ndarray:
+        self._check_input(x)
+        W, low = self.params["W"], self.ops.product_dtype
+        if low is not None and isinstance(x, np.ndarray):  # the bf16 engine's products take rounded operands
+            x, W = (self.ops.to_product(a, np.empty(a.shape, low)) for a in (x, W))
+        z = self.ops.matmul(x, W, out=np.empty((x.shape[0], self.out_features), self.dtype))
+        return self.ops.bias_activation(z, self.params["b"], self.applied, z)
+
+    def _check_input(self, x: np.ndarray) -> None:
+        if x.ndim != 2 or x.shape[1] != self.in_features:
+            raise ShapeError(f"{self.describe()} expected input (batch, {self.in_features}), got {tuple(x.shape)}")
 
     def backward(self, dy: np.ndarray) -> np.ndarray | None:
         self._check_backward()

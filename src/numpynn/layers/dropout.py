@@ -20,8 +20,10 @@ class Dropout(Layer):
         self._mask: np.ndarray | None = None
 
     def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
-        self._ready_for_backward = training
-        if not training or self.rate == 0:
+        if not training:
+            return self.infer(x)
+        self._ready_for_backward = True
+        if self.rate == 0:
             self._mask = None
             return x
         mask = self._buffer("mask", x.shape)
@@ -31,6 +33,9 @@ class Dropout(Layer):
         mask *= 1.0 / (1.0 - self.rate)
         self._mask = mask
         return np.multiply(x, mask, out=self._buffer("y", x.shape))
+
+    def infer(self, x: np.ndarray) -> np.ndarray:
+        return x
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
         self._check_backward()

@@ -61,34 +61,42 @@ class BatchNorm(Layer):
         return self.output_shape
 
     def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
-        if x.ndim != 2 or x.shape[1] != self.num_features:
-            raise ShapeError(f"{self.describe()} expected input (batch, {self.num_features}), got {tuple(x.shape)}")
-        self._ready_for_backward = training
+        if not training:
+            return self.infer(x)
+        self._check_input(x)
+        n = x.shape[0]
+        if n < 2:
+            raise ShapeError(f"{self.describe()} needs at least 2 samples per training batch, got {n}")
         y = self._buffer("y", x.shape)
-        if training:
-            n = x.shape[0]
-            if n < 2:
-                raise ShapeError(f"{self.describe()} needs at least 2 samples per training batch, got {n}")
-            mean = x.mean(axis=0)
-            xhat = self._buffer("xhat", x.shape)
-            np.subtract(x, mean, out=xhat)
-            var = np.einsum("ij,ij->j", xhat, xhat) / n
-            inv_std = 1.0 / np.sqrt(var + self.eps)
-            xhat *= inv_std
-            m = self.momentum
-            rm, rv = self.buffers["running_mean"], self.buffers["running_var"]
-            rm *= 1 - m
-            rm += m * mean
-            rv *= 1 - m
-            rv += (m * n / (n - 1)) * var
-            self._xhat, self._inv_std = xhat, inv_std.astype(x.dtype, copy=False)
-            np.multiply(xhat, self.params["gamma"], out=y)
-        else:
-            scale = self.params["gamma"] / np.sqrt(self.buffers["running_var"] + self.eps)
-            np.subtract(x, self.buffers["running_mean"], out=y)
-            y *= scale
+        mean = x.mean(axis=0)
+        xhat = self._buffer("xhat", x.shape)
+        np.subtract(x, mean, out=xhat)
+        var = np.einsum("ij,ij->j", xhat, xhat) / n
+        inv_std = 1.0 / np.sqrt(var + self.eps)
+        xhat *= inv_std
+        m = self.momentum
+        rm, rv = self.buffers["running_mean"], self.buffers["running_var"]
+        rm *= 1 - m
+        rm += m * mean
+        rv *= 1 - m
+        rv += (m * n / (n - 1)) * var
+        self._ready_for_backward = True
+        self._xhat, self._inv_std = xhat, inv_std.astype(x.dtype, copy=False)
+        np.multiply(xhat, self.params["gamma"], out=y)
         y += self.params["beta"]
         return y
+
+    def infer(self, x: np.ndarray) -> np.ndarray:
+        """(x - running_mean) * gamma / sqrt(running_var + eps) + beta."""
+        self._check_input(x)
+        y = np.subtract(x, self.buffers["running_mean"])
+        y *= self.params["gamma"] / np.sqrt(self.buffers["running_var"] + self.eps)
+        y += self.params["beta"]
+        return y
+
+    def _check_input(self, x: np.ndarray) -> None:
+        if x.ndim != 2 or x.shape[1] != self.num_features:
+            raise ShapeError(f"{self.describe()} expected input (batch, {self.num_features}), got {tuple(x.shape)}")
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
         self._check_backward()

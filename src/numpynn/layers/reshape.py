@@ -28,11 +28,16 @@ class Flatten(Layer):
         return self.output_shape
 
     def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
+        y = self.infer(x)
+        if training:
+            self._ready_for_backward = True
+            self._in_shape = x.shape
+        return y
+
+    def infer(self, x: np.ndarray) -> np.ndarray:
         if self.expected is not None and tuple(x.shape[1:]) != self.expected:
             raise ShapeError(f"Flatten expected input (batch, {', '.join(map(str, self.expected))}), "
                              f"got {tuple(x.shape)}")
-        self._ready_for_backward = training
-        self._in_shape = x.shape
         return x.reshape(x.shape[0], -1)
 
     def backward(self, dy: np.ndarray) -> np.ndarray:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import threading
 from collections.abc import Iterator, Sequence
 from types import ModuleType
 
@@ -176,25 +177,29 @@ class _FewRows:
     A product of one row with W reads all of W, and for a small network that read is most of the time. The C
     loop reads only the rows of W whose input is nonzero (about half of an image's pixels are background, and
     about half of a ReLU layer's outputs are zero) and does the bias and ReLU in the same pass; one call runs
-    every layer, each reading the one before. The output buffers, one set per row count, are reused.
+    every layer, each reading the one before. The output buffers, one set per row count and thread, are reused:
+    threads predicting at once each write their own.
     """
 
     def __init__(self, fused: ModuleType, layers: Sequence[DenseStep]) -> None:
         self._run = fused.dense_rows
         self._layers = tuple(layers)
         self._width, self._dtype = layers[0][0].shape[0], layers[0][0].dtype
-        self._plans: dict[int, tuple] = {}
+        self._local = threading.local()
 
     def __call__(self, x: np.ndarray, softmax: bool = False) -> np.ndarray | None:
-        """The last layer's output for x (with softmax: its row-wise softmax), a reused buffer; or None where
-        x is not a few C-contiguous rows of the layers' width and dtype."""
+        """The last layer's output for x (with softmax: its row-wise softmax), a buffer this thread reuses; or
+        None where x is not a few C-contiguous rows of the layers' width and dtype."""
         n = len(x)
         if n > FEW_ROWS or x.ndim != 2 or x.shape[1] != self._width or x.dtype != self._dtype \
                 or not x.flags.c_contiguous:
             return None
-        plan = self._plans.get(n)
+        plans = getattr(self._local, "plans", None)
+        if plans is None:
+            plans = self._local.plans = {}
+        plan = plans.get(n)
         if plan is None:
-            plan = self._plans[n] = tuple((W, b, np.empty((n, W.shape[1]), W.dtype), act is not None)
-                                          for W, b, act in self._layers)
+            plan = plans[n] = tuple((W, b, np.empty((n, W.shape[1]), W.dtype), act is not None)
+                                    for W, b, act in self._layers)
         self._run(x, plan, softmax)
         return plan[-1][2]
