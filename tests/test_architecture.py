@@ -80,3 +80,13 @@ def test_only_ops_knows_the_c_extension():
         text = path.read_text()
         for word in ("_fused", "FusedOps", "fused_ops", "NUMPYNN_KERNELS"):
             assert word not in text, f"{name} mentions {word}: engine details belong in numpynn/ops"
+
+
+def test_the_engines_import_nothing_above_them():
+    """ops/ is the bottom room: it may name numpynn's errors, nothing else of the package (DESIGN.md's layers)."""
+    modules = _modules()
+    for name, path in modules.items():
+        if name.startswith("numpynn.ops"):
+            outside = {m for m in _imports(name, path, modules)
+                       if not m.startswith("numpynn.ops") and m != "numpynn.errors"}
+            assert not outside, f"{name} imports {sorted(outside)}"

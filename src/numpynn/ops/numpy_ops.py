@@ -14,9 +14,9 @@ from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 
-from ..data import augment
 from .activations import Activation, sigmoid, softmax
 from .batch_rows import BatchRows
+from .warp import warp as resample
 
 # one Dense layer for few-row prediction: (W (in, out), b (out,), the activation it applies or None)
 DenseStep = tuple[np.ndarray, np.ndarray, Activation | None]
@@ -202,8 +202,8 @@ class NumpyOps:
 
     def warp(self, images: np.ndarray, affine: np.ndarray, field: np.ndarray | None = None) -> np.ndarray:
         """Augmentation's resampling: images (n, h, w) read at affine (n, 2, 3) maps of each output pixel
-        (r, c, 1), plus a displacement field (2, n, h, w); bilinear, zero outside (numpynn.data.augment.warp)."""
-        return augment.warp(images, affine, field)
+        (r, c, 1), plus a displacement field (2, n, h, w); bilinear, zero outside (ops/warp.py)."""
+        return resample(images, affine, field)
 
     def all_finite(self, a: np.ndarray, block: int = 1 << 20) -> bool:
         """True when no element is NaN or inf; checked in blocks of rows, so the temporary stays small."""
