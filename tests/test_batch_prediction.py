@@ -18,7 +18,7 @@ def test_many_rows_agree_with_the_forward_pass_in_any_chunking(act, dtype, rng):
     model = nn.Sequential([nn.Dense(9, 12, act), nn.Dropout(0.2), nn.Dense(12, 7), nn.LeakyReLU(0.3),
                            nn.Dense(7, 4)], seed=3, dtype=dtype)
     X = rng.normal(size=(37, 9)).astype(dtype)
-    assert model._batch_predictor() is not None
+    assert model._predictor is not None
     logits = model.forward(X).copy()
     want = softmax(logits, np.empty_like(logits))
     tol = 1e-6 if dtype == "float32" else 1e-13
@@ -46,13 +46,14 @@ def test_the_memory_bound_splits_large_inputs(rng, monkeypatch):
     whole = model.predict_proba(X)
     monkeypatch.setattr(batch_rows, "CHUNK_BYTES", 64 * 8 * 30)  # 30 rows of the hidden layer at a time
     model._index_parameters()  # a new predictor, made under the new bound
-    assert model._batch_predictor()._max_rows == 30
+    run = model._predictor
+    assert getattr(run, "batch", run)._max_rows == 30  # the C engine's predictor keeps its batch path apart
     np.testing.assert_allclose(model.predict_proba(X), whole, rtol=1e-13, atol=1e-13)
 
 
 def test_models_that_are_not_a_dense_stack_use_the_forward_pass(rng):
     model = nn.Sequential([nn.Dense(6, 5), nn.BatchNorm(), nn.ReLU(), nn.Dense(5, 3)], seed=0)
-    assert model._batch_predictor() is None
+    assert model._predictor is None
     X = rng.normal(size=(20, 6)).astype(np.float32)
     logits = model.forward(X).copy()
     np.testing.assert_allclose(model.predict_proba(X), softmax(logits, np.empty_like(logits)), rtol=1e-6)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import functools
 import math
 import os
 import threading
@@ -29,7 +30,6 @@ from .training.history import History
 from .validation import check_batch_size, check_targets, check_X
 
 PREDICT_BATCH = 8192  # rows per forward pass in predict/evaluate: bounds memory on large inputs
-_UNMADE = object()  # the few-row predictor is made on first use
 
 
 class Sequential:
@@ -85,14 +85,14 @@ class Sequential:
         tensors = [(f"{i}.{name}", layer.params, layer.grads, name)
                    for i, layer in enumerate(self.layers) for name in layer.params]
         self.flat = ParameterVector.gather(tensors, self.dtype)
-        self._few_rows = self._batch_rows = _UNMADE  # the layers now hold new arrays
+        self._forget_predictor()  # the layers now hold new arrays
         self._gradient_lock = threading.Lock()  # input_gradients writes the layers' caches and gradients
         self._penalised = [ly for ly in self.layers if isinstance(ly, Dense) and (ly.l1 or ly.l2)]
 
     def __getstate__(self) -> dict[str, Any]:
         # rebuilt from the layers: the parameter vector and the predictors, which hold views into it
         return {k: v for k, v in self.__dict__.items()
-                if k not in ("flat", "_few_rows", "_batch_rows", "_gradient_lock")}
+                if k not in ("flat", "_predictor", "_gradient_lock")}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
@@ -133,7 +133,7 @@ class Sequential:
         for i, layer in enumerate(steps):
             if isinstance(layer, Dense):
                 layer.needs_input_grad = i != self._first_step
-        self._few_rows = self._batch_rows = _UNMADE
+        self._forget_predictor()
 
     @contextlib.contextmanager
     def training_engine(self, ops: NumpyOps) -> Iterator[None]:
@@ -152,7 +152,7 @@ class Sequential:
                 self.loss.ops = engine
             if self.optimizer is not None:
                 self.optimizer.ops = engine
-            self._few_rows = self._batch_rows = _UNMADE
+            self._forget_predictor()
 
         bind(ops)
         try:
@@ -160,26 +160,17 @@ class Sequential:
         finally:
             bind(own)
 
-    def _dense_stack(self) -> list | None:
-        """(W, b, activation) of each step when the steps are Dense layers (Dropout does nothing at prediction),
-        else None."""
+    @functools.cached_property
+    def _predictor(self):
+        """The engine's predictor for the steps when they are Dense layers alone (Dropout does nothing at
+        prediction), made on first use; else None, and the layers' own passes predict."""
         dense = [ly for ly in self.steps if not isinstance(ly, Dropout)]
         if not dense or not all(isinstance(ly, Dense) for ly in dense):
             return None
-        return [(ly.params["W"], ly.params["b"], ly.applied) for ly in dense]
+        return self.ops.predictor([(ly.params["W"], ly.params["b"], ly.applied) for ly in dense])
 
-    def _make_few_rows(self):
-        """The engine's predictor for a few rows of a stack of Dense layers, or None: not such a stack, or not
-        an engine with one."""
-        stack = self._dense_stack()
-        return None if stack is None else self.ops.few_rows_predictor(stack)
-
-    def _batch_predictor(self):
-        """The engine's predictor for many rows of a stack of Dense layers (made on first use), or None."""
-        if self._batch_rows is _UNMADE:
-            stack = self._dense_stack()
-            self._batch_rows = None if stack is None else self.ops.batch_predictor(stack)
-        return self._batch_rows
+    def _forget_predictor(self) -> None:
+        self.__dict__.pop("_predictor", None)
 
     def parameters(self) -> Iterator[tuple[str, np.ndarray, np.ndarray]]:
         """(key, parameter, gradient) for every trainable tensor, in a stable order (views into `self.flat`)."""
@@ -309,24 +300,12 @@ class Sequential:
         """The L1/L2 weight-penalty term added to the loss."""
         return sum(layer.penalty() for layer in self._penalised)
 
-    def _forward_few_rows(self, x: np.ndarray, softmax: bool = False) -> np.ndarray | None:
-        """forward() of a prediction of a few rows by the engine's predictor, where it has one; else None. With
-        softmax, the softmax of the logits (computed in the same call). The result is a buffer this thread
-        reuses: copy it before returning it."""
-        run = self._few_rows
-        if run is _UNMADE:
-            run = self._few_rows = self._make_few_rows()
-        return None if run is None else run(x, softmax)
-
-    def _batched_logits(self, X: np.ndarray, batch_size: int | None, copy: bool = True) -> np.ndarray:
-        """Logits of X in batches, a new array; `copy=False` may return this thread's reused buffer of the
-        few-row predictor (read it before this thread's next prediction)."""
+    def _batched_logits(self, X: np.ndarray, batch_size: int | None) -> np.ndarray:
+        """Logits of X in batches of at most `batch_size` rows, a new array."""
         n = len(X)
         bs = check_batch_size(batch_size) or PREDICT_BATCH
-        if (out := self._forward_few_rows(X)) is not None:
-            return out.copy() if copy else out
-        if (run := self._batch_predictor()) is not None:
-            return run(X, False, batch_size)  # a new array
+        if (run := self._predictor) is not None:
+            return run(X, False, batch_size)
         if n <= bs:
             return self.forward(X)
         out = np.empty((n, self.n_outputs), dtype=self.dtype)
@@ -344,13 +323,9 @@ class Sequential:
             raise NumpynnError(f"predict_proba needs a classification loss; this model uses {self.loss.name!r}")
         X = check_X(X, self.input_shape, self.dtype)
         check_batch_size(batch_size)
-        if self.loss.name == "cross_entropy":
-            if (probs := self._forward_few_rows(X, softmax=True)) is not None:
-                return probs.copy()
-            if (run := self._batch_predictor()) is not None:
-                return run(X, True, batch_size)  # the softmax in place on a new array
-        # the output activation makes a new array, so the logits need not be copied first
-        return self.probability_columns(self.loss.output(self._batched_logits(X, batch_size, copy=False)))
+        if self.loss.name == "cross_entropy" and (run := self._predictor) is not None:
+            return run(X, True, batch_size)  # the softmax in the same pass
+        return self.probability_columns(self.loss.output(self._batched_logits(X, batch_size)))
 
     @staticmethod
     def probability_columns(scores: np.ndarray) -> np.ndarray:
@@ -365,9 +340,8 @@ class Sequential:
 
     def predict(self, X: Any, batch_size: int | None = None) -> np.ndarray:
         """Class labels (n,) for classifiers; values (n, k) for regression."""
-        classifier = self.loss.is_classification
-        logits = self._batched_logits(check_X(X, self.input_shape, self.dtype), batch_size, copy=not classifier)
-        return self.labels_of(logits) if classifier else logits
+        logits = self._batched_logits(check_X(X, self.input_shape, self.dtype), batch_size)
+        return self.labels_of(logits) if self.loss.is_classification else logits
 
     def evaluate(self, X: Any, y: Any, metrics: Sequence[str] | None = None,
                  batch_size: int | None = None) -> dict[str, float]:

@@ -139,8 +139,13 @@ class FusedOps(NumpyOps):
         return super().all_finite(a, block)
 
     # --- prediction ------------------------------------------------------------------------------------------
-    def batch_predictor(self, layers: Sequence[DenseStep]):
-        return BatchRows(self, layers, self._bias_activation_alone)
+    def predictor(self, layers: Sequence[DenseStep]):
+        """A few rows (up to FEW_ROWS) of a ReLU stack in one C call, more rows as BatchRows does."""
+        batch = BatchRows(self, layers, self._bias_activation_alone)
+        relu_only = all(act is None or _is_relu(act) for _, _, act in layers)
+        if not relu_only or not _fits(*[a for W, b, _ in layers for a in (W, b)]):
+            return batch
+        return _Predictor(_FewRows(self._c, layers), batch)
 
     def _bias_activation_alone(self, z, b, act, out):
         """bias_activation on the calling thread alone. A batch's bias + ReLU comes right after a product, while
@@ -150,13 +155,6 @@ class FusedOps(NumpyOps):
             self._c.bias_relu(z, b, False)
             return z
         return super().bias_activation(z, b, act, out)
-
-    def few_rows_predictor(self, layers: Sequence[DenseStep]):
-        if not layers or not all(act is None or _is_relu(act) for _, _, act in layers):
-            return None
-        if not _fits(*[a for W, b, _ in layers for a in (W, b)]):
-            return None
-        return _FewRows(self._c, layers)
 
     @contextlib.contextmanager
     def flush_subnormals(self) -> Iterator[None]:
@@ -169,6 +167,17 @@ class FusedOps(NumpyOps):
             yield
         finally:
             self._c.flush_subnormals(previous)
+
+
+class _Predictor:
+    """FusedOps' predictor: the few-row C call where it takes the input, else the batch path; a new array."""
+
+    def __init__(self, few: _FewRows, batch: BatchRows) -> None:
+        self.few, self.batch = few, batch
+
+    def __call__(self, x: np.ndarray, softmax: bool = False, max_rows: int | None = None) -> np.ndarray:
+        out = self.few(x, softmax)
+        return self.batch(x, softmax, max_rows) if out is None else out.copy()
 
 
 class _FewRows:

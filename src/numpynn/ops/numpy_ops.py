@@ -215,13 +215,10 @@ class NumpyOps:
         return all(np.isfinite(a[i:i + rows]).all() for i in range(0, len(a), rows))
 
     # --- prediction ------------------------------------------------------------------------------------------
-    def few_rows_predictor(self, layers: Sequence[DenseStep]) -> Callable[[np.ndarray, bool], np.ndarray | None] | None:
-        """A faster way to run this stack of Dense layers on a handful of rows, or None: not handled here, the
-        layers' own forward passes are the way."""
-        return None
-
-    def batch_predictor(self, layers: Sequence[DenseStep]) -> Callable[..., np.ndarray]:
-        """The way to run this stack of Dense layers on many rows: in place, without copies (batch_rows.py)."""
+    def predictor(self, layers: Sequence[DenseStep]) -> Callable[..., np.ndarray]:
+        """The way to run this stack of Dense layers at prediction: `run(x, softmax=False, max_rows=None)`, the
+        last layer's output (with softmax, its row-wise softmax) as a new array; reentrant. Here: in place,
+        without copies (batch_rows.py)."""
         return BatchRows(self, layers)
 
     @contextlib.contextmanager
