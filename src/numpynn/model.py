@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import copy
 import functools
-import math
 import os
 import threading
 from collections.abc import Iterator, Sequence
@@ -17,14 +16,13 @@ from typing import Any
 
 import numpy as np
 
-from . import filechecks as checks
+from . import model_file, saliency
 from .dtypes import resolve_dtype
-from .errors import ModelFileError, NumpynnError, ShapeError
-from .io import ModelFile, read_model_file, write_model_file
-from .layers import BatchNorm, Dense, Dropout, Layer, layer_from_config
-from .losses import Loss, get_loss, loss_from_config, loss_to_config
+from .errors import NumpynnError, ShapeError
+from .layers import Dense, Dropout, Layer, layer_from_config
+from .losses import Loss, get_loss
 from .ops import Activation, NumpyOps, get_ops
-from .optim import Optimizer, optimizer_from_config
+from .optim import Optimizer
 from .parameters import ParameterVector
 from .training.history import History
 from .validation import check_batch_size, check_targets, check_X
@@ -250,51 +248,8 @@ class Sequential:
         return d if input_grad else None
 
     def input_gradients(self, X: Any, class_index: int | Sequence[int] | np.ndarray) -> np.ndarray:
-        """Saliency: d logit[class] / d x for each row of X, shaped like X (Simonyan et al. 2014).
-
-        `class_index`: one class for every row, or one per row (n,). The logit is the class's score before
-        the softmax or sigmoid the loss applies. Computed as at prediction: dropout off, BatchNorm with its
-        running statistics. The model's weights and gradient buffers are left as they were.
-        """
-        Xa = check_X(X, self.input_shape, self.dtype)
-        n = len(Xa)
-        c = np.asarray(class_index)
-        if c.ndim == 0:
-            c = np.full(n, c)
-        if c.dtype.kind not in "iu" or c.shape != (n,):
-            raise ValueError(f"class_index must be an integer or {n} integers (one per row), got {class_index!r:.80}")
-        if n and (c.min() < 0 or c.max() >= self.n_outputs):
-            raise ValueError(f"class_index must be in [0, {self.n_outputs}), got values from {c.min()} to {c.max()}")
-        out = np.empty(Xa.shape, dtype=self.dtype)
-        dense = [ly for ly in self.steps if isinstance(ly, Dense)]
-        with self._gradient_lock:  # one at a time: the passes below use the layers' training caches
-            saved = self.flat.grads.copy()  # the layers' backward writes parameter gradients: keep the model's own
-            needs = [ly.needs_input_grad for ly in dense]
-            try:
-                for s in range(0, n, PREDICT_BATCH):
-                    out[s:s + PREDICT_BATCH] = self._input_gradient_batch(Xa[s:s + PREDICT_BATCH],
-                                                                          c[s:s + PREDICT_BATCH])
-            finally:
-                np.copyto(self.flat.grads, saved)
-                for ly, need in zip(dense, needs, strict=True):  # the first layer skips dL/dx again
-                    ly.needs_input_grad = need
-        return out
-
-    def _input_gradient_batch(self, x: np.ndarray, c: np.ndarray) -> np.ndarray:
-        layers = [ly for ly in self.steps if not isinstance(ly, Dropout)]  # Dropout is the identity here
-        for layer in layers:  # training=True keeps what backward needs; BatchNorm stays in evaluation mode
-            x = layer.forward(x, training=not isinstance(layer, BatchNorm))
-        d = np.zeros((len(x), self.n_outputs), dtype=self.dtype)
-        d[np.arange(len(x)), c] = 1
-        for layer in layers:
-            if isinstance(layer, Dense):
-                layer.needs_input_grad = True
-        for layer in reversed(layers):
-            if isinstance(layer, BatchNorm):  # evaluation-mode BatchNorm is x * gamma / sqrt(var + eps) + ...
-                d = d * (layer.params["gamma"] / np.sqrt(layer.buffers["running_var"] + layer.eps))
-            else:
-                d = layer.backward(d)
-        return d
+        """Saliency: d logit[class] / d x for each row of X, shaped like X (numpynn.saliency)."""
+        return saliency.input_gradients(self, X, class_index, PREDICT_BATCH)
 
     def penalty(self) -> float:
         """The L1/L2 weight-penalty term added to the loss."""
@@ -409,12 +364,22 @@ class Sequential:
     def save(self, path: str | os.PathLike, *, include_optimizer: bool = True) -> None:
         """Write a safetensors model file atomically (see numpynn.io): weights, architecture, loss, metrics,
         preprocessing and, with include_optimizer, the training state a resumed run needs."""
-        meta: dict[str, Any] = {"model": self.get_config(), "loss": loss_to_config(self.loss),
-                                "metrics": list(self.metrics), "preprocessing": self.preprocessing}
-        optimizer = None
-        if include_optimizer:
-            meta["training"], optimizer = self.training_state()
-        write_model_file(path, meta, self.get_weights(), optimizer)
+        model_file.save(self, path, include_optimizer=include_optimizer)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> Sequential:
+        """A model from a file written by `save`, with its training state when the file has one.
+
+        Raises ModelFileError for anything that is not an intact numpynn model file, naming the field at fault."""
+        return model_file.load(cls, path)
+
+    def training_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        """(JSON-able scalars, optimizer arrays): what a resumed run needs besides the weights."""
+        return model_file.training_state(self)
+
+    def restore_training_state(self, training: Any, arrays: dict[str, np.ndarray]) -> None:
+        """Take back a `training_state()`, checking every value (it may come from a file)."""
+        model_file.restore_training_state(self, training, arrays)
 
     def export_onnx(self, path: str | os.PathLike, **options: Any) -> os.PathLike:
         """Write this model as ONNX for onnxruntime and other runtimes; see numpynn.export.export_onnx for
@@ -422,118 +387,6 @@ class Sequential:
         from .export.onnx import export_onnx
 
         return export_onnx(self, path, **options)
-
-    def training_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-        """(JSON-able scalars, optimizer arrays): what a resumed run needs besides the weights."""
-        training: dict[str, Any] = {"epoch": self.epoch, "rng": self.rng.bit_generator.state,
-                                    "history": self.history.to_dict(), "optimizer": None}
-        arrays: dict[str, np.ndarray] = {}
-        if self.optimizer is not None:
-            training["optimizer"], arrays = self.optimizer.state_dict()
-        return training, arrays
-
-    def restore_training_state(self, training: Any, arrays: dict[str, np.ndarray]) -> None:
-        """Take back a `training_state()`, checking every value (it may come from a file)."""
-        training = checks.obj(training, "training")
-        self.epoch = checks.integer(training.get("epoch", 0), "training.epoch")
-        rng_state = training.get("rng")
-        if rng_state is not None:
-            with checks.reading("training.rng"):
-                self.rng.bit_generator.state = checks.rng_state(rng_state, "training.rng")
-        with checks.reading("training.history"):
-            self.history = History.from_dict(checks.history(training.get("history") or {}, "training.history"))
-        opt = training.get("optimizer")
-        if opt is None:
-            if arrays:
-                raise ModelFileError("the file has optimizer tensors but no training.optimizer metadata")
-            return
-        opt = checks.obj(opt, "training.optimizer")
-        with checks.reading(f"training.optimizer ({str(opt.get('name')):.20})"):
-            optimizer = optimizer_from_config(opt)
-        params = {k: p for k, p, _ in self.parameters()}
-        for name, a in arrays.items():
-            key = name.rpartition("/")[0]
-            if key not in params or params[key].shape != a.shape or params[key].dtype != a.dtype:
-                raise ModelFileError(f"optimizer state {name!r} does not match any parameter of the model")
-        with checks.reading("training.optimizer"):
-            optimizer.load_state_dict(opt, arrays)
-        self.optimizer = optimizer
-
-    @classmethod
-    def load(cls, path: str | os.PathLike) -> Sequential:
-        """A model from a file written by `save`, with its training state when the file has one.
-
-        Raises ModelFileError for anything that is not an intact numpynn model file, naming the field at fault."""
-        file, name = read_model_file(path), os.fspath(path)
-        try:
-            with checks.reading("the model file"):  # a last net; every field below has its own name
-                model = cls._from_file(file)
-                with checks.reading("weights"):
-                    model.set_weights(file.weights)
-                for i, layer in enumerate(model.layers):
-                    with checks.reading(f"model.layers[{i}] ({layer.describe()})"):
-                        layer.check_state()
-                training = file.meta.get("training")
-                if training is not None:
-                    model.restore_training_state(training, file.optimizer)
-                elif file.optimizer:
-                    raise ModelFileError("optimizer tensors without training metadata")
-        except ModelFileError as exc:
-            raise ModelFileError(f"{name}: {exc}") from None
-        return model
-
-    @classmethod
-    def _from_file(cls, file: ModelFile) -> Sequential:
-        """Check every tensor the architecture will create against the file's, then build the model."""
-        meta, config = file.meta, file.meta.get("model")
-        if not isinstance(config, dict) or not isinstance(config.get("layers"), list) or not config["layers"]:
-            raise ModelFileError("the metadata has no 'model' with a non-empty 'layers' list")
-        if config.get("class") != "Sequential":
-            raise ModelFileError(f"unknown model class {config.get('class')!r:.40}; expected 'Sequential'")
-        dtype = config.get("dtype", "float32")
-        if dtype not in ("float32", "float64"):
-            raise ModelFileError(f"model dtype must be float32 or float64, got {dtype!r:.40}")
-        layers = []
-        for i, spec in enumerate(config["layers"]):  # constructed only: no weights allocated
-            with checks.reading(f"model.layers[{i}]"):
-                layers.append(layer_from_config(spec))
-        expected = {}
-        for i, layer in enumerate(layers):
-            with checks.reading(f"model.layers[{i}] ({layer.describe()})"):
-                expected.update({f"{i}.{k}": tuple(s) for k, s in layer.param_shapes().items()})
-        if set(expected) != set(file.weights):
-            missing, unexpected = sorted(set(expected) - set(file.weights)), sorted(set(file.weights) - set(expected))
-            raise ModelFileError(f"the tensors do not match the architecture: missing {missing}, unexpected "
-                                 f"{unexpected}")
-        for key, shape in expected.items():
-            a = file.weights[key]
-            if a.shape != shape:
-                raise ModelFileError(f"tensor {key!r} has shape {a.shape}, the architecture needs {shape}")
-            if a.dtype != np.dtype(dtype):
-                raise ModelFileError(f"tensor {key!r} is {a.dtype}, the model is {dtype}")
-        seed = config.get("seed")
-        if seed is not None:
-            checks.integer(seed, "model.seed", 0, 2**128 - 1)
-        input_shape = checks.shape(config.get("input_shape"), "model.input_shape")
-        with checks.reading("model"):
-            model = cls(layers, seed=seed, dtype=dtype, input_shape=input_shape)
-        loss = meta.get("loss")
-        if loss is not None:
-            checks.obj(loss, "loss")
-        with checks.reading("loss"):
-            model.set_loss(loss_from_config(loss) if loss is not None else None)
-        metrics = meta.get("metrics", [])
-        if not isinstance(metrics, list) or not all(isinstance(m, str) for m in metrics):
-            raise ModelFileError(f"'metrics' must be a list of names, got {metrics!r:.80}")
-        with checks.reading("metrics"):
-            from .training.metrics import get_metric
-
-            for m in metrics:
-                get_metric(m)
-        model.metrics = metrics
-        n_features = math.prod(model.input_shape) if model.input_shape else None
-        model.preprocessing = checks.preprocessing(meta.get("preprocessing", {}), n_features=n_features)
-        return model
 
     def __repr__(self) -> str:
         inner = ", ".join(repr(ly) for ly in self.layers)
