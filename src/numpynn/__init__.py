@@ -14,6 +14,7 @@ from .gradcheck import GradcheckResult, gradcheck
 from .layers import (
     ELU,
     GELU,
+    ActivationLayer,
     BatchNorm,
     Dense,
     Dropout,
@@ -63,7 +64,7 @@ load = Sequential.load  # nn.load("model.safetensors")
 
 __all__ = [
     "ELU", "GELU", "data", "datasets",
-    "SGD", "Adagrad", "Adam", "AdamW", "BatchNorm", "BinaryCrossEntropy", "CSVLogger", "Callback",
+    "SGD", "ActivationLayer", "Adagrad", "Adam", "AdamW", "BatchNorm", "BinaryCrossEntropy", "CSVLogger", "Callback",
     "CosineDecay", "CrossEntropy", "DataError", "DatasetError", "Dense", "Dropout", "EarlyStopping",
     "ExponentialDecay", "Flatten", "GradcheckResult", "History", "Identity", "JSONLogger", "Layer",
     "LearningRateScheduler", "LeakyReLU", "Loss", "MeanSquaredError", "ModelCheckpoint", "ModelFileError",

@@ -19,7 +19,7 @@ import numpy as np
 from . import model_file, saliency
 from .dtypes import resolve_dtype
 from .errors import NumpynnError, ShapeError
-from .layers import Dense, Dropout, Layer, layer_from_config
+from .layers import ActivationLayer, Dense, Dropout, Layer, layer_from_config
 from .losses import Loss, get_loss
 from .ops import Activation, NumpyOps, get_ops
 from .optim import Optimizer
@@ -395,5 +395,4 @@ class Sequential:
 
 def _activation_of(layer: Layer) -> Activation | None:
     """The activation an activation layer applies (None for any other layer)."""
-    act = getattr(layer, "act", None)
-    return act if isinstance(act, Activation) else None
+    return layer.act if isinstance(layer, ActivationLayer) else None

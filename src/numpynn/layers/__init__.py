@@ -1,6 +1,17 @@
 """Layers: one small file per family; every class here is in the registry model files are rebuilt from."""
 
-from .activations import ACTIVATION_LAYERS, ELU, GELU, Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
+from .activations import (
+    ACTIVATION_LAYERS,
+    ELU,
+    GELU,
+    ActivationLayer,
+    Identity,
+    LeakyReLU,
+    ReLU,
+    Sigmoid,
+    Softmax,
+    Tanh,
+)
 from .base import LAYERS, Layer, layer_from_config
 from .dense import Dense
 from .dropout import Dropout
@@ -8,6 +19,6 @@ from .norm import BatchNorm
 from .reshape import Flatten
 
 __all__ = [
-    "ACTIVATION_LAYERS", "BatchNorm", "Dense", "Dropout", "ELU", "Flatten", "GELU", "Identity", "LAYERS", "Layer",
-    "LeakyReLU", "ReLU", "Sigmoid", "Softmax", "Tanh", "layer_from_config",
+    "ACTIVATION_LAYERS", "ActivationLayer", "BatchNorm", "Dense", "Dropout", "ELU", "Flatten", "GELU", "Identity",
+    "LAYERS", "Layer", "LeakyReLU", "ReLU", "Sigmoid", "Softmax", "Tanh", "layer_from_config",
 ]

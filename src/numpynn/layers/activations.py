@@ -14,8 +14,11 @@ from ..ops import Activation
 from .base import Layer
 
 
-class _Activation(Layer):
+class ActivationLayer(Layer):
+    """Base of the layers that apply one elementwise (or row-wise) activation, `act`, and nothing else."""
+
     fn_name = "identity"
+    abstract = True  # not a layer a model file can name
 
     def __init__(self) -> None:
         super().__init__()
@@ -45,13 +48,13 @@ class _Activation(Layer):
         return int(np.prod(self.output_shape)) if self.output_shape else 0
 
 
-class ReLU(_Activation):
+class ReLU(ActivationLayer):
     """max(x, 0)."""
 
     fn_name = "relu"
 
 
-class _AlphaActivation(_Activation):
+class _AlphaActivation(ActivationLayer):
     """An activation with one shape parameter `alpha`, validated by `_valid` (described by `rule`)."""
 
     rule = ""
@@ -99,31 +102,31 @@ class ELU(_AlphaActivation):
         return alpha > 0
 
 
-class GELU(_Activation):
+class GELU(ActivationLayer):
     """Gaussian error linear unit (tanh approximation)."""
 
     fn_name = "gelu"
 
 
-class Sigmoid(_Activation):
+class Sigmoid(ActivationLayer):
     """1 / (1 + exp(-x)), computed without overflow."""
 
     fn_name = "sigmoid"
 
 
-class Tanh(_Activation):
+class Tanh(ActivationLayer):
     """Hyperbolic tangent."""
 
     fn_name = "tanh"
 
 
-class Softmax(_Activation):
+class Softmax(ActivationLayer):
     """Row-wise softmax over the features axis. As a last layer before cross-entropy it is fused into the loss."""
 
     fn_name = "softmax"
 
 
-class Identity(_Activation):
+class Identity(ActivationLayer):
     """Passes its input through unchanged."""
 
     fn_name = "identity"
@@ -145,7 +148,7 @@ class Identity(_Activation):
 
 
 # names accepted by Dense(activation=...) and by the CLI, mapped to their layer class
-ACTIVATION_LAYERS: dict[str, type[_Activation]] = {
+ACTIVATION_LAYERS: dict[str, type[ActivationLayer]] = {
     "relu": ReLU, "leaky_relu": LeakyReLU, "elu": ELU, "gelu": GELU,
     "sigmoid": Sigmoid, "tanh": Tanh, "softmax": Softmax, "identity": Identity, "linear": Identity,
 }

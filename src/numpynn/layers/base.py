@@ -34,7 +34,7 @@ class Layer:
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        if not cls.__name__.startswith("_"):
+        if not cls.__name__.startswith("_") and not cls.__dict__.get("abstract", False):
             LAYERS[cls.__name__] = cls
 
     def __init__(self) -> None:
