@@ -255,12 +255,15 @@ def test_numpynn_kernels_setting(use, monkeypatch):
             use("c")
 
 
-def test_objects_take_the_engine_chosen_when_they_are_made(use, blobs):
+def test_a_model_takes_the_engine_chosen_when_it_is_made_and_binds_its_parts(use, blobs):
     use("numpy")
     model, optimizer = nn.Sequential([nn.Dense(4, 3)]), nn.Adam()
     use("c")
-    assert model.ops.name == "numpy" and optimizer.ops.name == "numpy" and model.layers[0].ops is model.ops
+    assert model.ops.name == "numpy" and model.layers[0].ops is model.ops
     assert model.loss.ops is model.ops  # the model hands its engine to its loss
+    assert optimizer.ops.name == "c"  # on its own, an optimizer computes with the process's engine
+    model.optimizer = optimizer
+    assert optimizer.ops is model.ops  # held by the model, with the model's
     assert nn.Sequential([nn.Dense(4, 3)]).ops.name == "c"
     # a pickled model runs on the engine of the process that unpickles it
     import pickle

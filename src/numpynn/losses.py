@@ -18,19 +18,18 @@ from typing import Any, ClassVar
 import numpy as np
 
 from .errors import DataError
-from .ops import NumpyOps, get_ops
+from .ops import EngineSlot
 
 
 class Loss:
     """Base: `__call__(logits, targets, weights=None) -> (loss, dlogits)`, computed by the engine `ops`
-    (a model hands its own to the loss it is given)."""
+    (the model binds the loss it is given to its own)."""
+
+    ops = EngineSlot()
 
     name: ClassVar[str] = ""
     is_classification: ClassVar[bool] = False
     fused_activation: ClassVar[str | None] = None  # the output activation this loss absorbs
-
-    def __init__(self) -> None:
-        self.ops: NumpyOps = get_ops()
 
     def __call__(self, logits: np.ndarray, targets: np.ndarray, weights: np.ndarray | None = None):
         raise NotImplementedError

@@ -50,10 +50,10 @@ class Sequential:
         self.layers = layers
         self.seed = seed
         self.dtype = resolve_dtype(dtype)
-        self.ops = get_ops()  # the engine every layer, and the loss, compute with
         self.rng = np.random.default_rng(seed)
-        self.loss: Loss | None = None
-        self.optimizer: Optimizer | None = None
+        self._loss: Loss | None = None
+        self._optimizer: Optimizer | None = None
+        self.bind(get_ops())  # the engine the layers, the loss and the optimizer compute with
         self.metrics: list[str] = []
         # how raw inputs become this model's inputs, e.g. {"normalize": "scale", "max_value": 255.0}
         self.preprocessing: dict[str, Any] = {}
@@ -69,14 +69,14 @@ class Sequential:
             input_shape = (first.in_features,) if isinstance(first, Dense) else getattr(first, "expected", None)
         shape = input_shape
         for layer in self.layers:
-            shape = layer.build(shape, dtype=self.dtype, ops=self.ops, rng=self.rng)
+            shape = layer.build(shape, dtype=self.dtype, rng=self.rng)
         self.input_shape = input_shape  # None (e.g. a bare Flatten() first): layers check shapes themselves
         out = next((ly.output_shape for ly in reversed(self.layers) if ly.output_shape is not None), None)
         if out is None or len(out) != 1:
             raise ShapeError(f"the last layer must output (batch, k) vectors, got per-sample shape {out}")
         self.n_outputs = out[0]
         self._index_parameters()
-        self.set_loss(self.loss)
+        self.set_loss(self._loss)
 
     def _index_parameters(self) -> None:
         """Put every parameter (and gradient) into one contiguous vector; the layers keep views into it."""
@@ -98,10 +98,33 @@ class Sequential:
 
     def set_loss(self, loss: str | Loss | None) -> Loss:
         """Choose the loss (None: from the output size) and fuse a matching output activation into it."""
-        self.loss = get_loss(loss, self.n_outputs)
-        self.loss.ops = self.ops
+        self._loss = get_loss(loss, self.n_outputs)
+        self.bind(self.ops)
         self._plan_steps()
-        return self.loss
+        return self._loss
+
+    @property
+    def loss(self) -> Loss | None:
+        return self._loss
+
+    @property
+    def optimizer(self) -> Optimizer | None:
+        """The optimizer fit steps with; one assigned here computes with the model's engine."""
+        return self._optimizer
+
+    @optimizer.setter
+    def optimizer(self, optimizer: Optimizer | None) -> None:
+        self._optimizer = optimizer
+        self.bind(self.ops)
+
+    def bind(self, ops: NumpyOps) -> None:
+        """Compute with the engine `ops`: the model, its layers, loss and optimizer. The one place an engine is
+        handed to the parts that compute."""
+        self.ops = ops
+        for part in (*self.layers, self._loss, self._optimizer):
+            if part is not None:
+                part.ops = ops
+        self._forget_predictor()
 
     def _plan_steps(self) -> None:
         """Decide the layers forward() runs, `steps`. The loss takes a matching output activation in (a last
@@ -141,22 +164,11 @@ class Sequential:
             yield
             return
         own = self.ops
-
-        def bind(engine: NumpyOps) -> None:
-            self.ops = engine
-            for layer in self.layers:
-                layer.ops = engine
-            if self.loss is not None:
-                self.loss.ops = engine
-            if self.optimizer is not None:
-                self.optimizer.ops = engine
-            self._forget_predictor()
-
-        bind(ops)
+        self.bind(ops)
         try:
             yield
         finally:
-            bind(own)
+            self.bind(own)
 
     @functools.cached_property
     def _predictor(self):

@@ -1,6 +1,7 @@
 """The Layer contract and the registry that model files are rebuilt from.
 
-A layer is built once for a per-sample input shape, the model's dtype and its engine (`ops`), then
+A layer is built once for a per-sample input shape and the model's dtype, and computes with the engine its
+model binds it to (`ops`); then
 - `forward(x, training=...)` maps a batch (batch, *in_shape) to (batch, *out_shape), caching only what
   `backward` needs when training;
 - `backward(dy)` returns dx and writes the parameter gradients into `grads`, whose keys and shapes
@@ -19,7 +20,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ..errors import NumpynnError
-from ..ops import NumpyOps, get_ops
+from ..ops import EngineSlot
 
 Shape = tuple[int, ...]
 LAYERS: dict[str, type[Layer]] = {}
@@ -31,6 +32,7 @@ class Layer:
     """Base class: bookkeeping for params, grads, buffers, and the forward/backward cache."""
 
     trainable_params: ClassVar[tuple[str, ...]] = ()
+    ops = EngineSlot()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -42,7 +44,6 @@ class Layer:
         self.grads: dict[str, np.ndarray] = {}
         self.buffers: dict[str, np.ndarray] = {}  # saved state that is not trained (BatchNorm statistics)
         self.dtype: np.dtype = np.dtype(np.float32)
-        self.ops: NumpyOps = get_ops()
         self.rng: np.random.Generator | None = None
         self.input_shape: Shape | None = None
         self.output_shape: Shape | None = None
@@ -63,10 +64,9 @@ class Layer:
         self.__dict__.update(state)
 
     # --- building -------------------------------------------------------------------------
-    def build(self, input_shape: Shape | None, *, dtype: np.dtype, ops: NumpyOps,
-              rng: np.random.Generator) -> Shape | None:
+    def build(self, input_shape: Shape | None, *, dtype: np.dtype, rng: np.random.Generator) -> Shape | None:
         """Create parameters for `input_shape` (per sample, no batch axis) in `dtype`; return the output shape."""
-        self.dtype, self.ops, self.rng = np.dtype(dtype), ops, rng
+        self.dtype, self.rng = np.dtype(dtype), rng
         self.input_shape = input_shape
         self.output_shape = input_shape
         return self.output_shape

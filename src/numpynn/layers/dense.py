@@ -52,10 +52,10 @@ class Dense(Layer):
     def param_shapes(self) -> dict[str, Shape]:
         return {"W": (self.in_features, self.out_features), "b": (self.out_features,)}
 
-    def build(self, input_shape, *, dtype, ops, rng) -> Shape:
+    def build(self, input_shape, *, dtype, rng) -> Shape:
         if input_shape is not None and tuple(input_shape) != (self.in_features,):
             raise ShapeError(f"{self.describe()} cannot follow a layer whose output is {tuple(input_shape)} per sample")
-        super().build((self.in_features,), dtype=dtype, ops=ops, rng=rng)
+        super().build((self.in_features,), dtype=dtype, rng=rng)
         shapes = self.param_shapes()
         self._add_param("W", get_initializer(self.init)(shapes["W"], rng, self.dtype))
         self._add_param("b", get_initializer(self.bias_init)(shapes["b"], rng, self.dtype))

@@ -45,7 +45,7 @@ class BatchNorm(Layer):
             raise ValueError(f"running_var must be >= 0, got {int((var < 0).sum())} negative value(s), the first "
                              f"{float(var[var < 0][0])!r}")
 
-    def build(self, input_shape, *, dtype, ops, rng):
+    def build(self, input_shape, *, dtype, rng):
         if input_shape is None or len(input_shape) != 1:
             if self.num_features is None:
                 raise ShapeError(f"BatchNorm needs (batch, features) input; got per-sample shape {input_shape}")
@@ -53,7 +53,7 @@ class BatchNorm(Layer):
         if self.num_features is not None and input_shape != (self.num_features,):
             raise ShapeError(f"BatchNorm({self.num_features}) cannot follow an output of {input_shape} per sample")
         self.num_features = input_shape[0]
-        super().build(input_shape, dtype=dtype, ops=ops, rng=rng)
+        super().build(input_shape, dtype=dtype, rng=rng)
         self._add_param("gamma", np.ones(self.num_features))
         self._add_param("beta", np.zeros(self.num_features))
         self.buffers["running_mean"] = np.zeros(self.num_features, dtype=self.dtype)

@@ -21,9 +21,9 @@ class Flatten(Layer):
         self.expected = tuple(int(d) for d in input_shape) if input_shape is not None else None
         self._in_shape: tuple[int, ...] | None = None
 
-    def build(self, input_shape, *, dtype, ops, rng):
+    def build(self, input_shape, *, dtype, rng):
         shape = self.expected or input_shape
-        super().build(shape, dtype=dtype, ops=ops, rng=rng)
+        super().build(shape, dtype=dtype, rng=rng)
         self.output_shape = (int(np.prod(shape)),) if shape is not None else None
         return self.output_shape
 

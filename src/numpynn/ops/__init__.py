@@ -3,8 +3,9 @@ reads (the version to read), and `FusedOps`, the same methods in compiled one-pa
 
 The engine is chosen once per process, from the environment variable NUMPYNN_KERNELS: "auto" (default: the C
 loops when numpynn's extension was built, else NumPy), "numpy" (always the reference) or "c" (the C loops, and
-an error if the extension was not built). Models, losses and optimizers take `get_ops()` when they are made;
-nothing above this package asks which engine runs.
+an error if the extension was not built). A model takes `get_ops()` when it is made and binds its layers, loss
+and optimizer to it (`Sequential.bind`, the one place an engine is handed out); a part used on its own computes
+with the process's engine (`EngineSlot`). Nothing above this package asks which engine runs.
 
 `engine_for("bf16")` is a third engine, for training with bfloat16 matrix products (`fit(precision="bf16")`):
 the C loops with oneDNN's products, where the CPU has bfloat16 dot products and `numpynn[bf16]` is installed.
@@ -25,8 +26,8 @@ import numpy as np
 from .activations import Activation
 from .numpy_ops import NumpyOps
 
-__all__ = ["CHOICES", "PRECISIONS", "Activation", "NumpyOps", "bf16_status", "blas_threads", "choice", "describe",
-           "engine_for", "get_ops", "training_engine", "use"]
+__all__ = ["CHOICES", "PRECISIONS", "Activation", "EngineSlot", "NumpyOps", "bf16_status", "blas_threads", "choice",
+           "describe", "engine_for", "get_ops", "training_engine", "use"]
 
 CHOICES = ("auto", "numpy", "c")
 PRECISIONS = ("float32", "bf16")  # of the matrix products while training
@@ -76,6 +77,14 @@ def get_ops() -> NumpyOps:
     if _engine is None:
         _engine = _make(choice())
     return _engine
+
+
+class EngineSlot:
+    """The `ops` of a layer, loss or optimizer: the engine its model bound it to (an attribute of its own, set by
+    `Sequential.bind`), else, for a part used on its own, the process's engine at the time of the call."""
+
+    def __get__(self, obj: object, owner: type | None = None) -> NumpyOps | EngineSlot:
+        return self if obj is None else get_ops()
 
 
 def use(name: str | None = None) -> NumpyOps:

@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ..ops import NumpyOps, get_ops
+from ..ops import EngineSlot
 from ..parameters import ParameterVector, aligned_zeros
 from .schedules import Schedule, schedule_from_config
 
@@ -46,6 +46,7 @@ class Optimizer:
     hyper: ClassVar[tuple[str, ...]] = ()  # constructor arguments besides lr/weight_decay/clip_norm
     state_names: ClassVar[tuple[str, ...]] = ()
     nonnegative_state: ClassVar[tuple[str, ...]] = ()  # running sums of squares
+    ops = EngineSlot()  # the model's engine once the model holds this optimizer
 
     def __init_subclass__(cls, **kw: Any) -> None:
         super().__init_subclass__(**kw)
@@ -62,7 +63,6 @@ class Optimizer:
         self.state: dict[str, dict[str, np.ndarray]] = {}
         self._flat: dict[str, np.ndarray] | None = None  # state as whole vectors when stepping a ParameterVector
         self._flat_keys: list[str] = []
-        self.ops: NumpyOps = get_ops()
         self.last_grad_norm: float | None = None
 
     def __getstate__(self) -> dict[str, Any]:
