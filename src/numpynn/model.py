@@ -206,26 +206,14 @@ class Sequential:
             np.copyto(dst, src, casting="same_kind")
 
     def snapshot(self) -> dict[str, Any]:
-        """Copies of everything a checkpoint holds (weights, optimizer state, RNG state, epoch, history length),
+        """Copies of everything a checkpoint holds (the weights and `training_state`, the history by its lengths),
         cheap enough to take every epoch; `restore` puts them back."""
-        opt = None
-        if self.optimizer is not None:
-            scalars, arrays = self.optimizer.state_dict()
-            opt = (scalars, {k: a.copy() for k, a in arrays.items()})
-        h = self.history
-        return {"weights": self.get_weights(), "optimizer": opt, "rng": self.rng.bit_generator.state,
-                "epoch": self.epoch, "history": ({k: len(v) for k, v in h.epochs.items()}, len(h.batch_loss))}
+        return {"weights": self.get_weights(), "training": model_file.training_state(self, snapshot=True)}
 
     def restore(self, snap: dict[str, Any]) -> None:
         """Return to a `snapshot`: later epochs and batches are dropped from the history."""
         self.set_weights(snap["weights"])
-        if snap["optimizer"] is not None:
-            self.optimizer.load_state_dict(*snap["optimizer"])
-        self.rng.bit_generator.state = snap["rng"]
-        self.epoch = snap["epoch"]
-        lengths, n_batches = snap["history"]
-        self.history.epochs = {k: v[: lengths.get(k, 0)] for k, v in self.history.epochs.items() if lengths.get(k)}
-        del self.history.batch_loss[n_batches:]
+        model_file.restore_snapshot(self, *snap["training"])
 
     def _tensor_slots(self) -> dict[str, np.ndarray]:
         slots = {f"{i}.{n}": a for i, ly in enumerate(self.layers) for n, a in ly.params.items()}

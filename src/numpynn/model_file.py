@@ -54,14 +54,32 @@ def load(cls: Any, path: str | os.PathLike) -> Sequential:
     return model
 
 
-def training_state(model: Sequential) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-    """(JSON-able scalars, optimizer arrays): what a resumed run needs besides the weights."""
-    training: dict[str, Any] = {"epoch": model.epoch, "rng": model.rng.bit_generator.state,
-                                "history": model.history.to_dict(), "optimizer": None}
+def training_state(model: Sequential, *, snapshot: bool = False) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """(JSON-able scalars, optimizer arrays): what a resumed run needs besides the weights, i.e. the epoch, the
+    random state, the history and the optimizer's state. A snapshot (kept in memory, taken every epoch) holds
+    the history's lengths instead of the history, and copies of the arrays."""
+    h = model.history
+    history = ({k: len(v) for k, v in h.epochs.items()}, len(h.batch_loss)) if snapshot else h.to_dict()
+    training: dict[str, Any] = {"epoch": model.epoch, "rng": model.rng.bit_generator.state, "history": history,
+                                "optimizer": None}
     arrays: dict[str, np.ndarray] = {}
     if model.optimizer is not None:
         training["optimizer"], arrays = model.optimizer.state_dict()
+        if snapshot:
+            arrays = {k: a.copy() for k, a in arrays.items()}
     return training, arrays
+
+
+def restore_snapshot(model: Sequential, training: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
+    """Take back a snapshot's `training_state` (numpynn's own, so unchecked); the history is cut back to it."""
+    if training["optimizer"] is not None:
+        model.optimizer.load_state_dict(training["optimizer"], arrays)
+    model.rng.bit_generator.state = training["rng"]
+    model.epoch = training["epoch"]
+    lengths, n_batches = training["history"]
+    h = model.history
+    h.epochs = {k: v[: lengths.get(k, 0)] for k, v in h.epochs.items() if lengths.get(k)}
+    del h.batch_loss[n_batches:]
 
 
 def restore_training_state(model: Sequential, training: Any, arrays: dict[str, np.ndarray]) -> None:
