@@ -70,7 +70,7 @@ class Dense(Layer):
         sparse = not isinstance(x, np.ndarray)  # a SciPy sparse batch (a first layer only): multiplied as it is
         W = self.params["W"]
         if not sparse:
-            x, W = self._operand("x", x), self._operand("W", W)  # each rounded once a step (bf16)
+            x, W = self.ops.operand(x, self, "x"), self.ops.operand(W, self, "W")
         z = self.ops.matmul(x, W, out=self._buffer("z", (x.shape[0], self.out_features)))
         y = self.ops.bias_activation(z, self.params["b"], act,
                                      self._buffer("y", z.shape) if act is not None and act.needs_input else z)
@@ -80,9 +80,9 @@ class Dense(Layer):
 
     def infer(self, x: np.ndarray) -> np.ndarray:
         self._check_input(x)
-        W, low = self.params["W"], self.ops.product_dtype
-        if low is not None and isinstance(x, np.ndarray):  # the bf16 engine's products take rounded operands
-            x, W = (self.ops.to_product(a, np.empty(a.shape, low)) for a in (x, W))
+        W = self.params["W"]
+        if isinstance(x, np.ndarray):  # a sparse batch multiplies W as it is
+            x, W = self.ops.operand(x), self.ops.operand(W)
         z = self.ops.matmul(x, W, out=np.empty((x.shape[0], self.out_features), self.dtype))
         return self.ops.bias_activation(z, self.params["b"], self.applied, z)
 
@@ -95,16 +95,11 @@ class Dense(Layer):
         dz = self.ops.bias_activation_backward(dy, self._z, self._y, self.applied, self._buffer("dz", dy.shape),
                                                self.grads["b"])
         if isinstance(self._x, np.ndarray):
-            dz = self._operand("dz", dz)
+            dz = self.ops.operand(dz, self, "dz")
         self.ops.matmul_tn(self._x, dz, out=self.grads["W"])
         if not self.needs_input_grad:
             return None
         return self.ops.matmul_nt(dz, self._W, out=self._buffer("dx", self._x.shape))
-
-    def _operand(self, name: str, a: np.ndarray) -> np.ndarray:
-        """`a` as the engine's matrix products take it: itself, or (bf16 engine) rounded into a scratch copy."""
-        low = self.ops.product_dtype
-        return a if low is None else self.ops.to_product(a, self._buffer("low_" + name, a.shape, low))
 
     def penalty(self) -> float:
         """The L1/L2 term this layer adds to the loss."""

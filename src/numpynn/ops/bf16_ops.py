@@ -6,7 +6,7 @@ Everything else stays float32: the master weights, the gradients they receive, t
 elementwise loop. On CPUs with bfloat16 dot products (AMX-BF16, AVX512-BF16) such products can run several
 times faster than float32 ones; docs/performance.md has what was measured.
 
-Layers hand their product operands through `to_product` once (x and W in the forward pass, dz in the backward
+Layers hand their product operands through `operand` once (x and W in the forward pass, dz in the backward
 pass, each reused by both products that read it), so each is rounded once per step.
 """
 
@@ -26,7 +26,6 @@ class Bf16Ops(FusedOps):
     """FusedOps whose matrix products run in bfloat16 (numpynn's precision="bf16")."""
 
     name = "bf16"
-    product_dtype = _BITS
 
     def __init__(self, fused: ModuleType, dnnl: OneDNN) -> None:
         super().__init__(fused)
@@ -36,10 +35,17 @@ class Bf16Ops(FusedOps):
         return f"bfloat16 products (oneDNN {self._dnnl.version}), float32 elsewhere: " + super().describe()
 
     def to_product(self, a: np.ndarray, out: np.ndarray) -> np.ndarray:
+        """`a` (float32) rounded to bfloat16, as 16-bit words, into `out`."""
         if a.dtype != np.float32:
             raise TypeError(f"bfloat16 products are made from float32 arrays, got {a.dtype}")
         self._c.to_bf16(np.ascontiguousarray(a), out)
         return out
+
+    def operand(self, a, scratch=None, name=""):
+        if not isinstance(a, np.ndarray):  # a SciPy sparse batch multiplies in float32, as it is
+            return a
+        out = np.empty(a.shape, _BITS) if scratch is None else scratch._buffer("low_" + name, a.shape, _BITS)
+        return self.to_product(a, out)
 
     def _operands(self, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
         if a.dtype == _BITS and b.dtype == _BITS:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -26,8 +27,6 @@ class NumpyOps:
     """The reference engine."""
 
     name = "numpy"
-    # the element type the matrix products take their inputs in; None: the arrays' own (float32 or float64)
-    product_dtype: np.dtype | None = None
 
     def describe(self) -> str:
         return "NumPy reference"
@@ -37,10 +36,11 @@ class NumpyOps:
         return None
 
     # --- matrix products ---------------------------------------------------------------------------------
-    def to_product(self, a: np.ndarray, out: np.ndarray) -> np.ndarray:
-        """`a` in the element type of `product_dtype`, written to `out` (engines whose products take the arrays
-        as they are never call this)."""
-        raise NotImplementedError(f"the {self.name} engine's products take float arrays as they are")
+    def operand(self, a: np.ndarray, scratch: Any = None, name: str = "") -> np.ndarray:
+        """`a` as this engine's products take it: itself here. An engine that multiplies in a lower precision
+        rounds it, into `scratch._buffer(name, ...)` (a layer's reused scratch) or, without scratch, a new array;
+        a layer hands each operand through once a step, and both products that read it take the result."""
+        return a
 
     def matmul(self, a: np.ndarray, b: np.ndarray, out: np.ndarray) -> np.ndarray:
         """out = a @ b: a layer's forward product, x @ W (x may be a SciPy sparse batch)."""
