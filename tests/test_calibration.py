@@ -11,7 +11,8 @@ import pytest
 import numpynn as nn
 from numpynn.cli import main
 from numpynn.config import TrainConfig
-from numpynn.run import evaluate_classifier, train_run
+from numpynn.evaluation import evaluate_classifier
+from numpynn.run import train_run
 from numpynn.training.metrics import expected_calibration_error, reliability_bins, top_k_accuracy
 
 

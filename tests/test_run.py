@@ -9,8 +9,9 @@ import pytest
 
 import numpynn as nn
 from numpynn.config import TrainConfig
+from numpynn.evaluation import classifier_outputs, evaluate_classifier
 from numpynn.ops.batch_rows import BatchRows
-from numpynn.run import classifier_outputs, evaluate_classifier, load_run_data, train_run
+from numpynn.run import load_run_data, train_run
 
 
 def count_passes(monkeypatch, n_rows):

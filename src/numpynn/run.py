@@ -20,17 +20,16 @@ import numpy as np
 from . import data as datasets
 from .atomic import atomic_write_bytes
 from .config import ConfigError, TrainConfig
-from .errors import NumpynnError, ShapeError, TrainingDivergedError
+from .errors import TrainingDivergedError
+from .evaluation import classifier_outputs, evaluate_classifier, evaluate_regression
 from .losses import CrossEntropy, Loss, get_loss
 from .mlp import build_mlp
 from .model import Sequential
 from .optim import Optimizer, build_optimizer
-from .training import metrics as M
 from .training.callbacks import Callback, EarlyStopping, ModelCheckpoint, ReduceLROnPlateau, WeightAverage
 from .training.doctor import Doctor
 from .training.history import History
 from .training.split import validation_rows
-from .validation import check_targets
 
 
 @dataclass
@@ -159,7 +158,44 @@ def train_run(config: TrainConfig, out_dir: str | Path, *, log=print, verbose: i
             "(pip install 'numpynn[plots]' to get them)")
         report = False
     out = Path(out_dir)
-    # the data, the loss and the memory are checked before the run folder is made: a refused run leaves none
+    plan = _plan(config, out, resume, log)  # everything is checked before the run folder is written to
+    if not resume:  # written once the run is known to start: a refused run leaves the folder as it was
+        atomic_write_bytes(out / "config.toml", config.to_toml().encode())
+    rd, n_val = plan.data, plan.n_val
+    log(f"training on {config.dataset}: {len(rd.X_train) - n_val:,} train, {n_val:,} validation, "
+        f"{len(rd.X_test):,} test samples; {plan.model.n_params():,} parameters")
+    model, history, seconds = _fit(plan, config, resume, verbose)
+    if history.interrupted:
+        stopped_in = model.epoch + 1
+        if not plan.model_path.exists():
+            log(f"interrupted in epoch {stopped_in}, before any epoch finished: no model was saved")
+            return _interrupted_before_any_epoch(out, config, rd, n_val, seconds, model)
+        # the model in memory may be part-way through an epoch: the figures describe the file instead
+        model = Sequential.load(plan.model_path)
+        history = model.history
+        history.interrupted = True
+        log(f"interrupted in epoch {stopped_in}: {plan.model_path} holds the model of epoch {model.epoch}; "
+            f"`numpynn train --resume {out}` continues the run")
+    else:
+        model.save(plan.model_path)  # the final (or early-stopping best) weights with the training state
+    return _write_results(out, config, model, history, plan, seconds, report, log)
+
+
+@dataclass
+class _RunPlan:
+    """What a run trains, decided and checked before anything is written."""
+
+    data: RunData
+    model: Sequential
+    model_path: Path
+    n_val: int
+    optimizer: Optimizer | None
+    callbacks: list[Callback]
+    augment: Any
+
+
+def _plan(config: TrainConfig, out: Path, resume: bool, log) -> _RunPlan:
+    """The data, loss, memory, model, optimizer, callbacks and augmentation of a run."""
     rd = load_run_data(config, log=log)
     n_out = rd.y_train.shape[1] if rd.is_regression else n_outputs_for(config, len(rd.class_names))
     loss = resolve_loss(config, n_out, rd.task)
@@ -180,40 +216,35 @@ def train_run(config: TrainConfig, out_dir: str | Path, *, log=print, verbose: i
     batch = config.batch_size or (len(rd.X_train) - n_val)
     steps = math.ceil((len(rd.X_train) - n_val) / min(batch, len(rd.X_train) - n_val))
     optimizer = None if resume else optimizer_for(config, steps)  # resumed: the file's, with its state
-    callbacks = build_callbacks(config, model_path, n_val > 0)
     augment = None
     if config.augment and rd.image_shape is not None and len(rd.image_shape) == 2:
         augment = datasets.Augmenter(rd.image_shape, config.shift, config.rotate, config.elastic,
                                      config.elastic_sigma, config.noise, flip=config.flip, scale=config.scale)
-    if not resume:  # written once the run is known to start: a refused run leaves the folder as it was
-        atomic_write_bytes(out / "config.toml", config.to_toml().encode())
-    log(f"training on {config.dataset}: {len(rd.X_train) - n_val:,} train, {n_val:,} validation, "
-        f"{len(rd.X_test):,} test samples; {model.n_params():,} parameters")
+    return _RunPlan(rd, model, model_path, n_val, optimizer, build_callbacks(config, model_path, n_val > 0),
+                    augment)
+
+
+def _fit(plan: _RunPlan, config: TrainConfig, resume: bool, verbose: int) -> tuple[Sequential, History, float]:
+    """Train the planned model: (model, history, seconds of training). A divergence says what the file holds."""
+    model, rd = plan.model, plan.data
     t0 = time.perf_counter()
     try:
-        history = model.fit(rd.X_train, rd.y_train, optimizer=optimizer, epochs=config.epochs,
+        history = model.fit(rd.X_train, rd.y_train, optimizer=plan.optimizer, epochs=config.epochs,
                             batch_size=config.batch_size or None, validation_split=config.validation_split,
-                            metrics=["mae"] if rd.is_regression else ["accuracy"], callbacks=callbacks,
-                            verbose=verbose, augment=augment, resume=resume, precision=config.precision)
+                            metrics=["mae"] if rd.is_regression else ["accuracy"], callbacks=plan.callbacks,
+                            verbose=verbose, augment=plan.augment, resume=resume, precision=config.precision)
     except TrainingDivergedError as exc:
-        for cb in callbacks:  # the last good epoch, if only kept in memory, goes to the file
+        for cb in plan.callbacks:  # the last good epoch, if only kept in memory, goes to the file
             if isinstance(cb, ModelCheckpoint):
                 cb.flush()
-        raise TrainingDivergedError(f"{exc} {_what_the_file_holds(model_path)}") from None
-    seconds = time.perf_counter() - t0
-    if history.interrupted:
-        stopped_in = model.epoch + 1
-        if not model_path.exists():
-            log(f"interrupted in epoch {stopped_in}, before any epoch finished: no model was saved")
-            return _interrupted_before_any_epoch(out, config, rd, n_val, seconds, model)
-        # the model in memory may be part-way through an epoch: the figures describe the file instead
-        model = Sequential.load(model_path)
-        history = model.history
-        history.interrupted = True
-        log(f"interrupted in epoch {stopped_in}: {model_path} holds the model of epoch {model.epoch}; "
-            f"`numpynn train --resume {out}` continues the run")
-    else:
-        model.save(model_path)  # the final (or early-stopping best) weights with the training state
+        raise TrainingDivergedError(f"{exc} {_what_the_file_holds(plan.model_path)}") from None
+    return model, history, time.perf_counter() - t0
+
+
+def _write_results(out: Path, config: TrainConfig, model: Sequential, history: History, plan: _RunPlan,
+                   seconds: float, report: bool, log) -> RunResult:
+    """The history, the test figures (metrics.json) and the report of a finished (or interrupted) run."""
+    rd, n_val = plan.data, plan.n_val
     atomic_write_bytes(out / "history.json", history.to_json().encode())
     atomic_write_bytes(out / "history.csv", history.to_csv().encode())
     outputs = None
@@ -305,62 +336,3 @@ def start_at_target_mean(model: Sequential, y: np.ndarray) -> None:
     y = np.asarray(y, np.float64)
     last.params["b"][...] = y.mean(axis=0)
     last.params["W"][...] *= max(float(y.std(axis=0).mean()), 1e-12)
-
-
-def evaluate_regression(model: Sequential, X: np.ndarray, y: np.ndarray) -> dict[str, Any]:
-    """Loss (with the weight penalty), MSE, MAE and R\u00b2 of a regression on X (n, features), y (n, outputs)."""
-    targets = check_targets(y, model.n_outputs, model.loss.name, model.dtype)
-    pred = model.predict(X)
-    if len(targets) != len(pred):
-        raise ShapeError(f"X and y must have the same number of samples, got {len(pred)} and {len(targets)}")
-    loss, _ = model.loss(pred, targets)
-    return {"loss": loss + model.penalty(), "mse": M.mse(targets, pred), "mae": M.mae(targets, pred),
-            "r2": M.r2(targets, pred)}
-
-
-@dataclass
-class ClassifierOutputs:
-    """A classifier's answers on a set of samples, from one forward pass.
-
-    logits (n, outputs); scores = the loss's output activation of the logits (what the metrics read);
-    proba (n, classes) = model.predict_proba's layout: a one-output binary model's [P(0), P(1)];
-    labels (n,) = model.predict's.
-    """
-
-    logits: np.ndarray
-    scores: np.ndarray
-    proba: np.ndarray
-    labels: np.ndarray
-
-
-def classifier_outputs(model: Sequential, X: np.ndarray) -> ClassifierOutputs:
-    """Logits, probabilities and predicted labels of X (n, features) from one forward pass."""
-    loss = model.loss
-    if not loss.is_classification:
-        raise NumpynnError(f"evaluating a classifier needs a classification loss; this model uses {loss.name!r}")
-    logits = model.predict_logits(X)
-    scores = loss.output(logits)
-    # predict_proba's and predict's answers, from these logits rather than from more forward passes
-    return ClassifierOutputs(logits, scores, model.probability_columns(scores), model.labels_of(logits))
-
-
-def evaluate_classifier(model: Sequential, X: np.ndarray, y: np.ndarray, n_classes: int, *,
-                        outputs: ClassifierOutputs | None = None) -> dict[str, Any]:
-    """Loss, accuracy, confusion matrix and per-class precision/recall/F1 on a test set X (n, features), y (n,).
-
-    `outputs`: classifier_outputs(model, X) when the caller has them already; else they are computed here.
-    The loss and accuracy are model.evaluate's (the loss with the weight penalty), from the same logits.
-    """
-    out = classifier_outputs(model, X) if outputs is None else outputs
-    targets = check_targets(y, model.n_outputs, model.loss.name, model.dtype)
-    if len(targets) != len(out.logits):
-        raise ShapeError(f"X and y must have the same number of samples, got {len(out.logits)} and {len(targets)}")
-    loss, _ = model.loss(out.logits, targets)
-    prf = M.precision_recall_f1(y, out.labels, n_classes)
-    # calibration and top-k read predict_proba's columns, so a one-output binary model is scored as two classes
-    top_k = {f"top{k}_accuracy": M.top_k_accuracy(y, out.proba, k) for k in (2, 3, 5) if k < out.proba.shape[1]}
-    return {"loss": loss + model.penalty(), "accuracy": M.accuracy(targets, out.scores),
-            **top_k, "ece": M.expected_calibration_error(y, out.proba),
-            "reliability": M.reliability_bins(y, out.proba),
-            "confusion_matrix": M.confusion_matrix(y, out.labels, n_classes).tolist(),
-            "per_class": {k: v.tolist() for k, v in prf.items()}}

@@ -19,7 +19,7 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
     from ..data import apply_preprocessing, load_dataset
-    from ..run import evaluate_classifier, evaluate_regression
+    from ..evaluation import evaluate_classifier, evaluate_regression
     from .predict import class_names_of
 
     model = load_model(args.model)
