@@ -275,7 +275,7 @@ def test_784_128_10_network_beats_96_percent_on_the_bundled_sample():
 def test_sample_views_write_real_pngs(tmp_path):
     import matplotlib.image
 
-    from numpynn.data import views
+    from numpynn import plots as views
 
     (X, y), _ = data.load_raw("mnist-sample")
     views.save_grid(tmp_path / "grid.png", X[:20], y[:20], predictions=np.where(np.arange(20) == 3, 0, y[:20]))
