@@ -82,11 +82,16 @@ def test_only_ops_knows_the_c_extension():
             assert word not in text, f"{name} mentions {word}: engine details belong in numpynn/ops"
 
 
+BELOW_THE_ENGINES = {"numpynn.errors", "numpynn.checks"}  # the vocabulary of failure and the value checks
+
+
 def test_the_engines_import_nothing_above_them():
-    """ops/ is the bottom room: it may name numpynn's errors, nothing else of the package (DESIGN.md's layers)."""
+    """ops/ is the bottom room: it may name numpynn's errors and checks, nothing else (DESIGN.md's layers)."""
     modules = _modules()
     for name, path in modules.items():
         if name.startswith("numpynn.ops"):
             outside = {m for m in _imports(name, path, modules)
-                       if not m.startswith("numpynn.ops") and m != "numpynn.errors"}
+                       if not m.startswith("numpynn.ops") and m not in BELOW_THE_ENGINES}
             assert not outside, f"{name} imports {sorted(outside)}"
+        if name in BELOW_THE_ENGINES:
+            assert not _imports(name, path, modules) - BELOW_THE_ENGINES, f"{name} imports the package"

@@ -8,12 +8,12 @@ Everything runs in float64 on a copy of the model, so the caller's model is unto
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from .checks import in_range
 from .validation import check_targets, check_X
 
 
@@ -51,7 +51,7 @@ def gradcheck(model: Any, X: Any, y: Any, *, loss: Any = None, eps: float = 1e-6
     `max_per_tensor` samples that many elements per tensor (None checks all). Returns a GradcheckResult.
     """
     for name, value in (("eps", eps), ("tolerance", tolerance)):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < math.inf:
+        if not in_range(value, 0, open_lo=True):
             raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
     m = model.astype("float64")
     if loss is not None:

@@ -12,6 +12,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from .checks import lookup
+
 Initializer = Callable[[tuple[int, ...], np.random.Generator, np.dtype], np.ndarray]
 
 
@@ -82,7 +84,4 @@ BIAS_INITIALIZERS = ("zeros", "small_normal")
 
 def get_initializer(name: str) -> Initializer:
     """Look an initializer up by name; an unknown name lists the known ones."""
-    try:
-        return INITIALIZERS[name]
-    except KeyError:
-        raise ValueError(f"unknown initializer {name!r}; expected one of {sorted(INITIALIZERS)}") from None
+    return lookup(INITIALIZERS, name, "initializer")

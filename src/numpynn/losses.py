@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from .checks import lookup
 from .errors import DataError
 from .ops import EngineSlot
 
@@ -128,17 +129,11 @@ def get_loss(loss: str | Loss | None, n_outputs: int) -> Loss:
         return BinaryCrossEntropy() if n_outputs == 1 else CrossEntropy()
     if isinstance(loss, dict):
         return loss_from_config(loss)
-    try:
-        return LOSSES[loss]()
-    except (KeyError, TypeError):
-        raise ValueError(f"unknown loss {loss!r}; expected one of {sorted(LOSSES)} or a Loss instance") from None
+    return lookup(LOSSES, loss, "loss", also="or a Loss instance")()
 
 
 def loss_from_config(spec: dict) -> Loss:
-    cls = LOSSES.get(spec.get("name", ""))
-    if cls is None:
-        raise ValueError(f"unknown loss {spec.get('name')!r}; expected one of {sorted(LOSSES)}")
-    return cls(**spec.get("config", {}))
+    return lookup(LOSSES, spec.get("name"), "loss")(**spec.get("config", {}))
 
 
 def loss_to_config(loss: Loss) -> dict:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from .checks import lookup
 from .layers import ACTIVATION_LAYERS, BatchNorm, Dense, Dropout, Layer
 from .model import Sequential
 
@@ -27,8 +28,7 @@ def build_mlp(n_inputs: int, hidden: Sequence[int], n_outputs: int, *, activatio
     layers: list[Layer] = [Dropout(input_dropout)] if input_dropout else []
     width = n_inputs
     for units, act in zip(hidden, acts, strict=True):
-        if act not in ACTIVATION_LAYERS:
-            raise ValueError(f"unknown activation {act!r}; expected one of {sorted(ACTIVATION_LAYERS)}")
+        lookup(ACTIVATION_LAYERS, act, "activation")
         if batchnorm:  # Dense -> BatchNorm -> activation: normalise the pre-activations
             layer_init = init if init != "auto" else ("he_normal" if act in _RELU_LIKE else "glorot_uniform")
             layers += [Dense(width, units, init=layer_init, bias_init=bias_init), BatchNorm(),

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from ..checks import in_range
 from ..ops import Activation
 from .base import Layer
 
@@ -60,7 +61,7 @@ class _AlphaActivation(ActivationLayer):
     rule = ""
 
     def __init__(self, alpha: float) -> None:
-        if not (isinstance(alpha, (int, float)) and self._valid(alpha)):
+        if not (in_range(alpha) and self._valid(alpha)):
             raise ValueError(f"{type(self).__name__} alpha must be {self.rule}, got {alpha!r}")
         self.alpha = float(alpha)
         super().__init__()

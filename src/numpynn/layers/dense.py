@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
 
+from ..checks import in_range
 from ..errors import ShapeError
 from ..initializers import BIAS_INITIALIZERS, get_initializer
 from ..ops import Activation
@@ -31,9 +31,9 @@ class Dense(Layer):
                  init: str = "auto", bias_init: str = "zeros", l1: float = 0.0, l2: float = 0.0) -> None:
         super().__init__()
         for name, v in (("in_features", in_features), ("out_features", out_features)):
-            if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < 1:
+            if not in_range(v, 1, integer=True):
                 raise ValueError(f"Dense {name} must be a positive integer, got {v!r}")
-        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v < math.inf for v in (l1, l2)):
+        if not all(in_range(v, 0) for v in (l1, l2)):
             raise ValueError(f"Dense penalties l1 and l2 must be finite numbers >= 0, got l1={l1!r}, l2={l2!r}")
         if bias_init not in BIAS_INITIALIZERS:
             raise ValueError(f"Dense bias_init must be one of {BIAS_INITIALIZERS}, got {bias_init!r}")

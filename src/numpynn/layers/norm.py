@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
 
+from ..checks import in_range
 from ..errors import ShapeError
 from .base import Layer
 
@@ -23,14 +23,14 @@ class BatchNorm(Layer):
 
     def __init__(self, num_features: int | None = None, *, momentum: float = 0.1, eps: float = 1e-5) -> None:
         super().__init__()
-        if num_features is not None and (isinstance(num_features, bool) or not isinstance(num_features, int)
-                                         or num_features < 1):
+        if num_features is not None and not in_range(num_features, 1, integer=True):
             raise ValueError(f"BatchNorm num_features must be a positive integer or None, got {num_features!r}")
-        if not _real(momentum) or not 0 < momentum <= 1:
+        if not in_range(momentum, 0, 1, open_lo=True):
             raise ValueError(f"BatchNorm momentum must be in (0, 1], got {momentum!r}")
-        if not _real(eps) or not 0 < eps < math.inf:
+        if not in_range(eps, 0, open_lo=True):
             raise ValueError(f"BatchNorm eps must be a finite number > 0, got {eps!r}")
-        self.num_features, self.momentum, self.eps = num_features, float(momentum), float(eps)
+        self.num_features = None if num_features is None else int(num_features)
+        self.momentum, self.eps = float(momentum), float(eps)
         self._xhat = self._inv_std = None
 
     def param_shapes(self):
@@ -120,6 +120,3 @@ class BatchNorm(Layer):
     def flops_per_sample(self) -> int:
         return 4 * (self.num_features or 0)
 
-
-def _real(v: Any) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool)

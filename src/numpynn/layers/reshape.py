@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from ..checks import in_range
 from ..errors import ShapeError
 from .base import Layer
 
@@ -52,4 +53,4 @@ class Flatten(Layer):
 
 
 def _dim(d: Any) -> bool:
-    return isinstance(d, (int, np.integer)) and not isinstance(d, bool) and 1 <= d <= 2**31
+    return in_range(d, 1, 2**31, integer=True)

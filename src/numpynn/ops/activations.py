@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..checks import lookup
+
 _SQRT_2_OVER_PI = float(np.sqrt(2.0 / np.pi))
 
 
@@ -146,8 +148,7 @@ class Activation:
     alpha: float | None = None
 
     def __post_init__(self) -> None:
-        if self.name not in ACTIVATIONS:
-            raise ValueError(f"unknown activation {self.name!r}; expected one of {sorted(ACTIVATIONS)}")
+        lookup(ACTIVATIONS, self.name, "activation")
 
     @property
     def needs_input(self) -> bool:

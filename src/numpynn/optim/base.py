@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from ..checks import in_range, lookup
 from ..ops import EngineSlot
 from ..parameters import ParameterVector, aligned_zeros
 from .schedules import Schedule, schedule_from_config
@@ -25,16 +26,14 @@ OPTIMIZERS: dict[str, type[Optimizer]] = {}
 def check_lr(lr: Any) -> float | Schedule:
     if isinstance(lr, Schedule):
         return lr
-    if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not math.isfinite(lr) or lr <= 0:
+    if not in_range(lr, 0, open_lo=True):
         raise ValueError(f"lr must be a positive number or a Schedule, got {lr!r}")
     return float(lr)
 
 
 def check_range(name: str, value: Any, lo: float, hi: float, *, hi_open: bool = True) -> float:
     """Validate lo <= value < hi (or <= hi), naming the argument in the error."""
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-    ok = ok and lo <= value and (value < hi if hi_open else value <= hi)
-    if not ok:
+    if not in_range(value, lo, hi, open_hi=hi_open):
         raise ValueError(f"{name} must be in [{lo}, {hi}{')' if hi_open else ']'}, got {value!r}")
     return float(value)
 
@@ -151,9 +150,9 @@ class Optimizer:
     def load_state_dict(self, scalars: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
         """Take back a `state_dict()`, checking each value against its meaning (it may come from a file)."""
         iterations, lr_scale = scalars.get("iterations", 0), scalars.get("lr_scale", 1.0)
-        if isinstance(iterations, bool) or not isinstance(iterations, int) or not 0 <= iterations <= 2**62:
+        if not in_range(iterations, 0, 2**62, integer=True):
             raise ValueError(f"iterations must be an integer in [0, 2**62], got {iterations!r:.40}")
-        if isinstance(lr_scale, bool) or not isinstance(lr_scale, (int, float)) or not 0 < lr_scale < math.inf:
+        if not in_range(lr_scale, 0, open_lo=True):
             raise ValueError(f"lr_scale must be a finite number > 0, got {lr_scale!r:.40}")
         state: dict[str, dict[str, np.ndarray]] = {}
         for name, a in arrays.items():
@@ -180,9 +179,7 @@ class Optimizer:
 
 
 def optimizer_from_config(spec: dict[str, Any]) -> Optimizer:
-    cls = OPTIMIZERS.get(spec.get("name", ""))
-    if cls is None:
-        raise ValueError(f"unknown optimizer {spec.get('name')!r}; expected one of {sorted(OPTIMIZERS)}")
+    cls = lookup(OPTIMIZERS, spec.get("name"), "optimizer")
     cfg = dict(spec.get("config", {}))
     if isinstance(cfg.get("lr"), dict):
         lr = cfg["lr"]
@@ -195,7 +192,5 @@ def get_optimizer(optimizer: str | Optimizer | None, lr: float | None = None) ->
     if isinstance(optimizer, Optimizer):
         return optimizer
     name = optimizer or "adam"
-    cls = OPTIMIZERS.get(name)
-    if cls is None:
-        raise ValueError(f"unknown optimizer {name!r}; expected one of {sorted(OPTIMIZERS)} or an Optimizer")
+    cls = lookup(OPTIMIZERS, name, "optimizer", also="or an Optimizer")
     return cls(lr) if lr is not None else cls()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from ..checks import in_range, lookup
 from .base import OPTIMIZERS, Optimizer
 from .schedules import CosineDecay, ExponentialDecay, OneCycle, Schedule, StepDecay
 from .sgd import SGD
@@ -19,7 +20,7 @@ ADAMW_WEIGHT_DECAY = 0.01  # AdamW's usual default, used when no weight decay is
 
 
 def _positive_int(name: str, value: Any, schedule: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+    if not in_range(value, 1, integer=True):
         raise ValueError(f"schedule {schedule!r} needs {name} as an integer >= 1, got {value!r}")
     return value
 
@@ -35,8 +36,7 @@ def build_schedule(schedule: str, lr: float, *, epochs: int | None = None, steps
     - "exponential": lr * gamma ** epoch, smoothly per step.
     - "one_cycle": the one-cycle policy over epochs * steps_per_epoch steps.
     """
-    if schedule not in BUILDER_SCHEDULES:
-        raise ValueError(f"unknown schedule {schedule!r}; expected one of {list(BUILDER_SCHEDULES)}")
+    lookup(BUILDER_SCHEDULES, schedule, "schedule")
     if schedule == "none":
         return lr
     spe = _positive_int("steps_per_epoch", steps_per_epoch, schedule)
@@ -66,9 +66,7 @@ def build_optimizer(name: str, lr: float, *, schedule: str = "none", epochs: int
     - momentum, nesterov: SGD's; the other optimizers have none and ignore them (as runs always have).
     - clip_norm: clip gradients to this global norm; None does not clip.
     """
-    cls = OPTIMIZERS.get(name)
-    if cls is None:
-        raise ValueError(f"unknown optimizer {name!r}; expected one of {sorted(OPTIMIZERS)}")
+    cls = lookup(OPTIMIZERS, name, "optimizer")
     rate = build_schedule(schedule, lr, epochs=epochs, steps_per_epoch=steps_per_epoch,
                           warmup_epochs=warmup_epochs, step_epochs=step_epochs, gamma=gamma)
     if weight_decay is None:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import math
 from typing import Any, ClassVar
 
+from ..checks import lookup
+
 SCHEDULES: dict[str, type[Schedule]] = {}
 
 
@@ -112,7 +114,4 @@ class OneCycle(Schedule):
 
 
 def schedule_from_config(spec: dict[str, Any]) -> Schedule:
-    cls = SCHEDULES.get(spec.get("name", ""))
-    if cls is None:
-        raise ValueError(f"unknown schedule {spec.get('name')!r}; expected one of {sorted(SCHEDULES)}")
-    return cls(**spec.get("config", {}))
+    return lookup(SCHEDULES, spec.get("name"), "schedule")(**spec.get("config", {}))
