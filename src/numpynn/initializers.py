@@ -85,3 +85,11 @@ BIAS_INITIALIZERS = ("zeros", "small_normal")
 def get_initializer(name: str) -> Initializer:
     """Look an initializer up by name; an unknown name lists the known ones."""
     return lookup(INITIALIZERS, name, "initializer")
+
+
+RELU_LIKE = ("relu", "leaky_relu", "elu", "gelu")  # He initialisation keeps their activations' variance steady
+
+
+def auto_initializer(activation: str | None) -> str:
+    """init="auto": He for a ReLU-like activation, Glorot otherwise."""
+    return "he_normal" if activation in RELU_LIKE else "glorot_uniform"

@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from .checks import lookup
+from .initializers import auto_initializer
 from .layers import ACTIVATION_LAYERS, BatchNorm, Dense, Dropout, Layer
 from .model import Sequential
-
-_RELU_LIKE = ("relu", "leaky_relu", "elu", "gelu")
 
 
 def build_mlp(n_inputs: int, hidden: Sequence[int], n_outputs: int, *, activation: str | Sequence[str] = "relu",
@@ -30,7 +29,7 @@ def build_mlp(n_inputs: int, hidden: Sequence[int], n_outputs: int, *, activatio
     for units, act in zip(hidden, acts, strict=True):
         lookup(ACTIVATION_LAYERS, act, "activation")
         if batchnorm:  # Dense -> BatchNorm -> activation: normalise the pre-activations
-            layer_init = init if init != "auto" else ("he_normal" if act in _RELU_LIKE else "glorot_uniform")
+            layer_init = init if init != "auto" else auto_initializer(act)
             layers += [Dense(width, units, init=layer_init, bias_init=bias_init), BatchNorm(),
                        ACTIVATION_LAYERS[act]()]
         else:

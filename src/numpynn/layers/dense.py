@@ -8,12 +8,9 @@ import numpy as np
 
 from ..checks import in_range
 from ..errors import ShapeError
-from ..initializers import BIAS_INITIALIZERS, get_initializer
+from ..initializers import BIAS_INITIALIZERS, auto_initializer, get_initializer
 from ..ops import Activation
 from .base import Layer, Shape
-
-# the initializer that keeps activations' variance steady for each activation, when init="auto"
-_AUTO_INIT = {"relu": "he_normal", "leaky_relu": "he_normal", "elu": "he_normal", "gelu": "he_normal"}
 
 
 class Dense(Layer):
@@ -39,7 +36,7 @@ class Dense(Layer):
             raise ValueError(f"Dense bias_init must be one of {BIAS_INITIALIZERS}, got {bias_init!r}")
         self.in_features, self.out_features = int(in_features), int(out_features)
         self.activation = None if activation in (None, "identity", "linear") else activation
-        self.init = init if init != "auto" else _AUTO_INIT.get(self.activation or "", "glorot_uniform")
+        self.init = init if init != "auto" else auto_initializer(self.activation)
         get_initializer(self.init)  # fail now, not at build
         self.bias_init, self.l1, self.l2 = bias_init, float(l1), float(l2)
         self.own_activation = Activation(self.activation) if self.activation else None
