@@ -22,18 +22,11 @@ import time
 import numpy as np
 
 from numpynn import data, ops
-from numpynn.data.augment import Augmenter
-
-
-def _gaussian_kernel(sigma: float) -> np.ndarray:
-    r = max(1, int(round(3 * sigma)))
-    x = np.arange(-r, r + 1, dtype=np.float64)
-    k = np.exp(-0.5 * (x / sigma) ** 2)
-    return k / k.sum()
+from numpynn.data.augment import Augmenter, gaussian_kernel
 
 
 def _smooth(field: np.ndarray, sigma: float) -> np.ndarray:
-    k = _gaussian_kernel(sigma)
+    k = gaussian_kernel(sigma)
     r = len(k) // 2
     for axis in (-2, -1):
         pad = [(0, 0)] * field.ndim

@@ -28,7 +28,8 @@ from ..ops.warp import bilinear_sample, warp
 __all__ = ["Augmenter", "bilinear_sample", "elastic_displacement", "shift_whole_pixels", "warp"]
 
 
-def _gaussian_kernel(sigma: float) -> np.ndarray:
+def gaussian_kernel(sigma: float) -> np.ndarray:
+    """A normalised 1-D Gaussian of standard deviation `sigma`, 3 sigma each side."""
     r = max(1, int(round(3 * sigma)))
     x = np.arange(-r, r + 1, dtype=np.float64)
     k = np.exp(-0.5 * (x / sigma) ** 2)
@@ -47,7 +48,7 @@ def _spread_matrix(size: int, sigma: float) -> np.ndarray:
     knots = np.arange(-step, size - 1 + 2 * step, step)
     w = np.exp(-0.5 * ((np.arange(size)[:, None] - knots[None, :]) / sigma) ** 2)
     w /= np.sqrt((w ** 2).sum(axis=1, keepdims=True))
-    w *= np.sqrt((_gaussian_kernel(sigma) ** 2).sum())
+    w *= np.sqrt((gaussian_kernel(sigma) ** 2).sum())
     return np.ascontiguousarray(w, dtype=np.float32)
 
 
