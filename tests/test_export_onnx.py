@@ -221,3 +221,18 @@ def test_a_model_trained_with_per_column_standardisation_exports_in_both_formats
     assert main(["export", str(run_dir / "model.safetensors"), "--out", str(tmp_path / "model.onnx")]) == 0
     prepared = apply_preprocessing(rows, model.preprocessing)
     np.testing.assert_allclose(run(tmp_path / "model.onnx", prepared)["probabilities"], want, rtol=1e-5, atol=1e-5)
+
+
+def test_a_preprocessing_record_that_would_not_load_is_refused_by_both_formats(tmp_path):
+    from numpynn.export import export_python
+
+    model = make_model("relu", "multiclass", "float32", False)
+    model.preprocessing = {"normalize": "standardize", "mean": [1.0, 2.0], "std": 1.0}
+    with pytest.raises(ExportError, match="preprocessing.mean lists 2 values for a model of 6 inputs"):
+        export_python(model, tmp_path / "m.py")
+    with pytest.raises(ExportError, match="preprocessing.mean lists 2 values for a model of 6 inputs"):
+        export_onnx(model, tmp_path / "m.onnx", raw_input="float32")
+    model.preprocessing = {"normalize": "scale", "max_value": 2.0, "note": float("nan")}
+    with pytest.raises(ExportError, match="JSON data with finite numbers"):
+        export_onnx(model, tmp_path / "m.onnx")
+    assert list(tmp_path.iterdir()) == []
