@@ -186,3 +186,53 @@ def test_the_readme_deploy_commands_and_snippet_work(tmp_path, monkeypatch, caps
     exec(compile(snippet, "README Deploy", "exec"), {})  # noqa: S102
     want = model.predict_proba(np.zeros((1, 784), np.float32))
     assert f"[{want.argmax()}]" in capsys.readouterr().out
+
+
+def test_a_model_trained_with_per_column_standardisation_exports_in_both_formats(tmp_path, capsys):
+    import csv
+    import importlib.util
+
+    rng = np.random.default_rng(0)
+    rows = np.c_[rng.normal(0, 1, 90), rng.normal(50_000, 15_000, 90), rng.uniform(-300, 0, 90)].round(3)
+    labels = np.array(['ye"""s', "n'o\\"])[(rows[:, 0] > 0).astype(int)]  # class names that must stay text
+    with open(tmp_path / "table.csv", "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["a", "income", "depth", "answer"])
+        writer.writerows([[*r, label] for r, label in zip(rows.tolist(), labels, strict=True)])
+    run_dir = tmp_path / "run"
+    assert main(["train", "--dataset", str(tmp_path / "table.csv"), "--label-column", "answer", "--normalize",
+                 "standardize", "--hidden", "8", "--epochs", "2", "--batch-size", "32", "--no-augment",
+                 "--out", str(run_dir), "--quiet", "--no-report"]) == 0
+    model = nn.load(run_dir / "model.safetensors")
+    assert isinstance(model.preprocessing["mean"], list) and len(model.preprocessing["std"]) == 3
+    want = model.predict_proba(apply_preprocessing(rows, model.preprocessing))  # as `numpynn predict` does
+    assert main(["export", str(run_dir / "model.safetensors"), "--format", "python"]) == 0
+    spec = importlib.util.spec_from_file_location("predict_model", run_dir / "predict_model.py")
+    exported = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(exported)
+    np.testing.assert_allclose(exported.predict_proba(exported.preprocess(rows)), want, rtol=1e-5, atol=1e-5)
+    assert exported.CLASS_NAMES == model.preprocessing["class_names"]
+    for raw_type in ("float32", "float64"):
+        out = tmp_path / f"raw_{raw_type}.onnx"
+        assert main(["export", str(run_dir / "model.safetensors"), "--raw-input", raw_type, "--out", str(out)]) == 0
+        got = run(out, rows.astype(raw_type))
+        np.testing.assert_allclose(got["probabilities"], want, rtol=1e-5, atol=1e-5)
+        np.testing.assert_array_equal(got["label"], want.argmax(1))
+    assert main(["export", str(run_dir / "model.safetensors"), "--out", str(tmp_path / "model.onnx")]) == 0
+    prepared = apply_preprocessing(rows, model.preprocessing)
+    np.testing.assert_allclose(run(tmp_path / "model.onnx", prepared)["probabilities"], want, rtol=1e-5, atol=1e-5)
+
+
+def test_a_preprocessing_record_that_would_not_load_is_refused_by_both_formats(tmp_path):
+    from numpynn.export import export_python
+
+    model = make_model("relu", "multiclass", "float32", False)
+    model.preprocessing = {"normalize": "standardize", "mean": [1.0, 2.0], "std": 1.0}
+    with pytest.raises(ExportError, match="preprocessing.mean lists 2 values for a model of 6 inputs"):
+        export_python(model, tmp_path / "m.py")
+    with pytest.raises(ExportError, match="preprocessing.mean lists 2 values for a model of 6 inputs"):
+        export_onnx(model, tmp_path / "m.onnx", raw_input="float32")
+    model.preprocessing = {"normalize": "scale", "max_value": 2.0, "note": float("nan")}
+    with pytest.raises(ExportError, match="JSON data with finite numbers"):
+        export_onnx(model, tmp_path / "m.onnx")
+    assert list(tmp_path.iterdir()) == []

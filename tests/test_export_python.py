@@ -128,3 +128,65 @@ def test_without_a_preprocessing_record_inputs_are_taken_as_they_are(tmp_path):
     x = inputs(7, "float64")
     np.testing.assert_array_equal(plain.preprocess(x), x)  # no float32 detour
     np.testing.assert_allclose(plain.predict(plain.preprocess(x)), model.predict(x), rtol=1e-12, atol=1e-12)
+
+
+# file and class names that would be code if they were pasted into a string literal
+HOSTILE = ['m")))if 0 else __import__("os").system("touch PWNED")#', "m'+__import__('os').system('touch PWNED')+'",
+           'tri"""ple', "tri'''ple", "back\\slash\\", "new\nline\r\n#", "ünïcødé ✓ \u202edlrow\u2028",
+           "\\N{BULLET}\\x41", "{W}{__file__}"]
+
+# run in the child: each exported file imported by its path, from a folder that is its own
+HOSTILE_DRIVER = """
+import importlib.util, json, sys
+sys.path[:0] = [sys.argv[1]]
+import numpy as np
+for i, path in enumerate(json.loads(sys.argv[2])):
+    spec = importlib.util.spec_from_file_location(f"exported_{i}", path)
+    m = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(m)
+    np.save(f"{sys.argv[3]}/{i}.npy", m.predict_proba(m.preprocess(np.load(f"{sys.argv[3]}/raw.npy"))))
+    print(json.dumps(m.CLASS_NAMES))
+"""
+
+
+def test_hostile_file_and_class_names_stay_strings_and_run_nothing(tmp_path, numpy_only, capsys):
+    from numpynn.cli import main
+
+    models = tmp_path / "models"
+    models.mkdir()
+    model = nn.Sequential([nn.Dense(6, 5, "tanh"), nn.Dense(5, 3)], seed=0)
+    names = HOSTILE[:3]
+    model.preprocessing = {"normalize": "scale", "max_value": 4.0, "class_names": names}
+    exported = []
+    for name in HOSTILE:
+        model.save(models / f"{name}.safetensors")
+        assert main(["export", str(models / f"{name}.safetensors"), "--format", "python"]) == 0
+        exported.append(str(models / f"predict_{name}.py"))
+        assert (models / f"predict_{name}.npz").is_file()
+    # the API as well, with the class names given: every name written as a literal of itself
+    for i, name in enumerate(HOSTILE):
+        py, _ = export_python(model, models / f"api_{i}.py", class_names=[name, name * 2, "x" + name])
+        exported.append(str(py))
+    before = sorted(p.name for p in models.iterdir())
+    out = tmp_path / "out"
+    out.mkdir()
+    raw = inputs(9, "float32")
+    np.save(out / "raw.npy", raw)
+    done = run_isolated(numpy_only, models, "-B", "-c", HOSTILE_DRIVER, str(numpy_only), json.dumps(exported), str(out))
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in models.iterdir()) == before  # nothing written beside the files
+    assert sorted(p.name for p in out.iterdir()) == sorted(["raw.npy", *(f"{i}.npy" for i in range(len(exported)))])
+    assert not list(tmp_path.rglob("PWNED"))
+    want_names = [names] * len(HOSTILE) + [[n, n * 2, "x" + n] for n in HOSTILE]
+    assert [json.loads(line) for line in done.stdout.splitlines()] == want_names
+    want = model.predict_proba(apply_preprocessing(raw, model.preprocessing))
+    for i in range(len(exported)):
+        np.testing.assert_allclose(np.load(out / f"{i}.npy"), want, rtol=1e-5, atol=1e-5)
+
+
+def test_a_file_name_no_file_can_have_is_refused(tmp_path):
+    model = make_model("relu", "multiclass", "float32", False)
+    for bad in ("nul\0.py", "surrogate\ud800.py"):
+        with pytest.raises(ExportError, match="cannot be a file's name"):
+            export_python(model, tmp_path / bad)
+    assert list(tmp_path.iterdir()) == []

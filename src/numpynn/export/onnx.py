@@ -21,7 +21,7 @@ from ..atomic import atomic_write_bytes
 from ..errors import ExportError
 from ..ops import Activation
 from ..version import __version__
-from .plan import Plan, Step, alpha_of, plan_of
+from .plan import Plan, Step, alpha_of, plan_of, preparation
 
 DEFAULT_OPSET = 17  # the oldest opset with every operator used here in its current form; onnxruntime >= 1.13
 MIN_OPSET = 17
@@ -60,10 +60,10 @@ def to_onnx(obj: Any, *, raw_input: bool | str = False, class_names: Any = None,
     raw = _raw_type(raw_input)
     plan = plan_of(obj, class_names)
     g = _Graph(onnx, plan.dtype)
-    x = g.input("raw" if raw else "x", np.dtype(raw) if raw else plan.dtype,
-                _raw_shape(plan) if raw else plan.input_shape)
     if raw:
-        x = _preprocess(g, x, plan)
+        x = _preprocess(g, g.input("raw", np.dtype(raw), preparation(plan).raw_shape), plan)
+    else:
+        x = g.input("x", plan.dtype, plan.input_shape)
     for step in plan.steps:
         x = _emit(g, step, x)
     _outputs(g, x, plan)
@@ -74,8 +74,8 @@ def to_onnx(obj: Any, *, raw_input: bool | str = False, class_names: Any = None,
                                    producer_version=__version__,
                                    ir_version=onnx.helper.find_min_ir_version_for(opsets))
     onnx.helper.set_model_props(model, {
-        "class_names": json.dumps(list(plan.class_names)),
-        "preprocessing": json.dumps(plan.preprocessing),
+        "class_names": _json(list(plan.class_names), "class names"),
+        "preprocessing": _json(plan.preprocessing, "preprocessing"),
         "input": "raw" if raw else "model",
         "dtype": plan.dtype.name,
     })
@@ -99,15 +99,13 @@ def _raw_type(raw_input: bool | str) -> str | None:
     return raw_input
 
 
-def _raw_shape(plan: Plan) -> tuple[int, ...]:
-    """Per-sample shape of raw samples: as recorded by the run that trained the model, else the model's."""
-    shape = plan.preprocessing.get("input_shape")
-    if isinstance(shape, list) and shape and all(isinstance(d, int) and d > 0 for d in shape):
-        if int(np.prod(shape)) != int(np.prod(plan.input_shape)):
-            raise ExportError(f"the preprocessing records raw samples of shape {tuple(shape)}, which do not fit "
-                              f"the model's inputs {plan.input_shape}")
-        return tuple(shape)
-    return plan.input_shape
+def _json(value: Any, what: str) -> str:
+    """Metadata as JSON text, ASCII only (non-ASCII and control characters escaped), so any name travels as data."""
+    try:
+        return json.dumps(value, ensure_ascii=True, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise ExportError(f"the model's {what} must be JSON data with finite numbers to go into the ONNX "
+                          f"metadata: {exc}") from None
 
 
 class _Graph:
@@ -146,18 +144,16 @@ class _Graph:
 
 def _preprocess(g: _Graph, x: str, plan: Plan) -> str:
     """The nodes of `apply_preprocessing` (numpynn.data): in float32, as it computes, then the model's dtype."""
-    prep = plan.preprocessing
-    f32 = np.dtype(np.float32) if prep else plan.dtype  # nothing recorded: the inputs as they are
+    prep = preparation(plan)
+    f32 = np.dtype(np.float32) if prep.kind is not None else plan.dtype  # nothing recorded: inputs as they are
     x = g.node("Cast", [x], to=g.elem(f32))
-    kind = prep.get("normalize", "none")
-    if kind == "scale":
-        x = g.node("Mul", [x, g.const("prep.scale", np.float32(1.0 / float(prep.get("max_value", 255.0))), f32)])
-    elif kind == "standardize":
-        std = float(prep["std"]) if float(prep["std"]) > 0 else 1.0
-        x = g.node("Sub", [x, g.const("prep.mean", prep["mean"], f32)])
-        x = g.node("Div", [x, g.const("prep.std", std, f32)])
-    elif kind != "none":
-        raise ExportError(f"unknown preprocessing {kind!r}; expected 'scale', 'standardize' or 'none'")
+    if prep.per_feature:  # one statistic per feature: the features in one axis first
+        x = g.node("Flatten", [x], axis=1)
+    if prep.kind == "scale":
+        x = g.node("Mul", [x, g.const("prep.scale", prep.tensors["scale"], f32)])
+    elif prep.kind == "standardize":
+        x = g.node("Sub", [x, g.const("prep.mean", prep.tensors["mean"], f32)])
+        x = g.node("Div", [x, g.const("prep.std", prep.tensors["std"], f32)])
     if len(plan.input_shape) == 1:
         x = g.node("Flatten", [x], axis=1)
     else:

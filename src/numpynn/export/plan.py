@@ -9,12 +9,14 @@ model's own prediction steps (`Sequential.steps`), so it cannot drift from the f
 from __future__ import annotations
 
 import inspect
+import math
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
-from ..errors import ExportError
+from .. import filechecks
+from ..errors import ExportError, ModelFileError
 from ..layers import BatchNorm, Dense, Dropout, Flatten, Layer
 from ..ops import Activation
 from ..ops.activations import ACTIVATIONS
@@ -59,6 +61,41 @@ class Plan:
     @property
     def is_classifier(self) -> bool:
         return self.output is not None
+
+
+@dataclass(frozen=True)
+class Preparation:
+    """What `preprocess(raw)` computes, the arithmetic of numpynn.data.apply_preprocessing: raw samples as
+    float32 (flattened first when a statistic is per feature), then `x * scale` ("scale"), `(x - mean) / std`
+    ("standardize") or nothing more ("none"), then the model's input shape and dtype. `kind` None: nothing was
+    recorded, and the inputs are taken as they are, in the model's dtype. `tensors` are float32, each a scalar
+    or one value per feature; `raw_shape` is the shape of one raw sample."""
+
+    kind: str | None
+    tensors: dict[str, np.ndarray]
+    per_feature: bool
+    raw_shape: tuple[int, ...]
+
+
+def preparation(plan: Plan) -> Preparation:
+    """The preprocessing constants both exporters write, checked as a model file's are."""
+    prep = plan.preprocessing
+    if not prep:
+        return Preparation(None, {}, False, plan.input_shape)
+    try:
+        filechecks.preprocessing(prep, "the model's preprocessing", n_features=math.prod(plan.input_shape))
+    except ModelFileError as exc:
+        raise ExportError(str(exc)) from None
+    kind = prep.get("normalize", "none")
+    tensors: dict[str, np.ndarray] = {}
+    if kind == "scale":  # as scale_to_unit: one float32 factor
+        tensors["scale"] = np.asarray(1.0 / float(prep.get("max_value", 255.0)), np.float32)
+    elif kind == "standardize":  # as standardize: float64 statistics rounded once to float32
+        tensors["mean"] = np.asarray(prep["mean"], np.float64).astype(np.float32)
+        tensors["std"] = np.asarray(prep["std"], np.float64).astype(np.float32)
+    shape = prep.get("input_shape")
+    raw_shape = tuple(int(d) for d in shape) if isinstance(shape, list) and shape else plan.input_shape
+    return Preparation(kind, tensors, any(a.ndim for a in tensors.values()), raw_shape)
 
 
 def alpha_of(act: Activation) -> float:
@@ -106,8 +143,16 @@ def _model_plan(model: Any, class_names: Any) -> Plan:
             if not np.isfinite(a).all():
                 raise ExportError(f"layer {step.name}'s {key} has NaN or inf values: a model that cannot predict "
                                   f"is not exported")
-    return Plan(model.dtype, tuple(model.input_shape), tuple(steps), output, model.n_outputs, names,
-                dict(model.preprocessing))
+        if step.activation is not None:
+            _check_activation(step.activation, step.name)
+    return Plan(model.dtype, tuple(int(d) for d in model.input_shape), tuple(steps), output, model.n_outputs,
+                names, dict(model.preprocessing))
+
+
+def _check_activation(act: Activation, name: str) -> None:
+    """The exporters write an activation's shape parameter as a number literal: it must be finite."""
+    if act.name in ("leaky_relu", "elu") and not math.isfinite(alpha_of(act)):
+        raise ExportError(f"layer {name}'s {act.name} alpha must be a finite number, got {act.alpha!r}")
 
 
 def _step(layer: Layer, i: int) -> Step | None:

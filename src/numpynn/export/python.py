@@ -1,13 +1,17 @@
 """Export as one readable Python file that predicts with NumPy alone, its weights in a .npz beside it.
 
 The file holds the forward pass as a few lines of `x @ W + b` and activations (each written as numpynn
-computes it, so the numbers agree), the preprocessing of raw samples, and the class names; the weights are
-plain arrays in `<file>.npz`, loaded with `allow_pickle=False`. Both files are written atomically.
+computes it, so the numbers agree), the preprocessing of raw samples, and the class names; the weights and the
+preprocessing constants are plain arrays in `<file>.npz`, loaded with `allow_pickle=False`. Both files are
+written atomically. Every string that comes from the user (the file's name, class names) is written as its
+`repr()`, so no name can become code; the docstring names the files only when their names are plain.
 """
 
 from __future__ import annotations
 
+import keyword
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +21,11 @@ from ..atomic import atomic_write_bytes, atomic_writer
 from ..errors import ExportError
 from ..ops import Activation
 from ..version import __version__
-from .plan import Plan, alpha_of, plan_of
+from .plan import Plan, Preparation, alpha_of, plan_of, preparation
 
 _GELU_C = float(np.sqrt(2.0 / np.pi))
+_PLAIN = re.compile(r"[A-Za-z0-9_.-]+")  # a file name shown as it is in the docstring and its shell command
+_DTYPES = ("float32", "float64")
 
 # the activations as numpynn.ops.activations computes them, for the file's readers
 _FUNCTIONS = {
@@ -42,35 +48,40 @@ def export_python(obj: Any, path: str | os.PathLike, *, class_names: Any = None)
     path = Path(path)
     if path.suffix != ".py":
         raise ExportError(f"the Python file's name must end in .py, got {str(path)!r}")
+    try:
+        encoded = os.fsencode(path)
+    except UnicodeEncodeError:
+        encoded = b"\0"
+    if b"\0" in encoded:
+        raise ExportError(f"the file name {str(path)!r} cannot be a file's name on this system (a NUL "
+                          f"character, or text its file names cannot encode)")
     plan = plan_of(obj, class_names)
     weights = {f"{s.name}.{key}": np.ascontiguousarray(a) for s in plan.steps for key, a in s.tensors.items()}
+    weights |= {f"prep.{key}": a for key, a in preparation(plan).tensors.items()}
     npz = path.with_suffix(".npz")
+    source = python_source(plan, npz.name)  # before anything is written: a refusal leaves no file
     with atomic_writer(npz) as f:
         np.savez(f, **weights)
-    atomic_write_bytes(path, python_source(plan, npz.name).encode())
+    atomic_write_bytes(path, source.encode())
     return path, npz
 
 
 def python_source(plan: Plan, weights_name: str) -> str:
     """The text of the file for `plan`, reading its weights from `weights_name` beside it."""
+    if plan.dtype.name not in _DTYPES:
+        raise ExportError(f"the Python file computes in {' or '.join(_DTYPES)}, the model in {plan.dtype.name}")
+    prep = preparation(plan)
     used = {s.activation.name for s in plan.steps if s.activation is not None}
     used |= {"softmax"} if plan.output == "softmax" else {"sigmoid"} if plan.output else set()
     n_in = ", ".join(map(str, plan.input_shape))
-    names = "predict_proba, predict" if plan.is_classifier else "predict"
-    usage = "one class per line" if plan.is_classifier else "one row of values per line"
-    lines = [
-        f'"""Predictions of a numpynn model (exported by numpynn {__version__}) with NumPy alone.', "",
-        f"    python {Path(weights_name).stem}.py samples.npy   # raw samples -> {usage}",
-        f"    from {Path(weights_name).stem} import preprocess, {names}", "",
-        f"The weights are plain arrays in {weights_name} beside this file, loaded without pickle.",
-        '"""', "", "import sys", "from pathlib import Path", "", "import numpy as np", "",
-        f"CLASS_NAMES = {list(plan.class_names)!r}" if plan.is_classifier else "",
-        f"DTYPE = np.{plan.dtype.name}",
-        f'W = dict(np.load(Path(__file__).with_name("{weights_name}"), allow_pickle=False))', "",
-    ]
+    lines = [*_docstring(plan, weights_name), "", "import sys", "from pathlib import Path", "", "import numpy as np",
+             "",
+             f"CLASS_NAMES = {list(plan.class_names)!r}" if plan.is_classifier else "",
+             f"DTYPE = np.{plan.dtype.name}",
+             f"W = dict(np.load(Path(__file__).with_name({weights_name!r}), allow_pickle=False))", ""]
     for name in sorted(used - {"identity", "linear"}):
         lines += ["", *_FUNCTIONS[name], ""]
-    lines += ["", *_preprocess(plan), "", "", "def forward(x):",
+    lines += ["", *_preprocess(plan, prep), "", "", "def forward(x):",
               f'    """Model inputs (n, {n_in}) -> the network\'s output (n, {plan.n_outputs})."""',
               "    x = np.asarray(x, dtype=DTYPE)",
               f"    if x.shape[1:] != {plan.input_shape!r}:",
@@ -87,27 +98,37 @@ def python_source(plan: Plan, weights_name: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _preprocess(plan: Plan) -> list[str]:
+def _docstring(plan: Plan, weights_name: str) -> list[str]:
+    """The module's docstring: how to run and import the file. A name shows in it only when it is plain (letters,
+    digits, `_`, `.`, `-`), so that no quote or backslash ever reaches the docstring's text."""
+    stem = Path(weights_name).stem
+    usage = "one class per line" if plan.is_classifier else "one row of values per line"
+    script = f"{stem}.py" if _PLAIN.fullmatch(stem) else "<this file>"
+    lines = [f'"""Predictions of a numpynn model (exported by numpynn {__version__}) with NumPy alone.', "",
+             f"    python {script} samples.npy   # raw samples -> {usage}"]
+    if stem.isidentifier() and stem.isascii() and not keyword.iskeyword(stem):
+        names = "predict_proba, predict" if plan.is_classifier else "predict"
+        lines += [f"    from {stem} import preprocess, {names}"]
+    where = weights_name if _PLAIN.fullmatch(weights_name) else "the .npz file of this file's name"
+    return [*lines, "", f"The weights are plain arrays in {where} beside this file, loaded without pickle.", '"""']
+
+
+def _preprocess(plan: Plan, prep: Preparation) -> list[str]:
     """preprocess(raw): numpynn.data.apply_preprocessing's float32 arithmetic, then the model's shape and dtype."""
-    prep = plan.preprocessing
-    kind = prep.get("normalize", "none")
-    out = ["def preprocess(raw):", f'    """Raw samples -> model inputs, prepared as for training: {kind}."""']
-    if kind == "scale":
-        top = float(prep.get("max_value", 255.0))
-        out += [f"    x = np.asarray(raw).astype(np.float32) * np.float32(1.0 / {top!r})"]
-    elif kind == "standardize":
-        std = float(prep["std"]) if float(prep["std"]) > 0 else 1.0
-        out += [f"    x = (np.asarray(raw).astype(np.float32) - np.float32({float(prep['mean'])!r})) "
-                f"/ np.float32({std!r})"]
-    elif not prep:  # nothing recorded (a model fitted from Python, an estimator): the inputs as they are
-        out[1] = '    """Raw samples -> model inputs: the model was trained on inputs as they are."""'
-        shape = ", ".join(map(str, plan.input_shape))
-        return out + [f"    return np.asarray(raw, dtype=DTYPE).reshape((len(raw), {shape}))"]
-    elif kind == "none":
-        out += ["    x = np.asarray(raw).astype(np.float32)"]
-    else:
-        raise ExportError(f"unknown preprocessing {kind!r}; expected 'scale', 'standardize' or 'none'")
-    return out + [f"    return x.reshape((len(x), {', '.join(map(str, plan.input_shape))})).astype(DTYPE)"]
+    shape = ", ".join(map(str, plan.input_shape))
+    out = ["def preprocess(raw):"]
+    if prep.kind is None:  # nothing recorded (a model fitted from Python, an estimator): the inputs as they are
+        return out + ['    """Raw samples -> model inputs: the model was trained on inputs as they are."""',
+                      f"    return np.asarray(raw, dtype=DTYPE).reshape((len(raw), {shape}))"]
+    out += [f'    """Raw samples -> model inputs, prepared as for training: {prep.kind}."""',
+            "    x = np.asarray(raw).astype(np.float32)"]
+    if prep.per_feature:
+        out += ["    x = x.reshape(len(x), -1)  # one statistic per feature"]
+    if prep.kind == "scale":
+        out += ['    x = x * W["prep.scale"]']
+    elif prep.kind == "standardize":
+        out += ['    x = (x - W["prep.mean"]) / W["prep.std"]']
+    return out + [f"    return x.reshape((len(x), {shape})).astype(DTYPE)"]
 
 
 def _call(act: Activation | None, x: str) -> str:
