@@ -49,7 +49,7 @@ def classifier_outputs(model: Sequential, X: np.ndarray) -> ClassifierOutputs:
     logits = model.predict_logits(X)
     scores = loss.output(logits)
     # predict_proba's and predict's answers, from these logits rather than from more forward passes
-    return ClassifierOutputs(logits, scores, model.probability_columns(scores), model.labels_of(logits))
+    return ClassifierOutputs(logits, scores, model.plan.probability_columns(scores), model.plan.labels(logits))
 
 
 def evaluate_classifier(model: Sequential, X: np.ndarray, y: np.ndarray, n_classes: int, *,

@@ -19,11 +19,12 @@ import numpy as np
 from . import model_file, saliency
 from .dtypes import resolve_dtype
 from .errors import NumpynnError, ShapeError
-from .layers import ActivationLayer, Dense, Dropout, Layer, layer_from_config
+from .layers import ActivationLayer, Dense, Layer, layer_from_config
 from .losses import Loss, get_loss
 from .ops import Activation, NumpyOps, get_ops
 from .optim import Optimizer
 from .parameters import ParameterVector
+from .plan import Plan, plan_of_model
 from .training.history import History
 from .validation import check_batch_size, check_targets, check_X
 
@@ -55,8 +56,7 @@ class Sequential:
         self._optimizer: Optimizer | None = None
         self.bind(get_ops())  # the engine the layers, the loss and the optimizer compute with
         self.metrics: list[str] = []
-        # how raw inputs become this model's inputs, e.g. {"normalize": "scale", "max_value": 255.0}
-        self.preprocessing: dict[str, Any] = {}
+        self._preprocessing: dict[str, Any] = {}
         self.history = History()
         self.epoch = 0  # epochs completed; resuming continues from here
         self.stop_training = False
@@ -90,7 +90,7 @@ class Sequential:
     def __getstate__(self) -> dict[str, Any]:
         # rebuilt from the layers: the parameter vector and the predictors, which hold views into it
         return {k: v for k, v in self.__dict__.items()
-                if k not in ("flat", "_predictor", "_gradient_lock")}
+                if k not in ("flat", "plan", "_predictor", "_gradient_lock")}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
@@ -106,6 +106,16 @@ class Sequential:
     @property
     def loss(self) -> Loss | None:
         return self._loss
+
+    @property
+    def preprocessing(self) -> dict[str, Any]:
+        """How raw inputs become this model's inputs, e.g. {"normalize": "scale", "max_value": 255.0}."""
+        return self._preprocessing
+
+    @preprocessing.setter
+    def preprocessing(self, value: dict[str, Any]) -> None:
+        self._preprocessing = value
+        self._forget_predictor()  # the plan carries it
 
     @property
     def optimizer(self) -> Optimizer | None:
@@ -171,15 +181,20 @@ class Sequential:
             self.bind(own)
 
     @functools.cached_property
+    def plan(self) -> Plan:
+        """What a prediction does (numpynn.plan): the steps without Dropout, and the output rule."""
+        return plan_of_model(self)
+
+    @functools.cached_property
     def _predictor(self):
-        """The engine's predictor for the steps when they are Dense layers alone (Dropout does nothing at
-        prediction), made on first use; else None, and the layers' own passes predict."""
-        dense = [ly for ly in self.steps if not isinstance(ly, Dropout)]
-        if not dense or not all(isinstance(ly, Dense) for ly in dense):
-            return None
-        return self.ops.predictor([(ly.params["W"], ly.params["b"], ly.applied) for ly in dense])
+        """The engine's predictor of the plan when it is a stack of Dense layers (made on first use); else None,
+        and the plan's steps predict."""
+        stack = self.plan.dense_stack()
+        return None if stack is None else self.ops.predictor(stack)
 
     def _forget_predictor(self) -> None:
+        """The layers, steps, engine or preprocessing changed: the plan and predictor are made anew."""
+        self.__dict__.pop("plan", None)
         self.__dict__.pop("_predictor", None)
 
     def parameters(self) -> Iterator[tuple[str, np.ndarray, np.ndarray]]:
@@ -225,9 +240,7 @@ class Sequential:
         """Logits (the output before any activation the loss fuses in), shape (batch, n_outputs). At prediction
         (training=False) a new array, and any number of threads may call it at once."""
         if not training:
-            for layer in self.steps:
-                x = layer.infer(x)
-            return x
+            return self.plan.logits(x)
         for layer in self.steps:
             x = layer.forward(x, training=True)
         return x
@@ -280,23 +293,12 @@ class Sequential:
         check_batch_size(batch_size)
         if self.loss.name == "cross_entropy" and (run := self._predictor) is not None:
             return run(X, True, batch_size)  # the softmax in the same pass
-        return self.probability_columns(self.loss.output(self._batched_logits(X, batch_size)))
-
-    @staticmethod
-    def probability_columns(scores: np.ndarray) -> np.ndarray:
-        """predict_proba's layout of the loss's output (n, k): a one-output binary model's (n, 2) [P(0), P(1)]."""
-        return np.hstack([1 - scores, scores]) if scores.shape[1] == 1 else scores
-
-    def labels_of(self, logits: np.ndarray) -> np.ndarray:
-        """predict's class labels (n,) for a classifier's logits (n, k)."""
-        if self.loss.name == "binary_cross_entropy" and self.n_outputs == 1:
-            return (logits[:, 0] > 0).astype(np.int64)
-        return logits.argmax(axis=1)
+        return self.plan.probability_columns(self.loss.output(self._batched_logits(X, batch_size)))
 
     def predict(self, X: Any, batch_size: int | None = None) -> np.ndarray:
         """Class labels (n,) for classifiers; values (n, k) for regression."""
         logits = self._batched_logits(check_X(X, self.input_shape, self.dtype), batch_size)
-        return self.labels_of(logits) if self.loss.is_classification else logits
+        return self.plan.labels(logits) if self.loss.is_classification else logits
 
     def evaluate(self, X: Any, y: Any, metrics: Sequence[str] | None = None,
                  batch_size: int | None = None) -> dict[str, float]:

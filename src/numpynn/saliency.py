@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from .layers import BatchNorm, Dense, Dropout
+from .layers import BatchNorm, Dense
 from .validation import check_X
 
 
@@ -46,7 +46,7 @@ def input_gradients(model: Any, X: Any, class_index: int | Sequence[int] | np.nd
 
 def _batch(model: Any, x: np.ndarray, c: np.ndarray) -> np.ndarray:
     """One batch: forward with the caches backward needs, then back from a one-hot of each row's class."""
-    layers = [ly for ly in model.steps if not isinstance(ly, Dropout)]  # Dropout is the identity here
+    layers = [step.layer for step in model.plan.steps]  # what prediction runs: no Dropout
     for layer in layers:  # training=True keeps what backward needs; BatchNorm stays in evaluation mode
         x = layer.forward(x, training=not isinstance(layer, BatchNorm))
     d = np.zeros((len(x), model.n_outputs), dtype=model.dtype)

@@ -1,67 +1,28 @@
-"""The inference form of a model: the steps a prediction runs, with nothing of training left.
+"""The model's plan (numpynn.plan) as the exporters take it: checked (finite numbers, layers they can write, an
+input shape), with class names, an estimator's output transform, and the preprocessing constants both write.
 
-Both exporters (ONNX and the NumPy file) translate this plan, so they agree on what a model computes: Dropout
-is gone, BatchNorm uses its running statistics, an activation layer after a Dense runs inside it, and the
-output is what `predict_proba` (classifiers) or `predict` (regression) returns. The plan is read from the
-model's own prediction steps (`Sequential.steps`), so it cannot drift from the forward pass.
+Both exporters (ONNX and the NumPy file) translate the plan the model itself predicts with, so they agree
+with it on what a model computes: Dropout is gone, BatchNorm uses its running statistics, an activation layer
+after a Dense runs inside it, and the output is what `predict_proba` (classifiers) or `predict` (regression)
+returns.
 """
 
 from __future__ import annotations
 
 import inspect
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
 from .. import filechecks
 from ..errors import ExportError, ModelFileError
-from ..layers import BatchNorm, Dense, Dropout, Flatten, Layer
 from ..ops import Activation
 from ..ops.activations import ACTIVATIONS
+from ..plan import OUTPUTS, Plan, Step, plan_of_model
 
-# what the model's last output becomes: the loss's output activation and predict_proba's columns
-OUTPUTS = {
-    "cross_entropy": "softmax",            # probabilities = softmax(z), label = argmax(z)
-    "binary_cross_entropy": "sigmoid",     # probabilities = sigmoid(z) per column (one-vs-rest), label = argmax(z)
-    "mse": None,                           # values = z
-}
-
-
-@dataclass(frozen=True)
-class Step:
-    """One step of a prediction. `op` is "flatten", "dense" (tensors W, b), "batchnorm" (mean, scale, beta:
-    y = (x - mean) * scale + beta), "activation", "exp" (a Poisson regressor's log link), or "rescale" (scale,
-    shift: y = x * scale + shift, a
-    regressor's target scaling); `activation` is what a dense or activation step applies after it."""
-
-    op: str
-    name: str
-    tensors: dict[str, np.ndarray] = field(default_factory=dict)
-    activation: Activation | None = None
-
-
-@dataclass(frozen=True)
-class Plan:
-    """A model ready to be written in another format.
-
-    `output` is "softmax", "sigmoid", "sigmoid_binary" (one output: predict_proba's [1 - p, p]) or None
-    (regression: the values themselves); `squeeze` drops the values' column axis (a one-target regressor)."""
-
-    dtype: np.dtype
-    input_shape: tuple[int, ...]
-    steps: tuple[Step, ...]
-    output: str | None
-    n_outputs: int
-    class_names: tuple[str, ...]
-    preprocessing: dict[str, Any]
-    squeeze: bool = False
-
-    @property
-    def is_classifier(self) -> bool:
-        return self.output is not None
-
+__all__ = ["OUTPUTS", "Plan", "Preparation", "Step", "alpha_of", "plan_of", "preparation"]
 
 @dataclass(frozen=True)
 class Preparation:
@@ -119,8 +80,7 @@ def plan_of(obj: Any, class_names: Any = None) -> Plan:
         class_names = [str(c) for c in obj.classes_]
     plan = _model_plan(model, class_names)
     if getattr(obj, "out_activation_", None) == "exp":  # NumpynnRegressor(loss="poisson"): a log link
-        plan = Plan(plan.dtype, plan.input_shape, plan.steps + (Step("exp", "target", {}),), plan.output,
-                    plan.n_outputs, plan.class_names, plan.preprocessing)
+        plan = replace(plan, steps=plan.steps + (Step("exp", "target"),))
     if model.loss.name == "mse" and getattr(obj, "n_outputs_", 0) == 1 and hasattr(obj, "out_activation_"):
         plan = replace(plan, squeeze=True)  # a one-target regressor predicts (n,), as scikit-learn's
     return plan
@@ -130,49 +90,26 @@ def _model_plan(model: Any, class_names: Any) -> Plan:
     if model.input_shape is None:
         raise ExportError("the model's input shape is unknown (a first Flatten() without input_shape): give the "
                           "first layer its input shape, e.g. Flatten((28, 28)), before exporting")
-    index = {id(layer): i for i, layer in enumerate(model.layers)}
-    steps = [s for layer in model.steps if (s := _step(layer, index[id(layer)])) is not None]
-    output = OUTPUTS.get(model.loss.name, "unknown")
-    if output == "unknown":
+    plan = plan_of_model(model)
+    if plan.output == "unknown":
         raise ExportError(f"the loss {model.loss.name!r} has no exported output; expected one of {sorted(OUTPUTS)}")
-    if output == "sigmoid" and model.n_outputs == 1:
-        output = "sigmoid_binary"
-    names = _class_names(class_names, model, output)
-    for step in steps:
+    for step in plan.steps:
+        if step.op == "layer":
+            raise ExportError(f"layer {step.name} ({type(step.layer).__name__}) cannot be exported: the exporters "
+                              f"know Dense, Dropout, BatchNorm, Flatten and the activation layers")
         for key, a in step.tensors.items():
             if not np.isfinite(a).all():
                 raise ExportError(f"layer {step.name}'s {key} has NaN or inf values: a model that cannot predict "
                                   f"is not exported")
         if step.activation is not None:
             _check_activation(step.activation, step.name)
-    return Plan(model.dtype, tuple(int(d) for d in model.input_shape), tuple(steps), output, model.n_outputs,
-                names, dict(model.preprocessing))
+    return replace(plan, class_names=_class_names(class_names, model, plan.output))
 
 
 def _check_activation(act: Activation, name: str) -> None:
     """The exporters write an activation's shape parameter as a number literal: it must be finite."""
     if act.name in ("leaky_relu", "elu") and not math.isfinite(alpha_of(act)):
         raise ExportError(f"layer {name}'s {act.name} alpha must be a finite number, got {act.alpha!r}")
-
-
-def _step(layer: Layer, i: int) -> Step | None:
-    name = str(i)
-    if isinstance(layer, Dense):
-        return Step("dense", name, {"W": layer.params["W"], "b": layer.params["b"]}, layer.applied)
-    if isinstance(layer, Dropout):
-        return None  # the identity at prediction
-    if isinstance(layer, BatchNorm):
-        # the same float operations as BatchNorm.forward(training=False), so the result is the model's
-        gamma, beta = layer.params["gamma"], layer.params["beta"]
-        scale = gamma / np.sqrt(layer.buffers["running_var"] + layer.eps)
-        return Step("batchnorm", name, {"mean": layer.buffers["running_mean"], "scale": scale, "beta": beta})
-    if isinstance(layer, Flatten):
-        return Step("flatten", name)
-    act = getattr(layer, "act", None)
-    if isinstance(act, Activation) and type(layer).__module__ == "numpynn.layers.activations":
-        return None if act.name in ("identity", "linear") else Step("activation", name, activation=act)
-    raise ExportError(f"layer {i} ({type(layer).__name__}) cannot be exported: the exporters know Dense, "
-                      f"Dropout, BatchNorm, Flatten and the activation layers")
 
 
 def _class_names(given: Any, model: Any, output: str | None) -> tuple[str, ...]:

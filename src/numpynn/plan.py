@@ -1,0 +1,135 @@
+"""The Plan: one description of what a prediction does, read by everything that predicts.
+
+A model's prediction runs its steps (`Sequential.steps`: an activation layer after a Dense runs inside it, the
+loss's output activation is taken out) without Dropout, each by its layer's `infer` (BatchNorm with its
+running statistics), then the output rule: softmax or sigmoid probabilities, or the values themselves. The
+model's predict/evaluate (and the engine's predictor, for a stack of Dense layers), both exporters, the serve
+page and saliency all read this plan, so none of them can disagree on what a model computes.
+
+A plan holds the layers themselves, not copies: weights set or trained later are the plan's too. The model
+makes a new plan when its layers or steps change.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .layers import ActivationLayer, BatchNorm, Dense, Dropout, Flatten, Layer
+from .ops import Activation
+
+# what the model's last output becomes: the loss's output activation and predict_proba's columns
+OUTPUTS = {
+    "cross_entropy": "softmax",            # probabilities = softmax(z), label = argmax(z)
+    "binary_cross_entropy": "sigmoid",     # probabilities = sigmoid(z) per column (one-vs-rest), label = argmax(z)
+    "mse": None,                           # values = z
+}
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of a prediction. `op` is "dense", "batchnorm", "activation", "flatten", "exp" (a Poisson
+    regressor's log link, added by the exporters) or "layer" (a layer of another kind, run by its `infer`,
+    which the exporters cannot write); `activation` is what a dense or activation step applies; `name` is the
+    layer's index in `model.layers`."""
+
+    op: str
+    name: str
+    layer: Layer | None = None
+    activation: Activation | None = None
+
+    @property
+    def tensors(self) -> dict[str, np.ndarray]:
+        """The numbers an exporter writes: dense W, b; batchnorm mean, scale, beta (y = (x - mean) * scale +
+        beta, with the float operations of BatchNorm.infer)."""
+        layer = self.layer
+        if self.op == "dense":
+            return {"W": layer.params["W"], "b": layer.params["b"]}
+        if self.op == "batchnorm":
+            scale = layer.params["gamma"] / np.sqrt(layer.buffers["running_var"] + layer.eps)
+            return {"mean": layer.buffers["running_mean"], "scale": scale, "beta": layer.params["beta"]}
+        return {}
+
+    def run(self, x: np.ndarray) -> np.ndarray:
+        return np.exp(x) if self.op == "exp" else self.layer.infer(x)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A model's prediction: `steps` from its input (per-sample `input_shape`, None where a first Flatten()
+    was given none) to its logits, then `output`: "softmax", "sigmoid", "sigmoid_binary" (one output:
+    predict_proba's [1 - p, p]) or None (regression: the values themselves). `squeeze` drops the values'
+    column axis (a one-target regressor); `class_names` are the exporters' (empty for a model's own plan)."""
+
+    dtype: np.dtype
+    input_shape: tuple[int, ...] | None
+    steps: tuple[Step, ...]
+    output: str | None
+    n_outputs: int
+    preprocessing: dict[str, Any]
+    class_names: tuple[str, ...] = ()
+    squeeze: bool = False
+
+    @property
+    def is_classifier(self) -> bool:
+        return self.output is not None
+
+    def logits(self, x: np.ndarray) -> np.ndarray:
+        """The last step's output for a batch x, a new array; reentrant (each step writes only its output)."""
+        for step in self.steps:
+            x = step.run(x)
+        return x
+
+    def trace(self, x: np.ndarray) -> list[tuple[Step, np.ndarray]]:
+        """Every step with its output for x, in order (the last output is the logits)."""
+        out = []
+        for step in self.steps:
+            x = step.run(x)
+            out.append((step, x))
+        return out
+
+    def labels(self, logits: np.ndarray) -> np.ndarray:
+        """predict's class labels (n,) for a classifier's logits (n, k): a one-output binary model's z > 0."""
+        if self.output == "sigmoid_binary":
+            return (logits[:, 0] > 0).astype(np.int64)
+        return logits.argmax(axis=1)
+
+    @staticmethod
+    def probability_columns(scores: np.ndarray) -> np.ndarray:
+        """predict_proba's layout of the output activation's scores (n, k): a one-output binary model's
+        (n, 2) [P(0), P(1)]."""
+        return np.hstack([1 - scores, scores]) if scores.shape[1] == 1 else scores
+
+    def dense_stack(self) -> list[tuple[np.ndarray, np.ndarray, Activation | None]] | None:
+        """(W, b, activation) of each step when every step is a Dense layer (the engine's predictors run such
+        a stack in place), else None."""
+        if not self.steps or any(s.op != "dense" for s in self.steps):
+            return None
+        return [(s.layer.params["W"], s.layer.params["b"], s.activation) for s in self.steps]
+
+
+def plan_of_model(model: Any) -> Plan:
+    """The plan of a numpynn Sequential (with its loss set)."""
+    index = {id(layer): i for i, layer in enumerate(model.layers)}
+    steps = tuple(s for layer in model.steps if (s := _step(layer, str(index[id(layer)]))) is not None)
+    output = OUTPUTS.get(model.loss.name, "unknown") if model.loss is not None else None
+    if output == "sigmoid" and model.n_outputs == 1:
+        output = "sigmoid_binary"
+    shape = tuple(int(d) for d in model.input_shape) if model.input_shape is not None else None
+    return Plan(model.dtype, shape, steps, output, model.n_outputs, dict(model.preprocessing))
+
+
+def _step(layer: Layer, name: str) -> Step | None:
+    if isinstance(layer, Dense):
+        return Step("dense", name, layer, layer.applied)
+    if isinstance(layer, Dropout):
+        return None  # the identity at prediction
+    if isinstance(layer, BatchNorm):
+        return Step("batchnorm", name, layer)
+    if isinstance(layer, Flatten):
+        return Step("flatten", name, layer)
+    if isinstance(layer, ActivationLayer) and type(layer).__module__ == "numpynn.layers.activations":
+        return None if layer.act.name in ("identity", "linear") else Step("activation", name, layer, layer.act)
+    return Step("layer", name, layer)
