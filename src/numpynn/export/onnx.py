@@ -177,9 +177,6 @@ def _emit(g: _Graph, step: Step, x: str) -> str:
         return g.node("Flatten", [x], axis=1)
     if step.op == "exp":
         return g.node("Exp", [x])
-    if step.op == "rescale":
-        x = g.node("Mul", [x, g.const(f"{name}.scale", step.tensors["scale"])])
-        return g.node("Add", [x, g.const(f"{name}.shift", step.tensors["shift"])])
     raise ExportError(f"step {name}: no ONNX form for {step.op!r}")
 
 

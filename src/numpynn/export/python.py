@@ -155,8 +155,6 @@ def _statement(step) -> str:
         return "x = x.reshape(len(x), -1)  # Flatten"
     if step.op == "exp":
         return "x = np.exp(x)  # the log link of a Poisson regressor"
-    if step.op == "rescale":
-        return f'x = x * W["{n}.scale"] + W["{n}.shift"]  # back to the targets\' scale'
     raise ExportError(f"step {n}: no Python form for {step.op!r}")
 
 
