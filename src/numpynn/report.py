@@ -160,10 +160,7 @@ def write_report(out: Path, config, model, rd, summary: dict[str, Any], *, proba
               else "completed")
     timing = summary.get("timing", {})
     parts = [
-        f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>numpynn run: "
-        f"{html.escape(config.dataset)}</title><style>{CSS}</style></head><body>",
-        f"<h1>numpynn run on <code>{html.escape(config.dataset)}</code></h1>",
-        f"<p class='recipe'>{html.escape(recipe(config, model))}</p>",
+        *_head(config, model, "run"),
         f"<p class='big'>{100 * test['accuracy']:.2f}% test accuracy</p>",
         f"<p>{summary['epochs']} epochs ({status}), {summary['train_seconds']:.1f} s of training, "
         f"test loss {test['loss']:.4f}; best validation accuracy "
@@ -202,19 +199,9 @@ def write_report(out: Path, config, model, rd, summary: dict[str, Any], *, proba
         _table(["split", "samples"], [[k, f"{v:,}"] for k, v in samples.items()]),
         f"<p>Classes: {html.escape(', '.join(rd.class_names))}. Inputs: {rd.X_train.shape[1]} features; "
         f"preprocessing: {html.escape(describe_preprocessing(rd.preprocessing))}.</p>",
-        "<h2>Model</h2>", f"<pre>{html.escape(model.summary(print_fn=None))}</pre>",
-        "<h3>Optimizer</h3>", _table(["setting", "value"], describe_optimizer(model.optimizer)),
-        "<h2>Configuration</h2>", f"<pre>{html.escape(config.to_toml())}</pre>",
-        "<h2>Environment</h2>",
-        _table(["item", "value"], [[k, v] for k, v in environment().items()] + [["seed", config.seed]]),
-        "<h2>Glossary</h2><dl>" + "".join(f"<dt>{html.escape(t)}</dt><dd>{html.escape(d)}</dd>" for t, d in GLOSSARY)
-        + "</dl>",
-        "<p>Files in this folder: model.safetensors (weights and training state), config.toml, history.json, "
-        "history.csv, metrics.json, doctor.json and the pictures above.</p></body></html>",
+        *_closing(config, model, glossary=True),
     ]
-    path = out / "report.html"
-    atomic_write_bytes(path, "\n".join(parts).encode())
-    return path
+    return _write(out, parts)
 
 
 SALIENCY_IMAGES = 10
@@ -297,10 +284,7 @@ def _regression_parts(out: Path, config, model, rd, summary: dict[str, Any],
               else "completed")
     y = np.asarray(rd.y_test, np.float64)
     return [
-        f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>numpynn run: "
-        f"{html.escape(config.dataset)}</title><style>{CSS}</style></head><body>",
-        f"<h1>numpynn regression on <code>{html.escape(config.dataset)}</code></h1>",
-        f"<p class='recipe'>{html.escape(recipe(config, model))}</p>",
+        *_head(config, model, "regression"),
         f"<p class='big'>R\u00b2 {test['r2']:.4f} on the test set</p>",
         f"<p>{summary['epochs']} epochs ({status}), {summary['train_seconds']:.1f} s of training; best validation "
         f"MAE {min(h.epochs.get('val_mae', [float('nan')])):.4g}.</p>",
@@ -320,13 +304,25 @@ def _regression_parts(out: Path, config, model, rd, summary: dict[str, Any],
     ]
 
 
-def _closing(config, model) -> list[str]:
+def _head(config, model, kind: str) -> list[str]:
+    """The page's head, title and recipe line (kind: "run" or "regression")."""
+    dataset = html.escape(config.dataset)
+    return [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>numpynn run: {dataset}</title>"
+            f"<style>{CSS}</style></head><body>",
+            f"<h1>numpynn {kind} on <code>{dataset}</code></h1>",
+            f"<p class='recipe'>{html.escape(recipe(config, model))}</p>"]
+
+
+def _closing(config, model, glossary: bool = False) -> list[str]:
+    """The model, optimizer, configuration and environment, the glossary (classification), the files."""
+    terms = "".join(f"<dt>{html.escape(t)}</dt><dd>{html.escape(d)}</dd>" for t, d in GLOSSARY)
     return [
         "<h2>Model</h2>", f"<pre>{html.escape(model.summary(print_fn=None))}</pre>",
         "<h3>Optimizer</h3>", _table(["setting", "value"], describe_optimizer(model.optimizer)),
         "<h2>Configuration</h2>", f"<pre>{html.escape(config.to_toml())}</pre>",
         "<h2>Environment</h2>",
         _table(["item", "value"], [[k, v] for k, v in environment().items()] + [["seed", config.seed]]),
+        *([f"<h2>Glossary</h2><dl>{terms}</dl>"] if glossary else []),
         "<p>Files in this folder: model.safetensors (weights and training state), config.toml, history.json, "
         "history.csv, metrics.json, doctor.json and the pictures above.</p></body></html>",
     ]
