@@ -25,6 +25,7 @@ from .ops import Activation, NumpyOps, get_ops
 from .optim import Optimizer
 from .parameters import ParameterVector
 from .plan import Plan, plan_of_model
+from .training import fit as training_fit
 from .training.history import History
 from .validation import check_batch_size, check_targets, check_X
 
@@ -317,11 +318,7 @@ class Sequential:
     def _default_metrics(self) -> list[str]:
         return ["accuracy"] if self.loss.is_classification else ["mse"]
 
-    def fit(self, X: Any, y: Any, **kwargs: Any) -> History:
-        """Train with minibatch gradient descent; see numpynn.training.fit.fit for every argument."""
-        from .training.fit import fit
-
-        return fit(self, X, y, **kwargs)
+    fit = training_fit.fit  # model.fit(X, y, epochs=..., ...): the training loop, with its own signature
 
     # --- describing and saving ----------------------------------------------------------
     def summary(self, print_fn=print) -> str:
