@@ -47,7 +47,7 @@ def test_the_memory_bound_splits_large_inputs(rng, monkeypatch):
     monkeypatch.setattr(batch_rows, "CHUNK_BYTES", 64 * 8 * 30)  # 30 rows of the hidden layer at a time
     model._index_parameters()  # a new predictor, made under the new bound
     run = model._predictor
-    assert getattr(run, "batch", run)._max_rows == 30  # the C engine's predictor keeps its batch path apart
+    assert getattr(run, "_batch", run)._max_rows == 30  # the C engine's predictor keeps its batch path apart
     np.testing.assert_allclose(model.predict_proba(X), whole, rtol=1e-13, atol=1e-13)
 
 

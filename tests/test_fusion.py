@@ -46,7 +46,7 @@ def test_separate_activation_layers_train_bit_identically_to_fused_ones(acts, rn
 def test_the_readme_model_takes_the_same_one_row_prediction_path(engine, rng):
     separate, fused = _pair(["relu", "relu"])
     X = rng.standard_normal((5, 6)).astype(np.float32)
-    handled = [hasattr(m._predictor, "few") for m in (separate, fused)]
+    handled = [hasattr(m._predictor, "buffers") for m in (separate, fused)]
     assert handled == [engine == "c"] * 2  # the NumPy engine has no few-row loop: both take the layers' path
     np.testing.assert_array_equal(separate.predict_proba(X[:1]), fused.predict_proba(X[:1]))
 

@@ -327,7 +327,7 @@ def test_prediction_of_a_few_rows_agrees_with_the_batched_products(use, rng, dty
     batched = model.predict_proba(X)
     use("c")
     model = pickle_roundtrip(model)  # the same weights, now on the C engine
-    assert model._predictor.few(X[:1]) is not None  # the C engine's few-row call takes this stack
+    assert hasattr(model._predictor, "buffers")  # the C engine's few-row call takes this stack
     tol = 1e-5 if dtype == "float32" else 1e-12
     for i in range(0, 6, 2):
         for rows in range(1, FEW_ROWS + 1):
@@ -363,7 +363,7 @@ def test_models_the_few_row_loop_does_not_cover_predict_as_before(use, rng):
     X = rng.random((8, 6)).astype(np.float32)
     for layers in ([nn.Dense(6, 4, "tanh"), nn.Dense(4, 3)], [nn.Dense(6, 4), nn.BatchNorm(4), nn.Dense(4, 3)]):
         model = _mlp(layers)
-        assert not hasattr(model._predictor, "few")  # no few-row C call for this stack
+        assert not hasattr(model._predictor, "buffers")  # no few-row C call for this stack
         np.testing.assert_allclose(model.predict_proba(X[:1]), model.predict_proba(X)[:1], rtol=1e-6)
     model = _mlp([nn.Dense(6, 4, "relu"), nn.Dense(4, 3)])
     column = np.asfortranarray(X[:2, ::2].repeat(2, axis=1))  # not C-contiguous: the NumPy path

@@ -77,3 +77,15 @@ def test_the_plan_traces_every_step_in_one_pass():
     trace = model.plan.trace(x)
     assert [s for s, _ in trace] == list(model.plan.steps)
     np.testing.assert_array_equal(trace[-1][1], model.plan.logits(x))
+
+
+def test_prediction_never_writes_the_callers_array_even_when_steps_work_in_place():
+    model = nn.Sequential([nn.Flatten((2, 3)), nn.Tanh(), nn.BatchNorm(), nn.Dense(6, 4), nn.BatchNorm(), nn.ReLU(),
+                           nn.Dense(4, 2)], seed=0)
+    x = inputs(5, "float32").reshape(5, 2, 3)
+    kept = x.copy()
+    out = model.predict_logits(x)
+    np.testing.assert_array_equal(x, kept)
+    trace = model.plan.trace(x)  # each step's output kept as it was made
+    np.testing.assert_array_equal(trace[-1][1], out)
+    np.testing.assert_allclose(trace[1][1], np.tanh(kept.reshape(5, 6)), rtol=1e-6)

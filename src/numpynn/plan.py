@@ -28,6 +28,10 @@ OUTPUTS = {
 }
 
 
+ELEMENTWISE = ("activation", "batchnorm")  # a new array, or in place on an input the plan owns
+ALLOCATING = ("dense", "exp")  # always a new array
+
+
 @dataclass(frozen=True)
 class Step:
     """One step of a prediction. `op` is "dense", "batchnorm", "activation", "flatten", "exp" (a Poisson
@@ -52,7 +56,10 @@ class Step:
             return {"mean": layer.buffers["running_mean"], "scale": scale, "beta": layer.params["beta"]}
         return {}
 
-    def run(self, x: np.ndarray) -> np.ndarray:
+    def run(self, x: np.ndarray, inplace: bool = False) -> np.ndarray:
+        """This step's output for x; `inplace`: x is the plan's own, and an elementwise step may overwrite it."""
+        if self.op in ELEMENTWISE:
+            return self.layer.infer(x, inplace=inplace)
         return np.exp(x) if self.op == "exp" else self.layer.infer(x)
 
 
@@ -77,9 +84,13 @@ class Plan:
         return self.output is not None
 
     def logits(self, x: np.ndarray) -> np.ndarray:
-        """The last step's output for a batch x, a new array; reentrant (each step writes only its output)."""
+        """The last step's output for a batch x; reentrant: the caller's x is never written, and each step
+        writes only arrays of this call (an elementwise step overwrites the output of the step before it)."""
+        owned = False  # x is the caller's (or a view of it, after a Flatten)
         for step in self.steps:
-            x = step.run(x)
+            x = step.run(x, inplace=owned)
+            # a flatten is a view of its input; another kind of layer may hand back its input itself
+            owned = owned if step.op == "flatten" else step.op in ALLOCATING + ELEMENTWISE
         return x
 
     def trace(self, x: np.ndarray) -> list[tuple[Step, np.ndarray]]:

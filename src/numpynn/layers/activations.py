@@ -38,8 +38,9 @@ class ActivationLayer(Layer):
         self._x, self._y = (x if self.act.needs_input else None), y
         return y
 
-    def infer(self, x: np.ndarray) -> np.ndarray:
-        return self.ops.activation(x, self.act, np.empty_like(x))
+    def infer(self, x: np.ndarray, inplace: bool = False) -> np.ndarray:
+        """act(x) as a new array, or (inplace, for an x the caller owns) in x itself."""
+        return self.ops.activation(x, self.act, x if inplace else np.empty_like(x))
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
         self._check_backward()
@@ -137,7 +138,7 @@ class Identity(ActivationLayer):
             self._ready_for_backward = True
         return x
 
-    def infer(self, x: np.ndarray) -> np.ndarray:
+    def infer(self, x: np.ndarray, inplace: bool = False) -> np.ndarray:
         return x
 
     def backward(self, dy: np.ndarray) -> np.ndarray:

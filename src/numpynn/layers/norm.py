@@ -86,10 +86,11 @@ class BatchNorm(Layer):
         y += self.params["beta"]
         return y
 
-    def infer(self, x: np.ndarray) -> np.ndarray:
-        """(x - running_mean) * gamma / sqrt(running_var + eps) + beta."""
+    def infer(self, x: np.ndarray, inplace: bool = False) -> np.ndarray:
+        """(x - running_mean) * gamma / sqrt(running_var + eps) + beta, as a new array or (inplace, for an x the
+        caller owns) in x itself."""
         self._check_input(x)
-        y = np.subtract(x, self.buffers["running_mean"])
+        y = np.subtract(x, self.buffers["running_mean"], out=x if inplace else None)
         y *= self.params["gamma"] / np.sqrt(self.buffers["running_var"] + self.eps)
         y += self.params["beta"]
         return y

@@ -145,7 +145,7 @@ class FusedOps(NumpyOps):
         relu_only = all(act is None or _is_relu(act) for _, _, act in layers)
         if not relu_only or not _fits(*[a for W, b, _ in layers for a in (W, b)]):
             return batch
-        return _Predictor(_FewRows(self._c, layers), batch)
+        return _FewRows(self._c, layers, batch)
 
     def _bias_activation_alone(self, z, b, act, out):
         """bias_activation on the calling thread alone. A batch's bias + ReLU comes right after a product, while
@@ -169,40 +169,34 @@ class FusedOps(NumpyOps):
             self._c.flush_subnormals(previous)
 
 
-class _Predictor:
-    """FusedOps' predictor: the few-row C call where it takes the input, else the batch path; a new array."""
-
-    def __init__(self, few: _FewRows, batch: BatchRows) -> None:
-        self.few, self.batch = few, batch
-
-    def __call__(self, x: np.ndarray, softmax: bool = False, max_rows: int | None = None) -> np.ndarray:
-        out = self.few(x, softmax)
-        return self.batch(x, softmax, max_rows) if out is None else out.copy()
-
-
 class _FewRows:
-    """A stack of Dense layers (ReLU or none) run on up to FEW_ROWS rows in one C call.
+    """FusedOps' predictor of a stack of Dense layers (ReLU or none): up to FEW_ROWS rows in one C call, more
+    rows (or rows the call cannot take) as BatchRows does; a new array either way.
 
     A product of one row with W reads all of W, and for a small network that read is most of the time. The C
     loop reads only the rows of W whose input is nonzero (about half of an image's pixels are background, and
     about half of a ReLU layer's outputs are zero) and does the bias and ReLU in the same pass; one call runs
-    every layer, each reading the one before. The output buffers, one set per row count and thread, are reused:
+    every layer, each reading the one before. Its output buffers, one set per row count and thread, are reused:
     threads predicting at once each write their own.
     """
 
-    def __init__(self, fused: ModuleType, layers: Sequence[DenseStep]) -> None:
-        self._run = fused.dense_rows
+    def __init__(self, fused: ModuleType, layers: Sequence[DenseStep], batch: BatchRows) -> None:
+        self._run, self._batch = fused.dense_rows, batch
         self._layers = tuple(layers)
         self._width, self._dtype = layers[0][0].shape[0], layers[0][0].dtype
         self._local = threading.local()
 
-    def __call__(self, x: np.ndarray, softmax: bool = False) -> np.ndarray | None:
-        """The last layer's output for x (with softmax: its row-wise softmax), a buffer this thread reuses; or
-        None where x is not a few C-contiguous rows of the layers' width and dtype."""
+    def __call__(self, x: np.ndarray, softmax: bool = False, max_rows: int | None = None) -> np.ndarray:
         n = len(x)
         if n > FEW_ROWS or x.ndim != 2 or x.shape[1] != self._width or x.dtype != self._dtype \
                 or not x.flags.c_contiguous:
-            return None
+            return self._batch(x, softmax, max_rows)
+        plan = self.buffers(n)
+        self._run(x, plan, softmax)
+        return plan[-1][2].copy()
+
+    def buffers(self, n: int) -> tuple:
+        """This thread's (W, b, out, relu) of each layer for n rows."""
         plans = getattr(self._local, "plans", None)
         if plans is None:
             plans = self._local.plans = {}
@@ -210,5 +204,4 @@ class _FewRows:
         if plan is None:
             plan = plans[n] = tuple((W, b, np.empty((n, W.shape[1]), W.dtype), act is not None)
                                     for W, b, act in self._layers)
-        self._run(x, plan, softmax)
-        return plan[-1][2]
+        return plan
