@@ -25,7 +25,7 @@ from .ops import Activation, NumpyOps, get_ops
 from .optim import Optimizer, optimizer_from_config
 from .parameters import ParameterVector
 from .training.history import History
-from .validation import check_batch_size, check_targets, check_X
+from .validation import all_finite, check_batch_size, check_integer, check_targets, check_X
 
 PREDICT_BATCH = 8192  # rows per forward pass in predict/evaluate: bounds memory on large inputs
 _UNMADE = object()  # the few-row predictor is made on first use
@@ -49,7 +49,7 @@ class Sequential:
             if not isinstance(layer, Layer):
                 raise TypeError(f"layer {i} must be a numpynn Layer, got {type(layer).__name__}")
         self.layers = layers
-        self.seed = seed
+        self.seed = check_integer(seed, "seed", 0, none="fresh entropy")  # a NumPy integer too, stored as int
         self.dtype = resolve_dtype(dtype)
         self.ops = get_ops()  # the engine every layer, and the loss, compute with
         self.rng = np.random.default_rng(seed)
@@ -61,7 +61,7 @@ class Sequential:
         self.history = History()
         self.epoch = 0  # epochs completed; resuming continues from here
         self.stop_training = False
-        self._build(tuple(input_shape) if input_shape is not None else None)
+        self._build(tuple(check_integer(d, "input_shape", 1) for d in input_shape) if input_shape is not None else None)
 
     # --- structure ------------------------------------------------------------------------
     def _build(self, input_shape: tuple[int, ...] | None) -> None:
@@ -427,6 +427,12 @@ class Sequential:
         optimizer = None
         if include_optimizer:
             meta["training"], optimizer = self.training_state()
+        # non-finite tensors are named by write_model_file; finite weights may still overflow on every input
+        if self.input_shape and all_finite(self.flat.values) \
+                and not all_finite(self.predict_logits(_probe(self.input_shape, self.dtype))):
+            raise NumpynnError(f"refusing to save {os.fspath(path)!r}: the model's outputs overflow to NaN or inf on "
+                               f"inputs of the usual scale (the model diverged); the existing file, if any, is left "
+                               f"as it was")
         write_model_file(path, meta, self.get_weights(), optimizer)
 
     def export_onnx(self, path: str | os.PathLike, **options: Any) -> os.PathLike:
@@ -557,3 +563,8 @@ def _activation_of(layer: Layer) -> Activation | None:
     """The activation an activation layer applies (None for any other layer)."""
     act = getattr(layer, "act", None)
     return act if isinstance(act, Activation) else None
+
+
+def _probe(input_shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+    """A few standard-normal inputs, the same every time: a model whose outputs overflow on them is no model."""
+    return np.random.default_rng(0).standard_normal((8, *input_shape)).astype(dtype)
