@@ -152,3 +152,29 @@ def test_evaluate_and_predict_with_the_models_preprocessing(tmp_path, tiny_npz, 
     capsys.readouterr()
     assert main(["evaluate", str(out / "model.safetensors"), "--data", str(tiny_npz), "--json"]) == 0
     assert 0 <= json.loads(capsys.readouterr().out)["accuracy"] <= 1
+
+
+@pytest.mark.filterwarnings("ignore:overflow:RuntimeWarning", "ignore:invalid value:RuntimeWarning")
+def test_a_diverged_fit_leaves_the_last_good_weights_and_says_which(rng, tmp_path):
+    X = rng.standard_normal((64, 3)).astype(np.float32)
+    y = 1e3 * X.sum(axis=1)
+    m = nn.build_mlp(3, [8], 1, seed=0)
+    with pytest.raises(nn.TrainingDivergedError, match="training diverged") as caught:
+        m.fit(X, y, loss="mse", optimizer=nn.SGD(1e3), epochs=20, verbose=0)
+    assert f"The model holds the weights of epoch {m.epoch}" in str(caught.value)
+    assert m.epoch < 20 and len(m.history) == m.epoch
+    assert np.isfinite(m.predict(X)).all() and math.isfinite(m.evaluate(X, y)["loss"])
+    m.save(tmp_path / "m.safetensors")  # a usable model, so it can be kept
+    assert np.isfinite(nn.load(tmp_path / "m.safetensors").predict(X)).all()
+
+
+def test_features_too_large_for_the_models_dtype_are_refused_not_made_inf(blobs):
+    X, y = blobs
+    m = nn.Sequential([nn.Dense(4, 3)], seed=0)  # float32
+    big = X.astype(np.float64)
+    big[7, 2] = 1e300
+    for call in (lambda: m.fit(big, y, epochs=1, verbose=0), lambda: m.predict(big), lambda: m.evaluate(big, y)):
+        with pytest.raises(nn.DataError, match=r"X contains 1 value\(s\) too large for float32 .*the first 1e\+300 "
+                                               r"at index \(7, 2\)"):
+            call()
+    assert m.epoch == 0

@@ -204,3 +204,20 @@ def test_a_model_file_written_by_numpynn_0_1_loads_and_resumes():
     before = model.evaluate(X, y)["loss"]
     model.fit(X, y, epochs=8, batch_size=20, verbose=0, resume=True)
     assert model.epoch == 8 and model.evaluate(X, y)["loss"] < before
+
+
+@pytest.mark.filterwarnings("ignore:overflow:RuntimeWarning", "ignore:invalid value:RuntimeWarning")
+def test_a_model_with_non_finite_weights_or_outputs_is_not_saved(trained, tmp_path):
+    path = tmp_path / "m.safetensors"
+    trained.save(path)
+    before = path.read_bytes()
+    nan_model = nn.Sequential.load(path)
+    nan_model.layers[0].params["W"][1, 2] = np.nan
+    with pytest.raises(nn.NumpynnError, match=r"tensor '0.W' contains NaN or inf"):
+        nan_model.save(path)
+    overflowing = nn.Sequential.load(path)  # finite weights whose products overflow float32
+    overflowing.layers[0].params["W"][...] = 1e30
+    overflowing.layers[3].params["W"][...] = 1e30
+    with pytest.raises(nn.NumpynnError, match="the model's outputs overflow to NaN or inf"):
+        overflowing.save(path, include_optimizer=False)
+    assert path.read_bytes() == before and sorted(os.listdir(tmp_path)) == ["m.safetensors"]

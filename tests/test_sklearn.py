@@ -240,3 +240,70 @@ def test_coefs_are_views_of_the_model_and_assignments_reach_it(digits):
     clf.coefs_ = [np.zeros_like(c) for c in clf.coefs_]  # a new list of new arrays: copied into the model
     clf.intercepts_ = [np.zeros_like(b) for b in clf.intercepts_[:-1]] + [np.eye(10, dtype=np.float32)[3]]
     assert (clf.predict(X[:5]) == 3).all() and (clf.model_.predict(X[:5]) == 3).all()
+
+
+@pytest.mark.parametrize("sizes", [(2.5,), (True,), (8, 4.0), ("8",), np.array([8.0])], ids=repr)
+def test_hidden_layer_sizes_must_be_integers(sizes):
+    X, y = np.random.default_rng(0).standard_normal((20, 3)), np.arange(20) % 2
+    clf = NumpynnClassifier(hidden_layer_sizes=sizes, max_iter=1)
+    with pytest.raises(nn.ArgumentError, match=r"hidden_layer_sizes must be integers \(numbers of units\), got "):
+        clf.fit(X, y)
+    assert not hasattr(clf, "model_")
+
+
+def test_numpy_integer_layer_sizes_train():
+    X, y = np.random.default_rng(0).standard_normal((20, 3)), np.arange(20) % 2
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        clf = NumpynnClassifier(hidden_layer_sizes=(np.int64(5), np.int32(4)), max_iter=2).fit(X, y)
+    assert [c.shape for c in clf.coefs_] == [(3, 5), (5, 4), (4, 1)]
+
+
+@pytest.mark.parametrize("solver", ["adam", "lbfgs"])
+def test_a_network_too_large_for_memory_is_refused_before_it_is_built(solver, monkeypatch):
+    from numpynn import memory
+
+    monkeypatch.setattr(memory, "available_bytes", lambda: 2**30)
+    X, y = np.random.default_rng(0).standard_normal((20, 3)), np.arange(20) % 2
+    clf = NumpynnClassifier(hidden_layer_sizes=(10**9,), solver=solver)
+    with pytest.raises(nn.ArgumentError, match=r"a 3-1000000000-1 network needs about [\d.]+ GiB of memory to train "
+                                               rf"\(solver '{solver}', batch 20\) but 1.0 GiB is available") as caught:
+        clf.fit(X, y)
+    need = float(str(caught.value).split("about ")[1].split(" GiB")[0])
+    assert need > 100  # 4 * 10^9 float64 parameters, their gradients and the solver's state
+    assert not hasattr(clf, "model_")
+
+
+def test_values_too_large_for_the_networks_float32_are_refused(digits):
+    X, y = digits
+    clf = NumpynnClassifier((8,), max_iter=3, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        clf.fit(X, y)  # float32 X: a float32 network
+    weights = clf.model_.get_weights()
+    big = X[:50].astype(np.float64)
+    big[3, 5] = 1e300
+    message = r"X contains 1 value\(s\) too large for float32 .*the first 1e\+300 at index \(3, 5\)"
+    for call in (lambda: clf.predict(big), lambda: clf.predict_proba(big), lambda: clf.partial_fit(big, y[:50]),
+                 lambda: clf.score(big, y[:50])):
+        with pytest.raises(nn.DataError, match=message):
+            call()
+    assert all(np.array_equal(a, weights[k]) for k, a in clf.model_.get_weights().items())  # nothing trained
+    reg = NumpynnRegressor(hidden_layer_sizes=(4,), max_iter=2)
+    target = X[:50, 0].astype(np.float64)
+    target[9] = 1e39
+    with pytest.raises(nn.DataError, match=r"y contains 1 value\(s\) too large for float32 .*the first 1e\+39 at "
+                                           r"index \(9,\)"):
+        reg.fit(X[:50], target)
+    assert not hasattr(reg, "model_")
+
+
+@pytest.mark.parametrize("solver", ["adam", "lbfgs"])
+def test_a_non_finite_training_loss_is_divergence(solver):
+    X = np.random.default_rng(0).standard_normal((20, 2))
+    y = np.full(20, 1e300)  # float64 holds it; its squared error does not
+    reg = NumpynnRegressor(hidden_layer_sizes=(4,), solver=solver, max_iter=5, random_state=0)
+    with warnings.catch_warnings(), pytest.raises(nn.TrainingDivergedError, match=r"Solver produced non-finite"):
+        warnings.simplefilter("ignore")
+        reg.fit(X, y)
+    assert not hasattr(reg, "model_")

@@ -216,3 +216,60 @@ def test_weight_average_arguments_and_config(tmp_path):
     assert any(isinstance(c, nn.WeightAverage) and c.start_epoch == 4 for c in cbs)
     with pytest.raises(ConfigError, match="average_decay"):
         TrainConfig(average_decay=1.5)
+
+
+def test_numpy_integers_are_integers_everywhere(blobs, tmp_path):
+    X, y = blobs
+    model = nn.build_mlp(np.int64(4), [np.int32(8)], np.int64(3), seed=np.int64(3))
+    es = nn.EarlyStopping(monitor="loss", patience=np.int64(2))
+    history = model.fit(X, y, epochs=np.int64(2), batch_size=np.int32(32), verbose=np.int64(0),
+                        validation_split=np.float32(0.2), callbacks=[es, nn.WeightAverage(start_epoch=np.uint8(2))])
+    assert len(history) == 2 and model.epoch == 2 and es.patience == 2
+    assert nn.ReduceLROnPlateau(patience=np.int16(1)).patience == 1
+    path = tmp_path / "m.safetensors"
+    model.save(path)  # the seed and sizes are plain ints in the file's JSON
+    loaded = nn.load(path)
+    assert loaded.seed == 3 and loaded.input_shape == (4,)
+    np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
+
+
+@pytest.mark.parametrize("call", [
+    lambda m, X, y: m.fit(X, y, epochs=True, verbose=0),
+    lambda m, X, y: m.fit(X, y, epochs=2.0, verbose=0),
+    lambda m, X, y: m.fit(X, y, epochs=1, batch_size=np.bool_(True), verbose=0),
+    lambda m, X, y: m.fit(X, y, epochs=1, batch_size=np.float64(8), verbose=0),
+    lambda m, X, y: nn.EarlyStopping(patience=2.5),
+    lambda m, X, y: nn.EarlyStopping(patience=True),
+    lambda m, X, y: nn.ReduceLROnPlateau(patience=1.5),
+    lambda m, X, y: nn.ReduceLROnPlateau(patience=-1),
+    lambda m, X, y: nn.WeightAverage(start_epoch=np.float32(2)),
+    lambda m, X, y: nn.Sequential([nn.Dense(4, 3)], seed=True),
+    lambda m, X, y: nn.Sequential([nn.Dense(4, 3)], seed=2.5),
+], ids=["epochs True", "epochs 2.0", "batch_size np.bool_", "batch_size np.float64", "patience 2.5",
+        "patience True", "plateau patience 1.5", "plateau patience -1", "start_epoch float32", "seed True",
+        "seed 2.5"])
+def test_bools_and_floats_are_not_counts(blobs, call):
+    X, y = blobs
+    model = nn.Sequential([nn.Dense(4, 3)], seed=0)
+    with pytest.raises(nn.NumpynnError, match=r"must be (an|a non-negative|a positive) integer.*got .*\(") as caught:
+        call(model, X, y)
+    assert isinstance(caught.value, ValueError) and model.epoch == 0
+
+
+def test_a_metric_that_does_not_fit_the_task_is_refused_by_name(blobs):
+    X, y = blobs
+    clf = nn.build_mlp(4, [8], 3, seed=0)
+    clf.fit(X, y, epochs=1, verbose=0)
+    with pytest.raises(nn.NumpynnError, match=r"metric 'r2' is for regression, but this model does "
+                                              r"classification \(loss 'cross_entropy'\)"):
+        clf.evaluate(X, y, metrics=["r2"])
+    with pytest.raises(ValueError, match=r"metric 'mae' is for regression"):
+        clf.fit(X, y, epochs=1, metrics=["accuracy", "mae"], verbose=0)
+    assert clf.epoch == 1  # refused before training
+    reg = nn.build_mlp(4, [8], 1, seed=0)
+    reg.fit(X, X.sum(axis=1), loss="mse", epochs=1, verbose=0)
+    for name in ("accuracy", "top3_accuracy", "ece"):
+        with pytest.raises(nn.NumpynnError, match=rf"metric '{name}' is for classification, but this model does "
+                                                  rf"regression \(loss 'mse'\); its metrics are 'mae', 'mse', 'r2'"):
+            reg.evaluate(X, X.sum(axis=1), metrics=[name])
+    assert set(reg.evaluate(X, X.sum(axis=1), metrics=["r2", "mae"])) == {"loss", "r2", "mae"}

@@ -9,7 +9,15 @@ from __future__ import annotations
 
 from . import data, initializers, losses, ops, optim
 from . import data as datasets  # nn.datasets.load("mnist")
-from .errors import DataError, DatasetError, ModelFileError, NumpynnError, ShapeError, TrainingDivergedError
+from .errors import (
+    ArgumentError,
+    DataError,
+    DatasetError,
+    ModelFileError,
+    NumpynnError,
+    ShapeError,
+    TrainingDivergedError,
+)
 from .gradcheck import GradcheckResult, gradcheck
 from .layers import (
     ELU,
@@ -63,7 +71,7 @@ from .version import __version__
 load = Sequential.load  # nn.load("model.safetensors")
 
 __all__ = [
-    "ELU", "GELU", "data", "datasets",
+    "ELU", "GELU", "ArgumentError", "data", "datasets",
     "SGD", "ActivationLayer", "Adagrad", "Adam", "AdamW", "BatchNorm", "BinaryCrossEntropy", "CSVLogger", "Callback",
     "CosineDecay", "CrossEntropy", "DataError", "DatasetError", "Dense", "Dropout", "EarlyStopping",
     "ExponentialDecay", "Flatten", "GradcheckResult", "History", "Identity", "JSONLogger", "Layer",

@@ -11,6 +11,11 @@ class ShapeError(NumpynnError, ValueError):
     """An array had the wrong shape for the layer or model it was given to."""
 
 
+class ArgumentError(NumpynnError, ValueError):
+    """An argument is not one the function takes: a float or a bool where a count belongs, a metric that does
+    not fit the model's task, a network too large for the memory there is."""
+
+
 class DataError(NumpynnError, ValueError):
     """Input data is unusable: NaN/inf, empty, mismatched lengths, labels outside the classes."""
 

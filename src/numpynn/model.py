@@ -27,7 +27,7 @@ from .parameters import ParameterVector
 from .plan import Plan, plan_of_model
 from .training import fit as training_fit
 from .training.history import History
-from .validation import check_batch_size, check_targets, check_X
+from .validation import check_batch_size, check_integer, check_targets, check_X
 
 PREDICT_BATCH = 8192  # rows per forward pass in predict/evaluate: bounds memory on large inputs
 
@@ -50,7 +50,7 @@ class Sequential:
             if not isinstance(layer, Layer):
                 raise TypeError(f"layer {i} must be a numpynn Layer, got {type(layer).__name__}")
         self.layers = layers
-        self.seed = seed
+        self.seed = check_integer(seed, "seed", 0, none="fresh entropy")  # a NumPy integer too, stored as int
         self.dtype = resolve_dtype(dtype)
         self.rng = np.random.default_rng(seed)
         self._loss: Loss | None = None
@@ -61,7 +61,7 @@ class Sequential:
         self.history = History()
         self.epoch = 0  # epochs completed; resuming continues from here
         self.stop_training = False
-        self._build(tuple(input_shape) if input_shape is not None else None)
+        self._build(tuple(check_integer(d, "input_shape", 1) for d in input_shape) if input_shape is not None else None)
 
     # --- structure ------------------------------------------------------------------------
     def _build(self, input_shape: tuple[int, ...] | None) -> None:

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import DataError, ShapeError
+from .errors import ArgumentError, DataError, ShapeError
 from .ops import get_ops
 
 
@@ -19,6 +19,26 @@ def _describe_bad(a: np.ndarray) -> str:
     if np.isinf(a).any():
         kinds.append("inf")
     return f"{int(bad.sum())} {'/'.join(kinds)} value(s), the first at index {tuple(int(i) for i in first)}"
+
+
+def _describe_too_large(a: np.ndarray, cast: np.ndarray) -> str:
+    big = np.isfinite(a) & ~np.isfinite(cast)
+    first = np.unravel_index(int(np.argmax(big)), a.shape)
+    return (f"{int(big.sum())} value(s) too large for {cast.dtype} (whose largest is {np.finfo(cast.dtype).max:.4g}), "
+            f"the first {float(a[first]):.4g} at index {tuple(int(i) for i in first)}; scale it first")
+
+
+def astype_finite(a: np.ndarray, dtype: Any, name: str) -> np.ndarray:
+    """`a` in `dtype` (no copy when it already is), refusing NaN, inf and values the cast would make inf (1e300
+    in float32), as scikit-learn refuses values too large for the dtype."""
+    with np.errstate(over="ignore"):
+        cast = a.astype(dtype, copy=False)
+    if not all_finite(cast):
+        if cast is not a and a.dtype.kind == "f" and all_finite(a):
+            raise DataError(f"{name} contains {_describe_too_large(a, cast)}")
+        raise DataError(f"{name} contains {_describe_bad(a if a.dtype.kind == 'f' else cast)}; expected only "
+                        f"finite numbers")
+    return cast
 
 
 def _numeric(a: Any, name: str, hint: str = "") -> np.ndarray:
@@ -47,10 +67,7 @@ def as_float_array(a: Any, name: str, dtype: np.dtype) -> np.ndarray:
         raise ShapeError(f"{name} must have a batch axis, got a scalar")
     if arr.shape[0] == 0:
         raise DataError(f"{name} is empty: expected at least 1 sample, got shape {arr.shape}")
-    arr = arr.astype(dtype, copy=False)
-    if not all_finite(arr):
-        raise DataError(f"{name} contains {_describe_bad(arr)}; expected only finite numbers")
-    return arr
+    return astype_finite(arr, dtype, name)
 
 
 def check_X(X: Any, input_shape: tuple[int, ...] | None, dtype: np.dtype, name: str = "X") -> np.ndarray:
@@ -117,10 +134,26 @@ def _labels(arr: np.ndarray, n_classes: int, name: str) -> np.ndarray:
     return arr.astype(np.int64, copy=False)
 
 
-def check_batch_size(batch_size: Any, name: str = "batch_size") -> int | None:
-    """None (one pass over everything) or a positive integer; anything else a ValueError naming `name`."""
-    if batch_size is None:
+def is_integer(value: Any) -> bool:
+    """True for Python and NumPy integers; False for bools (True is an int to Python, not a count) and floats."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+def check_integer(value: Any, name: str, minimum: int | None = None, maximum: int | None = None,
+                  none: str | None = None, expected: str | None = None) -> int | None:
+    """`value` as a Python int when it is an integer in [minimum, maximum] (NumPy integers too); None when it is
+    None and `none` says what None means; anything else an ArgumentError naming `name` and what it `expected`."""
+    if value is None and none is not None:
         return None
-    if isinstance(batch_size, (bool, np.bool_)) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-        raise ValueError(f"{name} must be a positive integer or None, got {batch_size!r:.40}")
-    return int(batch_size)
+    if not is_integer(value) or (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
+        if expected is None:
+            bounds = (f" in [{minimum}, {maximum}]" if minimum is not None and maximum is not None
+                      else f" >= {minimum}" if minimum is not None else f" <= {maximum}" if maximum is not None else "")
+            expected = f"an integer{bounds}{f' or None ({none})' if none else ''}"
+        raise ArgumentError(f"{name} must be {expected}, got {value!r:.40} ({type(value).__name__})")
+    return int(value)
+
+
+def check_batch_size(batch_size: Any, name: str = "batch_size") -> int | None:
+    """None (one pass over everything) or a positive integer; anything else an ArgumentError naming `name`."""
+    return check_integer(batch_size, name, 1, none="one batch", expected="a positive integer or None")

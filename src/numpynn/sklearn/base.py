@@ -8,6 +8,7 @@ into it before the next fit or prediction.
 
 from __future__ import annotations
 
+import math
 from itertools import pairwise
 from numbers import Integral, Real
 
@@ -18,11 +19,13 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import _check_sample_weight, validate_data
 
-from ..errors import TrainingDivergedError
+from .. import memory
+from ..errors import ArgumentError, TrainingDivergedError
 from ..initializers import INITIALIZERS
 from ..layers import ACTIVATION_LAYERS
 from ..model import PREDICT_BATCH, Sequential
 from ..ops import training_engine
+from ..validation import astype_finite, is_integer
 from .convert import build_network, dense_layers, network_from_weights, set_dense_weights
 from .lbfgs import fit_lbfgs
 from .solvers import STOCHASTIC_SOLVERS
@@ -72,10 +75,28 @@ class BaseMLP(BaseEstimator):
     # --- the network --------------------------------------------------------------------------------
     def _hidden_sizes(self) -> list[int]:
         sizes = self.hidden_layer_sizes
-        sizes = list(sizes) if hasattr(sizes, "__iter__") else [sizes]
-        if np.any(np.array(sizes) <= 0):
+        sizes = list(sizes) if hasattr(sizes, "__iter__") and not isinstance(sizes, str) else [sizes]
+        bad = next((s for s in sizes if not is_integer(s)), None)
+        if bad is not None:  # 2.5 would become 2 units, True 1
+            raise ArgumentError(f"hidden_layer_sizes must be integers (numbers of units), got {bad!r:.40} "
+                                f"({type(bad).__name__}) in {self.hidden_layer_sizes!r:.80}")
+        if any(s <= 0 for s in sizes):
             raise ValueError(f"hidden_layer_sizes must be > 0, got {sizes}.")
         return [int(s) for s in sizes]
+
+    def _check_memory(self, layer_units: list[int], n_rows: int, itemsize: int) -> None:
+        """Refuse a network that cannot be trained in the memory there is, with both figures, before it is built."""
+        if self.solver == "lbfgs":  # full batch; SciPy keeps float64 copies: the point, its gradient, 10 pairs
+            batch, states = n_rows, 24 * 8 // itemsize
+        else:
+            batch = min(200 if self.batch_size == "auto" else int(self.batch_size), n_rows)
+            states = {"sgd": 1 if self.momentum else 0, "rmsprop": 1, "adagrad": 1}.get(self.solver, 2)
+        need = memory.training_bytes(layer_units, batch, itemsize, states)
+        have = memory.available_bytes()
+        if have is not None and need > have:
+            raise ArgumentError(f"a {'-'.join(map(str, layer_units))} network needs about {memory.gib(need)} of "
+                                f"memory to train (solver {self.solver!r}, batch {batch}) but {memory.gib(have)} is "
+                                f"available; choose smaller hidden_layer_sizes")
 
     def _hidden_activations(self, n_hidden: int) -> list[str]:
         if isinstance(self.activation, str):
@@ -152,6 +173,11 @@ class BaseMLP(BaseEstimator):
         self._hidden_activations(len(hidden))
         first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
         X, y = self._validate_input(X, y, incremental, reset=first_pass)
+        # the network's dtype (a new one takes the data's): values it cannot hold are refused before training
+        dtype = X.dtype if first_pass else self._network().dtype
+        X = _as_model_input(X, dtype)
+        if y.dtype.kind == "f":
+            astype_finite(y, dtype, "y")  # a check only: the targets are cast where the loss takes them
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X)
         if y.ndim == 1:
@@ -161,12 +187,12 @@ class BaseMLP(BaseEstimator):
         layer_units = [X.shape[1], *hidden, self.n_outputs_]
         self._random_state = check_random_state(self.random_state)
         if first_pass:
+            self._check_memory(layer_units, X.shape[0], X.dtype.itemsize)
             self._initialize(y, layer_units, X.dtype)
         model = self._network()
         if [ly.params["W"].shape for ly in dense_layers(model)] != list(pairwise(layer_units)):
             raise ValueError(f"the network has layers {[c.shape for c in self.coefs_]}, but the data and "
                              f"hidden_layer_sizes ask for {list(pairwise(layer_units))}; fit without warm_start")
-        X = _as_model_input(X, model.dtype)
         if sample_weight is not None:
             sample_weight = sample_weight.astype(model.dtype, copy=False)
         with model.training_engine(self._engine(model)):
@@ -174,12 +200,16 @@ class BaseMLP(BaseEstimator):
                 fit_stochastic(self, model, X, y, sample_weight, incremental)
             else:
                 fit_lbfgs(self, model, X, y, sample_weight)
-        if not model.ops.all_finite(model.flat.values):
-            where = next(f"layer {i} {ly.describe()}" for i, ly in enumerate(model.layers)
-                         if any(not np.isfinite(p).all() for p in ly.params.values()))
+        # early stopping has put back the best weights, whatever the last epoch's loss was
+        kept_best = self.solver in STOCHASTIC_SOLVERS and self.early_stopping
+        finite_loss = kept_best or math.isfinite(getattr(self, "loss_", 0.0))
+        if not model.ops.all_finite(model.flat.values) or not finite_loss:
+            where = next((f"The weights of layer {i} {ly.describe()} became non-finite." for i, ly
+                          in enumerate(model.layers) if any(not np.isfinite(p).all() for p in ly.params.values())),
+                         f"The training loss became {self.loss_}.")
             for attr in ("model_", "coefs_", "intercepts_", "_optimizer"):  # nothing non-finite stays behind
                 self.__dict__.pop(attr, None)
-            raise TrainingDivergedError(f"{NON_FINITE} (The weights of {where} became non-finite.)")
+            raise TrainingDivergedError(f"{NON_FINITE} ({where})")
         return self
 
     def _engine(self, model: Sequential):
@@ -259,7 +289,12 @@ class BaseMLP(BaseEstimator):
 
 
 def _as_model_input(X, dtype):
-    """X in the model's dtype: dense and C-ordered, or sparse CSR (rows are what batches take)."""
+    """X in the model's dtype: dense and C-ordered, or sparse CSR (rows are what batches take); values the
+    dtype cannot hold (1e300 in float32) are refused, not turned into inf."""
     if sparse.issparse(X):
-        return X.tocsr().astype(dtype, copy=False)
-    return np.ascontiguousarray(X, dtype=dtype)
+        X = X.tocsr()
+        if X.dtype != dtype:
+            astype_finite(X.data, dtype, "X (its stored values)")
+        return X.astype(dtype, copy=False)
+    X = np.asarray(X)
+    return np.ascontiguousarray(X if X.dtype == dtype else astype_finite(X, dtype, "X"))

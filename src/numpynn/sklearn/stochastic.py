@@ -77,7 +77,7 @@ def fit_stochastic(est, model, X, y, sample_weight, incremental: bool) -> None:
                 print(f"Iteration {est.n_iter_}, loss = {est.loss_:.8f}")
             _update_no_improvement_count(est, model, early_stopping, X_val, y_val, sw_val)
             solver.iteration_ends(est.t_)
-            if not model.ops.all_finite(model.flat.values):
+            if not (math.isfinite(est.loss_) and model.ops.all_finite(model.flat.values)):
                 break  # diverged: nothing more to learn; fit reports it unless early stopping kept a finite state
             if est._no_improvement_count > est.n_iter_no_change:
                 what = "Validation score" if early_stopping else "Training loss"

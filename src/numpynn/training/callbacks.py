@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from ..atomic import atomic_write_bytes
+from ..validation import check_integer
 
 
 class Callback:
@@ -63,10 +64,8 @@ class EarlyStopping(Callback):
 
     def __init__(self, monitor: str = "val_loss", patience: int = 5, min_delta: float = 0.0,
                  mode: str = "auto", restore_best_weights: bool = True) -> None:
-        if patience < 0:
-            raise ValueError(f"patience must be >= 0, got {patience!r}")
         self._m = _Monitor(monitor, mode, min_delta)
-        self.patience, self.restore_best_weights = int(patience), restore_best_weights
+        self.patience, self.restore_best_weights = check_integer(patience, "patience", 0), restore_best_weights
         self.wait, self.best_epoch, self.stopped_epoch = 0, 0, 0
         self._best_state: dict[str, np.ndarray] | None = None
 
@@ -107,9 +106,7 @@ class WeightAverage(Callback):
     def __init__(self, decay: float = 0.999, start_epoch: int = 1) -> None:
         if not 0 < decay < 1:
             raise ValueError(f"decay must be in (0, 1), got {decay!r}")
-        if isinstance(start_epoch, bool) or not isinstance(start_epoch, int) or start_epoch < 1:
-            raise ValueError(f"start_epoch must be an integer >= 1, got {start_epoch!r}")
-        self.decay, self.start_epoch = float(decay), start_epoch
+        self.decay, self.start_epoch = float(decay), check_integer(start_epoch, "start_epoch", 1)
         self.average: np.ndarray | None = None  # laid out like model.flat.values
         self.count = 0
         self._epoch = 0
@@ -195,7 +192,8 @@ class ReduceLROnPlateau(Callback):
         if not 0 < factor < 1:
             raise ValueError(f"factor must be in (0, 1), got {factor!r}")
         self._m = _Monitor(monitor, mode, min_delta)
-        self.factor, self.patience, self.min_lr, self.wait = float(factor), int(patience), float(min_lr), 0
+        patience = check_integer(patience, "patience", 0)
+        self.factor, self.patience, self.min_lr, self.wait = float(factor), patience, float(min_lr), 0
 
     def on_epoch_end(self, epoch, logs):
         value = self._m.value(logs)

@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from numbers import Real
 from typing import Any
 
 import numpy as np
@@ -22,10 +23,10 @@ from ..errors import DataError, TrainingDivergedError
 from ..losses import Loss
 from ..ops import training_engine
 from ..optim import Adam, Optimizer, get_optimizer
-from ..validation import all_finite, check_lengths, check_targets, check_X
+from ..validation import all_finite, check_integer, check_lengths, check_targets, check_X
 from .callbacks import Callback, ProgressBar
 from .history import History
-from .metrics import get_metric
+from .metrics import check_metrics_fit, get_metric
 from .split import validation_rows
 
 Augment = Callable[[np.ndarray, np.random.Generator], np.ndarray]
@@ -35,6 +36,7 @@ def compute_metrics(names: Sequence[str], y: np.ndarray, logits: np.ndarray, los
     """Each named metric of the model output (probabilities for classifiers, values for regression)."""
     if not names:
         return {}
+    check_metrics_fit(names, loss)
     scores = loss.output(logits) if loss.is_classification else logits
     return {name: get_metric(name)(y, scores) for name in names}
 
@@ -63,7 +65,7 @@ def fit(model, X: Any, y: Any, *, loss: str | Loss | None = None, optimizer: str
     - precision="bf16": the matrix products of training in bfloat16 with float32 accumulation (weights,
       gradients and optimizer state stay float32), where the CPU and `numpynn[bf16]` allow; see numpynn.ops.
     """
-    _check_arguments(epochs, batch_size, validation_split)
+    epochs, batch_size = _check_arguments(epochs, batch_size, validation_split)
     engine = training_engine(precision, model.dtype, model.ops)
     if loss is not None or model.loss is None:
         model.set_loss(loss)
@@ -71,6 +73,7 @@ def fit(model, X: Any, y: Any, *, loss: str | Loss | None = None, optimizer: str
         model.optimizer = get_optimizer(optimizer) if optimizer is not None else Adam()
     model.optimizer.ops = model.ops  # the model's engine runs the whole step
     if metrics is not None:
+        check_metrics_fit(metrics, model.loss)
         model.metrics = list(metrics)
     data = _prepare_data(model, X, y, sample_weight, validation_data, validation_split)
     n = data.n_train
@@ -99,14 +102,17 @@ def fit(model, X: Any, y: Any, *, loss: str | Loss | None = None, optimizer: str
         for epoch in range(model.epoch + 1, last_epoch + 1):
             for cb in cbs:
                 cb.on_epoch_begin(epoch)
+            run.fallback.epoch_begins()
             with model.ops.flush_subnormals():  # decayed optimizer state would otherwise slow every step
                 try:
                     logs = run.epoch(epoch, cbs, interrupted)
-                except TrainingDivergedError:  # the callbacks (the Doctor) look at the failed step first
+                except TrainingDivergedError as exc:  # the callbacks (the Doctor) look at the failed step first
                     for cb in cbs:
                         cb.on_divergence({"epoch": epoch, "iterations": model.optimizer.iterations,
                                           "x": run.last_batch})
-                    raise
+                    good = run.fallback.restore()
+                    raise TrainingDivergedError(f"{exc} The model holds the weights of epoch {good}"
+                                                f"{' (before training)' if good == 0 else ''}.") from None
             if logs is None:  # Ctrl-C: the weights of the last finished step stay, the epoch is not recorded
                 history.interrupted = True
                 break
@@ -122,16 +128,17 @@ def fit(model, X: Any, y: Any, *, loss: str | Loss | None = None, optimizer: str
     return history
 
 
-def _check_arguments(epochs, batch_size, validation_split) -> None:
-    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
-        raise ValueError(f"epochs must be a non-negative integer, got {epochs!r}")
-    if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1):
-        raise ValueError(f"batch_size must be a positive integer or None (full batch), got {batch_size!r}")
-    if isinstance(validation_split, bool) or not isinstance(validation_split, (int, float)):
+def _check_arguments(epochs, batch_size, validation_split) -> tuple[int, int | None]:
+    """(epochs, batch_size) as Python ints, NumPy integers included; bools and floats are refused."""
+    epochs = check_integer(epochs, "epochs", 0, expected="a non-negative integer")
+    batch_size = check_integer(batch_size, "batch_size", 1, none="full batch",
+                               expected="a positive integer or None (full batch)")
+    if isinstance(validation_split, (bool, np.bool_)) or not isinstance(validation_split, Real):
         raise TypeError(f"validation_split must be a number in [0, 1), got {validation_split!r:.40} "
                         f"({type(validation_split).__name__})")
     if not 0 <= validation_split < 1:
         raise ValueError(f"validation_split must be in [0, 1), got {validation_split!r}")
+    return epochs, batch_size
 
 
 @dataclass
@@ -197,6 +204,7 @@ class _EpochRunner:
         self.steps = math.ceil(data.n_train / bs)
         self.xb = None if whole else np.empty((bs,) + data.X.shape[1:], dtype=model.dtype)  # reused every step
         self.last_batch: np.ndarray | None = None  # the inputs of the latest step, for on_divergence
+        self.fallback = _Fallback(model)
 
     def epoch(self, epoch: int, callbacks, interrupted) -> dict[str, float] | None:
         """Train one epoch and return its figures, or None if Ctrl-C stopped it."""
@@ -212,6 +220,8 @@ class _EpochRunner:
         for step in range(self.steps):
             idx = order[step * self.bs:(step + 1) * self.bs]
             value, ybatch, logits = self._step(idx, epoch, step, lr)
+            if step == 0:
+                self.fallback.confirmed()
             totals["loss"] += value * len(idx)
             for name, v in compute_metrics(names, ybatch, logits, model.loss).items():
                 totals[name] += v * len(idx)
@@ -258,6 +268,31 @@ class _EpochRunner:
         return value, ybatch, logits
 
 
+class _Fallback:
+    """The training state a diverged fit goes back to: the one at the start of the latest epoch whose first step
+    had a finite loss. An epoch's last weights are used by no step of it, so they may already overflow; the next
+    epoch's first loss is what vouches for them."""
+
+    def __init__(self, model) -> None:
+        self.model = model
+        self.good: dict[str, Any] | None = None
+        self.pending: dict[str, Any] | None = None
+
+    def epoch_begins(self) -> None:
+        self.pending = self.model.snapshot()
+
+    def confirmed(self) -> None:
+        """The first step of the epoch computed a finite loss with the weights it started from."""
+        if self.pending is not None:
+            self.good, self.pending = self.pending, None
+
+    def restore(self) -> int:
+        """Put the vouched-for state back (else the epoch's start, no step of which was applied); its epoch."""
+        snap = self.good if self.good is not None else self.pending
+        self.model.restore(snap)
+        return snap["training"][0]["epoch"]
+
+
 def _first_non_finite_param(model) -> str | None:
     for i, layer in enumerate(model.layers):
         for name, p in layer.params.items():
@@ -277,8 +312,7 @@ def _first_non_finite_output(model, x: np.ndarray) -> str:
 def _divergence_message(model, x, value: float, step: int, epoch: int, batch: int, lr: float) -> str:
     where = _first_non_finite_param(model) or _first_non_finite_output(model, x)
     return (f"training diverged at step {step} (epoch {epoch}, batch {batch}): the loss is {value}; "
-            f"first non-finite values in {where}. Lower the learning rate (now {lr:g}) or scale the inputs. "
-            f"The update of this step was not applied.")
+            f"first non-finite values in {where}. Lower the learning rate (now {lr:g}) or scale the inputs.")
 
 
 @contextlib.contextmanager

@@ -6,9 +6,13 @@ scores of shape (n, k) are reduced by argmax, a (n,) or (n, 1) score by `> 0.5`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import numpy as np
+
+from ..errors import ArgumentError
+from ..validation import is_integer
 
 
 def to_labels(y: np.ndarray) -> np.ndarray:
@@ -95,7 +99,7 @@ def _confidence_and_correct(y_true, proba) -> tuple[np.ndarray, np.ndarray]:
 
 def _bins(y_true, proba, n_bins: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(count, mean confidence, accuracy) per equal-width confidence bin (0, 1/n], ..., ((n-1)/n, 1]."""
-    if isinstance(n_bins, bool) or not isinstance(n_bins, int) or n_bins < 1:
+    if not is_integer(n_bins) or n_bins < 1:
         raise ValueError(f"n_bins must be a positive integer, got {n_bins!r}")
     conf, correct = _confidence_and_correct(y_true, proba)
     idx = np.clip(np.ceil(conf * n_bins).astype(np.int64) - 1, 0, n_bins - 1)
@@ -134,10 +138,33 @@ METRICS: dict[str, MetricFn] = {
 }
 
 
+REGRESSION_METRICS = frozenset({"mse", "mae", "r2"})  # of values; the others are of classes
+
+
+def _is_top_k(name: str) -> bool:
+    return name.startswith("top") and name.endswith("_accuracy") and name[3:-9].isdigit()
+
+
 def get_metric(name: str) -> MetricFn:
+    if not isinstance(name, str):
+        raise ArgumentError(f"a metric is named by a string such as 'accuracy', got {name!r:.40} "
+                            f"({type(name).__name__})")
     if name in METRICS:
         return METRICS[name]
-    if name.startswith("top") and name.endswith("_accuracy") and name[3:-9].isdigit():
+    if _is_top_k(name):
         k = int(name[3:-9])
         return lambda t, s: top_k_accuracy(t, s, k)
-    raise ValueError(f"unknown metric {name!r}; expected one of {sorted(METRICS)} or 'topK_accuracy'")
+    raise ArgumentError(f"unknown metric {name!r}; expected one of {sorted(METRICS)} or 'topK_accuracy'")
+
+
+def check_metrics_fit(names: Iterable[str], loss: Any) -> None:
+    """Refuse a metric that does not fit the task of a model trained with `loss` (a Loss): mse, mae and r2 are
+    for regression, accuracy, topK_accuracy and ece for classification."""
+    task = "classification" if loss.is_classification else "regression"
+    for name in names:
+        get_metric(name)
+        if (name in REGRESSION_METRICS) == loss.is_classification:
+            wants = "regression" if name in REGRESSION_METRICS else "classification"
+            choices = sorted(REGRESSION_METRICS) if task == "regression" else ["accuracy", "ece", "topK_accuracy"]
+            raise ArgumentError(f"metric {name!r} is for {wants}, but this model does {task} (loss "
+                                f"{loss.name!r}); its metrics are {', '.join(map(repr, choices))}")
