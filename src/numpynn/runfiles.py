@@ -71,12 +71,12 @@ def read_history(path: str | os.PathLike) -> dict[str, Any]:
         epochs = d.get("epochs", {})
         checks.numbers(epochs.get("epoch", []), "epochs['epoch']")  # the x axis of every curve: finite
         n = len(epochs.get("epoch", []))
-        for name in ("epoch", *PLOTTED):
+        for name in PLOTTED:
+            if epochs.get(name) and "epoch" not in epochs:
+                raise ModelFileError(f"epochs[{name!r}] has values but there is no epochs['epoch']")
             if name in epochs and len(epochs[name]) != n:
                 raise ModelFileError(f"epochs[{name!r}] has {len(epochs[name])} values but epochs['epoch'] has {n}; "
                                      f"a history has one value per epoch")
-            if name != "epoch" and epochs.get(name) and "epoch" not in epochs:
-                raise ModelFileError(f"epochs[{name!r}] has values but there is no epochs['epoch']")
     return d
 
 
