@@ -53,7 +53,8 @@ def read_payload(stream: BinaryIO, nbytes: int, subject: str) -> tuple[np.ndarra
 
     Refused with DatasetError naming `subject` when the memory is not there; the buffer's pages are touched only
     as bytes arrive, so a stream that ends early costs only what it held."""
-    check_available(nbytes, subject)
+    if nbytes > CHUNK:  # a few MiB always fit; an .npz of 10,000 small members is not slowed by the look-up
+        check_available(nbytes, subject)
     try:
         buf = np.empty(nbytes, np.uint8)
     except MemoryError:  # taken by another process since the check
