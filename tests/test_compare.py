@@ -69,6 +69,6 @@ def test_compare_refuses_what_is_not_a_pair_of_run_folders(tmp_path, tiny_npz):
     with pytest.raises(NumpynnError, match=r"empty: not a complete run folder \(no config.toml\)"):
         write_compare([tmp_path / "a", tmp_path / "empty"], tmp_path / "c.html")
     (tmp_path / "a" / "metrics.json").write_text("[1")
-    with pytest.raises(NumpynnError, match="unreadable run files"):
+    with pytest.raises(NumpynnError, match=r"a/metrics.json is not valid JSON"):
         write_compare([tmp_path / "a", tmp_path / "a"], tmp_path / "c.html")
     assert not (tmp_path / "c.html").exists()

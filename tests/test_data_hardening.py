@@ -16,6 +16,7 @@ import subprocess
 import sys
 import threading
 import tracemalloc
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -312,3 +313,122 @@ def test_an_oversized_csv_copy_is_not_parsed_to_verify_it(tmp_path):
     path.write_text("pixel1,class\n")
     os.truncate(path, (1 << 30) + 1)  # sparse: 1 GiB on paper, nothing on disk
     assert _within(20, data.verify_file, path, data.registry.MNIST_FILES["train_images"]) is False
+
+
+# --- honest bombs: files whose headers tell the truth about more data than there is memory for ----------------
+def _deflated(prefix: bytes, zeros: int) -> tuple[bytes, int]:
+    """(a raw deflate stream, its CRC-32) of `prefix` followed by `zeros` zero bytes: one compressed MiB repeated,
+    so that gigabytes cost a few MB and a second to write."""
+    block = 1 << 20
+
+    def part(raw: bytes, final: bool = False) -> bytes:
+        c = zlib.compressobj(9, zlib.DEFLATED, -15)
+        return c.compress(raw) + c.flush(zlib.Z_FINISH if final else zlib.Z_FULL_FLUSH)
+
+    whole, rest = divmod(zeros, block)
+    crc = zlib.crc32(prefix)
+    for _ in range(whole):
+        crc = zlib.crc32(bytes(block), crc)
+    crc = zlib.crc32(bytes(rest), crc)
+    return part(prefix) + part(bytes(block)) * whole + part(bytes(rest), final=True), crc
+
+
+def honest_idx_gz(path: Path, dims: tuple[int, ...]) -> None:
+    """A valid gzip IDX of uint8 zeros with the dimensions it declares."""
+    header = _idx_header(0x08, dims)
+    n = int(np.prod(dims, dtype=object))
+    body, crc = _deflated(header, n)
+    path.write_bytes(b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff" + body
+                     + struct.pack("<II", crc, (len(header) + n) & 0xFFFFFFFF))
+
+
+def honest_npz(path: Path, members: dict[str, int]) -> None:
+    """A valid .npz (deflated, as np.savez_compressed writes) of uint8 zero vectors of the given lengths."""
+    local, central = b"", b""
+    for key, n in members.items():
+        head = b"\x93NUMPY\x01\x00"
+        text = repr({"descr": "|u1", "fortran_order": False, "shape": (n,)}).encode()
+        text += b" " * (-(len(head) + 2 + len(text) + 1) % 64) + b"\n"
+        prefix = head + struct.pack("<H", len(text)) + text
+        body, crc = _deflated(prefix, n)
+        name = f"{key}.npy".encode()
+        fields = struct.pack("<HHHHHIII", 20, 0, 8, 0, 0x21, crc, len(body), len(prefix) + n)
+        central += b"PK\x01\x02" + struct.pack("<H", 20) + fields + struct.pack("<HHHHHII", len(name), 0, 0, 0, 0, 0,
+                                                                                len(local)) + name
+        local += b"PK\x03\x04" + fields + struct.pack("<HH", len(name), 0) + name + body
+    end = b"PK\x05\x06" + struct.pack("<HHHHIIH", 0, 0, len(members), len(members), len(central), len(local), 0)
+    path.write_bytes(local + central + end)
+
+
+def test_the_bomb_writers_write_honest_files(tmp_path):
+    honest_idx_gz(tmp_path / "small-idx1-ubyte.gz", (3, 1 << 20))
+    assert data.read_idx(tmp_path / "small-idx1-ubyte.gz").shape == (3, 1 << 20)
+    assert gzip.decompress((tmp_path / "small-idx1-ubyte.gz").read_bytes())[:4] == b"\x00\x00\x08\x02"
+    honest_npz(tmp_path / "small.npz", {"X": 5, "y": (1 << 20) + 3})
+    arrays = data.load_npz_arrays(tmp_path / "small.npz")
+    assert arrays["X"].tolist() == [0] * 5 and arrays["y"].shape == ((1 << 20) + 3,)
+    assert np.load(tmp_path / "small.npz")["y"].shape == ((1 << 20) + 3,)  # NumPy reads them too
+
+
+@pytest.fixture(scope="module")
+def bombs(tmp_path_factory):
+    """A 3 GiB gzip IDX and an .npz of two 2 GiB arrays, both valid and within the 4 GiB default limits."""
+    folder = tmp_path_factory.mktemp("bombs")
+    honest_idx_gz(folder / "images-idx3-ubyte.gz", (3, 1024, 1 << 20))
+    honest_npz(folder / "two.npz", {"X": 1 << 31, "y": 1 << 31})
+    return folder
+
+
+def test_valid_files_larger_than_the_memory_are_refused_before_inflating(bombs, monkeypatch):
+    from numpynn import memory
+
+    assert (bombs / "images-idx3-ubyte.gz").stat().st_size < 8 << 20 and (bombs / "two.npz").stat().st_size < 8 << 20
+    monkeypatch.setattr(memory, "available_bytes", lambda: 1 << 30)
+    tracemalloc.start()
+    try:
+        with pytest.raises(DatasetError, match=r"images-idx3-ubyte.gz: reading its 3 x 1024 x 1048576 values needs "
+                                               r"3\.0 GiB of memory \(3,221,225,472 bytes\) but 1\.0 GiB is available"):
+            data.read_idx(bombs / "images-idx3-ubyte.gz")
+        with pytest.raises(DatasetError, match=r"two.npz: reading its 2 arrays \(X, y\) needs 4\.0 GiB .* but 1\.0"):
+            data.load_npz_arrays(bombs / "two.npz")
+        with pytest.raises(DatasetError, match=r"two.npz: reading its 2 arrays"):
+            data.load(bombs / "two.npz")
+        assert tracemalloc.get_traced_memory()[1] < 64 << 20  # nothing was inflated
+    finally:
+        tracemalloc.stop()
+
+
+REFUSE_UNDER_A_LIMIT = r"""
+import resource, sys
+resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))
+from pathlib import Path
+from numpynn import data
+from numpynn.errors import DatasetError
+for read, name in ((data.read_idx, "images-idx3-ubyte.gz"), (data.load_npz_arrays, "two.npz")):
+    try:
+        read(Path(sys.argv[1]) / name)
+        print("read", name)
+    except DatasetError as exc:
+        print("refused", exc)
+"""
+
+
+def test_the_real_memory_figure_refuses_them_under_an_address_space_limit(bombs):
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
+    proc = subprocess.run([sys.executable, "-c", REFUSE_UNDER_A_LIMIT, str(bombs)], capture_output=True, text=True,
+                          timeout=120, env=env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    lines = proc.stdout.splitlines()
+    assert len(lines) == 2 and all(line.startswith("refused ") for line in lines), proc.stdout
+    assert "needs 3.0 GiB of memory" in lines[0] and "needs 4.0 GiB of memory" in lines[1]
+    have = [float(line.split("but ")[1].split(" GiB")[0]) for line in lines]
+    assert all(0 < h < 2 for h in have)  # what is left of the 2 GiB the process may map
+
+
+def test_a_zero_dimensional_X_in_an_npz_is_a_clear_error(tmp_path):
+    np.savez(tmp_path / "scalar.npz", X=np.array(3.0), y=np.array([1, 0]))
+    with pytest.raises(DatasetError, match=r"scalar.npz: X must hold one row per sample, got a single value"):
+        data.load(tmp_path / "scalar.npz")
+    np.savez(tmp_path / "scalar-y.npz", X=np.zeros((2, 3)), y=np.array(1))
+    with pytest.raises(DatasetError, match=r"scalar-y.npz: y must hold one row per sample"):
+        data.load_raw(tmp_path / "scalar-y.npz")

@@ -145,10 +145,10 @@ def test_every_rule_is_documented_with_its_threshold_and_source():
 
 def test_a_broken_doctor_file_gets_a_clear_error(tmp_path):
     (tmp_path / "doctor.json").write_text('{"records": [{"epoch": "x"}]}')
-    with pytest.raises(nn.NumpynnError, match="not a doctor file"):
+    with pytest.raises(nn.NumpynnError, match=r"doctor.json: records\[0\].epoch must be an integer .*, got 'x'"):
         load_doctor(tmp_path)
     (tmp_path / "doctor.json").write_text("{half")
-    with pytest.raises(nn.NumpynnError, match="not a doctor file"):
+    with pytest.raises(nn.NumpynnError, match="doctor.json is not valid JSON"):
         load_doctor(tmp_path)
 
 

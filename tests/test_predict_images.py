@@ -166,3 +166,46 @@ def test_cli_predict_on_a_kaggle_style_csv_drops_its_label_column(tmp_path, trai
     assert r.returncode == 0, r.stderr
     expected = model.predict(data.apply_preprocessing(digits[:5], SCALE))
     assert json.loads(r.stdout)["predictions"] == expected.tolist() == labels[:5].tolist()
+
+
+def _main_within(seconds: float, argv: list[str]) -> int:
+    """numpynn.cli.main(argv) in a thread; the test fails (rather than hangs) if it has not returned in time."""
+    import threading
+
+    from numpynn.cli import main
+
+    box: dict = {}
+    t = threading.Thread(target=lambda: box.setdefault("rc", main(argv)), daemon=True)
+    t.start()
+    t.join(seconds)
+    if t.is_alive():
+        pytest.fail(f"numpynn {' '.join(argv)} still running after {seconds} s (blocked on the input?)")
+    return box["rc"]
+
+
+@pytest.mark.parametrize("name", ["pipe.npy", "pipe.png", "pipe.jpg"])
+def test_cli_predict_refuses_a_fifo_without_waiting_on_it(tmp_path, trained, capsys, name):
+    _, path, _, _ = trained
+    os.mkfifo(tmp_path / name)
+    assert _main_within(20, ["predict", str(path), str(tmp_path / name)]) == 2
+    err = capsys.readouterr().err
+    assert f"{name}: expected a regular" in err and "FIFO" in err and "Traceback" not in err
+
+
+def test_cli_predict_on_a_device_or_a_lying_npy_says_what_it_is(tmp_path, trained, capsys):
+    _, path, digits, labels = trained
+    (tmp_path / "zero.npy").symlink_to("/dev/zero")
+    assert _main_within(20, ["predict", str(path), str(tmp_path / "zero.npy")]) == 2
+    err = capsys.readouterr().err
+    assert "zero.npy: expected a regular .npy file, but it is a character device" in err and "pickled" not in err
+    np.save(tmp_path / "digits.npy", digits[:3])
+    with open(tmp_path / "lying.npy", "wb") as f:  # three images under a header that claims three million
+        np.lib.format.write_array_header_1_0(f, {"descr": "|u1", "fortran_order": False, "shape": (3_000_000, 28, 28)})
+        f.write(digits[:3].tobytes())
+    assert _main_within(20, ["predict", str(path), str(tmp_path / "lying.npy")]) == 2
+    assert "lying.npy: the header promises shape" in capsys.readouterr().err
+    np.save(tmp_path / "one.npy", np.float32(3))
+    assert _main_within(20, ["predict", str(path), str(tmp_path / "one.npy")]) == 2
+    assert "one.npy: expected samples" in capsys.readouterr().err
+    assert _main_within(20, ["predict", str(path), str(tmp_path / "digits.npy"), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["labels"] == [str(v) for v in labels[:3]]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import html
-import json
 import os
 import tempfile
 from collections.abc import Sequence
@@ -13,8 +12,9 @@ from typing import Any
 
 from .atomic import atomic_write_bytes
 from .config import ConfigError, TrainConfig
-from .errors import NumpynnError
+from .errors import NumpynnError, RunFileError
 from .report import CSS, _img, recipe
+from .runfiles import MAX_SMALL_FILE_BYTES, read_bytes, read_history, read_metrics
 from .training.history import History
 
 
@@ -27,25 +27,23 @@ class RunRecord:
 
 
 def load_run(run_dir: str | os.PathLike) -> RunRecord:
-    """A run folder's config, history and metrics, each checked; NumpynnError naming what is missing or broken."""
+    """A run folder's config, history and metrics, each read by `runfiles` (regular files, bounded sizes and
+    nesting, every field checked); NumpynnError naming the file (and field) that is missing or broken."""
     d = Path(run_dir)
     if not d.is_dir():
         raise NumpynnError(f"{d}: not a folder; expected a run folder written by `numpynn train`")
     for name in ("config.toml", "history.json", "metrics.json"):
-        if not (d / name).is_file():
+        if not os.path.lexists(d / name):
             raise NumpynnError(f"{d}: not a complete run folder (no {name})")
+    read_bytes(d / "config.toml", MAX_SMALL_FILE_BYTES)  # a regular file of a config's size, before TOML reads it
     try:
         config = TrainConfig.from_toml(d / "config.toml")
     except ConfigError as exc:
         raise NumpynnError(f"{d}: {exc}") from None
-    try:
-        history = History.from_dict(json.loads((d / "history.json").read_text()))
-        metrics = json.loads((d / "metrics.json").read_text())
-        if not isinstance(metrics, dict) or not isinstance(metrics.get("test"), dict):
-            raise TypeError("metrics.json has no 'test' results")
-    except (OSError, UnicodeDecodeError, ValueError, TypeError, AttributeError) as exc:
-        raise NumpynnError(f"{d}: unreadable run files: {exc}") from None
-    return RunRecord(d.name, config, history, metrics)
+    except RecursionError:  # tomllib recurses once per level of nesting
+        raise RunFileError(f"{d / 'config.toml'}: nested too deeply; no numpynn config nests") from None
+    history = History.from_dict(read_history(d / "history.json"))
+    return RunRecord(d.name, config, history, read_metrics(d / "metrics.json"))
 
 
 def write_compare(run_dirs: Sequence[str | os.PathLike], out: str | os.PathLike) -> Path:

@@ -35,3 +35,8 @@ class DatasetError(NumpynnError, ValueError):
 
 class ExportError(NumpynnError, ValueError):
     """A model cannot be written in another format (ONNX, a NumPy file): a layer the format lacks, bad options."""
+
+
+class RunFileError(NumpynnError, ValueError):
+    """A file of a run folder (history.json, metrics.json, doctor.json, config.toml) is missing, too large,
+    not JSON, or holds a field of the wrong type."""

@@ -2,7 +2,8 @@
 
 A crafted file can carry a valid checksum (anyone can recompute it), so every value is checked as if it came
 from a stranger: its type, then its range. Each failure is a ModelFileError naming the field, e.g.
-"training.optimizer.iterations must be an integer in [0, 4611686018427387904], got -1".
+"training.optimizer.iterations must be an integer in [0, 4611686018427387904], got -1". The files of a run folder
+are checked with the same functions (numpynn.runfiles names the file in front of the field).
 """
 
 from __future__ import annotations
@@ -95,15 +96,42 @@ def rng_state(value: Any, field: str) -> dict[str, Any]:
 
 
 def history(value: Any, field: str) -> dict[str, Any]:
-    """A History.to_dict(): per-epoch figures, per-step losses and two flags."""
-    d = obj(value, field)
-    epochs = obj(d.get("epochs", {}), f"{field}.epochs")
+    """A History.to_dict(): per-epoch figures, per-step losses and two flags (`field` "" for a history.json)."""
+    d = obj(value, field or "the history")
+    epochs = obj(d.get("epochs", {}), at(field, "epochs"))
     for name, values in epochs.items():
-        numbers(values, f"{field}.epochs[{name!r:.40}]", finite=False)
-    numbers(d.get("batch_loss", []), f"{field}.batch_loss", finite=False)
+        numbers(values, at(field, f"epochs[{name!r:.40}]"), finite=False)
+    numbers(d.get("batch_loss", []), at(field, "batch_loss"), finite=False)
     for key in ("stopped_early", "interrupted"):
-        flag(d.get(key, False), f"{field}.{key}")
+        flag(d.get(key, False), at(field, key))
     return d
+
+
+def at(field: str, key: str) -> str:
+    """The name of `key` inside `field` ("training.history" + "epochs"); `key` alone for a whole file's fields."""
+    return f"{field}.{key}" if field else key
+
+
+def optional_number(value: Any, field: str) -> float | None:
+    """None, or a number (NaN and inf allowed: a figure records what happened)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ModelFileError(f"{field} must be a number or null, got {_show(value)}")
+    return float(value)
+
+
+def text(value: Any, field: str, *, optional: bool = False) -> str | None:
+    """A string (or None with `optional`)."""
+    if not isinstance(value, str) and not (optional and value is None):
+        raise ModelFileError(f"{field} must be a string{' or null' if optional else ''}, got {_show(value)}")
+    return value
+
+
+def array(value: Any, field: str, what: str = "values") -> list[Any]:
+    if not isinstance(value, list):
+        raise ModelFileError(f"{field} must be a list of {what}, got {_show(value)}")
+    return value
 
 
 def preprocessing(value: Any, field: str = "preprocessing", n_features: int | None = None) -> dict[str, Any]:

@@ -72,18 +72,20 @@ def csv_features(path: Path, prep: dict, n_features: int | None) -> np.ndarray:
 
 def read_inputs(path: Path, prep: dict | None = None, n_features: int | None = None, *,
                 invert: bool | None = None) -> np.ndarray:
-    """Raw samples from an image (one digit), .npy, .csv or IDX file."""
+    """Raw samples from an image (one digit), .npy, .csv or IDX file; every reader refuses a FIFO or a device
+    and checks the size a header declares against the memory available before reading."""
     from ..data import read_idx
     from ..data.images import load_digit_image
+    from ..data.npz import load_npy
 
     suffix = "".join(path.suffixes[-2:]).lower() if path.suffix == ".gz" else path.suffix.lower()
     if suffix in IMAGE_SUFFIXES:
         return load_digit_image(path, invert=invert)[None]
     if suffix == ".npy":
-        try:
-            a = np.load(path, allow_pickle=False)
-        except (ValueError, OSError) as exc:
-            raise NumpynnError(f"{path}: not a readable .npy array ({exc})") from None
+        a = load_npy(path)
+        if a.ndim == 0:
+            raise DatasetError(f"{path}: expected samples (one per row, or one image), got a single value "
+                               f"(a 0-d array)")
         return a[None] if a.ndim == 1 or (a.ndim == 2 and a.shape == (28, 28)) else a
     if suffix == ".csv":
         return csv_features(path, prep or {}, n_features)

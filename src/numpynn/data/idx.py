@@ -3,9 +3,10 @@
 Layout: two zero bytes, a type code, the number of dimensions n, then n big-endian uint32 sizes, then the
 values in big-endian C order. The reader checks each part before trusting it: the magic bytes, the type
 code, the dimensions, and that the payload is exactly as long as the dimensions promise. The size the header
-declares is checked against a limit (`max_bytes`) before anything is inflated, and memory grows only with
-bytes actually read, so neither a header that claims 10^12 images nor a small gzip that inflates to 2^62
-bytes can cause a huge allocation. Gzip files are read to the end, so their CRC and length are verified.
+declares is checked against a limit (`max_bytes`) and against the memory available before anything is
+inflated, and memory is touched only by bytes actually read, so neither a header that claims 10^12 images nor
+a small gzip that inflates to 2^62 bytes (nor an honest 3 GiB one on a machine without 3 GiB free) can cause
+an allocation that fails. Gzip files are read to the end, so their CRC and length are verified.
 Only regular files are read (a FIFO or a device is refused, never waited on).
 """
 
@@ -22,7 +23,7 @@ import numpy as np
 
 from ..atomic import atomic_writer
 from ..errors import DatasetError
-from .files import open_regular
+from .files import open_regular, read_payload
 
 # type code -> big-endian dtype
 IDX_TYPES: dict[int, np.dtype] = {
@@ -31,7 +32,6 @@ IDX_TYPES: dict[int, np.dtype] = {
 }
 _CODES = {dt.newbyteorder("=").str[1:]: code for code, dt in IDX_TYPES.items()}
 MAX_DIMS = 16
-CHUNK = 1 << 22
 MAX_BYTES = 1 << 32  # 4 GiB of values: ~90 times the MNIST training images; pass max_bytes= for more
 
 
@@ -96,16 +96,13 @@ def _parse(stream, name: str, total_size: int | None, max_bytes: int) -> np.ndar
         raise DatasetError(f"{name}: the header promises {' x '.join(map(str, dims))} values ({expected:,} bytes), "
                            f"more than the limit of {max_bytes:,} bytes; refusing to read it (pass max_bytes= to "
                            f"raise the limit)")
-    data = bytearray()  # grows only with bytes actually read; the array below is a view of it, not a copy
-    while len(data) < expected:
-        block = stream.read(min(CHUNK, expected - len(data)))
-        if not block:
-            raise DatasetError(f"{name}: truncated: the header promises {' x '.join(map(str, dims))} values "
-                               f"({expected} bytes) but the data ends after {len(data)} bytes")
-        data += block
+    data, got = read_payload(stream, expected, f"{name}: reading its {' x '.join(map(str, dims))} values")
+    if got < expected:
+        raise DatasetError(f"{name}: truncated: the header promises {' x '.join(map(str, dims))} values "
+                           f"({expected} bytes) but the data ends after {got} bytes")
     if stream.read(1):
         raise DatasetError(f"{name}: extra bytes after the {expected} bytes of data the header promises")
-    array = np.frombuffer(data, dtype=dtype).reshape(dims)
+    array = data.view(dtype).reshape(dims)  # a view of the buffer read, not a copy
     if not dtype.isnative:  # big-endian on disk, little-endian here: swap in place, then read as native
         array = array.byteswap(inplace=True).view(dtype.newbyteorder())
     return array

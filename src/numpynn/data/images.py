@@ -4,7 +4,8 @@ MNIST's digits were size-normalised to fit a 20x20 box (keeping their aspect rat
 placed in a 28x28 field with their centre of mass at the centre, light ink on black. A photo is inverted
 when its ink is darker than its paper: the paper's level is estimated from the border and the histogram,
 and the ink is the pixels furthest from it (so grey paper, at any level, is handled). Pillow (installed with
-matplotlib) reads the file; an image larger than MAX_PIXELS is refused before it is decoded.
+matplotlib) reads the file, opened only if it is a regular file (a FIFO is refused, never waited on); an image
+larger than MAX_PIXELS is refused before it is decoded.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import warnings
 import numpy as np
 
 from ..errors import DatasetError
+from .files import open_regular
 
 MAX_PIXELS = 50_000_000  # a 50-megapixel photo decodes to 200 MB of RGBA; more is refused before decoding
 
@@ -32,27 +34,31 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
     contrasts with its strokes (a white digit on nothing must not vanish on white)."""
     Image, UnidentifiedImageError = _imaging()
     try:
-        with warnings.catch_warnings():  # our own size check below says it better than Pillow's warning
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            im = Image.open(path)
-        with im:
-            w, h = im.size
-            if w * h > MAX_PIXELS:  # checked from the header, before a decompression bomb is inflated
-                raise DatasetError(f"{path}: {w}x{h} = {w * h:,} pixels is more than the {MAX_PIXELS:,} "
-                                   "numpynn decodes (is it a decompression bomb?); scale the image down")
-            im.load()
-            if im.mode in ("RGBA", "LA", "PA") or "transparency" in im.info:
-                rgba = np.asarray(im.convert("RGBA"), dtype=np.float32) / 255.0
-                return _on_contrasting_background(rgba)
-            grey = im.convert("L")
+        with open_regular(path, "image file") as f:  # a FIFO would block Pillow's open forever
+            with warnings.catch_warnings():  # our own size check below says it better than Pillow's warning
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+                im = Image.open(f)
+            return _decode(im, path)
     except DatasetError:
         raise
-    except FileNotFoundError:
-        raise DatasetError(f"{path}: no such file") from None
     except Image.DecompressionBombError as exc:  # Pillow's own check, at twice its limit, came first
         raise DatasetError(f"{path}: refused before decoding, a possible decompression bomb: {exc}") from None
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
         raise DatasetError(f"{path}: not a readable PNG or JPEG image ({exc})") from None
+
+
+def _decode(im, path: str | os.PathLike) -> np.ndarray:
+    """The pixels of an opened image as read_image returns them, its size checked before it is decoded."""
+    with im:
+        w, h = im.size
+        if w * h > MAX_PIXELS:  # checked from the header, before a decompression bomb is inflated
+            raise DatasetError(f"{path}: {w}x{h} = {w * h:,} pixels is more than the {MAX_PIXELS:,} "
+                               "numpynn decodes (is it a decompression bomb?); scale the image down")
+        im.load()
+        if im.mode in ("RGBA", "LA", "PA") or "transparency" in im.info:
+            rgba = np.asarray(im.convert("RGBA"), dtype=np.float32) / 255.0
+            return _on_contrasting_background(rgba)
+        grey = im.convert("L")
     return np.asarray(grey, dtype=np.float32) / 255.0
 
 

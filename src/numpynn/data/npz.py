@@ -3,7 +3,8 @@
 Each member's .npy header is parsed here (not by np.load) so that every claim is checked before a byte of data
 is inflated: the header's own length, its fields, a numeric dtype (no objects, text or records: nothing to
 unpickle), whole non-negative dimensions, a declared size within `max_bytes` (all members together) and equal
-to what the zip entry holds. The data is then read in bounded blocks and the zip's CRC verified at its end.
+to what the zip entry holds, and all members together within the memory available. The data is then read in
+bounded blocks and the zip's CRC verified at its end. A lone .npy file (`load_npy`) is read the same way.
 """
 
 from __future__ import annotations
@@ -17,13 +18,13 @@ import zlib
 import numpy as np
 
 from ..errors import DatasetError
-from .files import open_regular
+from ..memory import check_available
+from .files import open_regular, read_payload
 
 MAX_BYTES = 1 << 32     # all arrays of one file together: 4 GiB (Keras's mnist.npz holds 55 MB)
 MAX_HEADER = 10_000     # np.load's own limit on a .npy header
 MAX_MEMBERS = 10_000
 NUMERIC_KINDS = "biuf"  # bool, signed, unsigned, float
-_CHUNK = 1 << 22
 
 
 def load_npz_arrays(path: str | os.PathLike, keys: tuple[str, ...] | None = None, *,
@@ -59,38 +60,77 @@ def _read_archive(z: zipfile.ZipFile, name: str, keys: tuple[str, ...] | None,
     missing = [k for k in wanted if k not in members]
     if missing:
         raise DatasetError(f"{name}: missing arrays {missing}; the file has {present}")
-    budget, out = max_bytes, {}
+    # every member's header first: the arrays together must fit the limit and the memory before one is inflated
+    budget, headers = max_bytes, {}
     for key in wanted:
-        out[key] = _read_member(z, members[key], f"{name}: array {key!r}", budget)
-        budget -= out[key].nbytes
-    return out
+        headers[key] = _member_header(z, members[key], f"{name}: array {key!r}", budget)
+        budget -= headers[key][3]
+    total = max_bytes - budget
+    if len(wanted) > 1:
+        check_available(total, f"{name}: reading its {len(wanted)} arrays ({', '.join(wanted)[:200]})")
+    return {key: _read_member(z, members[key], f"{name}: array {key!r}", headers[key]) for key in wanted}
 
 
-def _read_member(z: zipfile.ZipFile, info: zipfile.ZipInfo, where: str, budget: int) -> np.ndarray:
+def _member_header(z: zipfile.ZipFile, info: zipfile.ZipInfo, where: str,
+                   budget: int) -> tuple[tuple[int, ...], bool, np.dtype, int]:
+    """(shape, fortran_order, dtype, bytes of data) of a member, checked against `budget` and its zip entry."""
     if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
         raise DatasetError(f"{where}: compression method {info.compress_type}; np.savez writes only stored or "
                            f"deflated members")
     with z.open(info) as m:
         shape, fortran, dtype, header_len = _read_header(m, where)
-        nbytes = int(np.prod(shape, dtype=object)) * dtype.itemsize
-        if nbytes > budget:
-            raise DatasetError(f"{where}: the header promises shape {shape} of {dtype} ({nbytes:,} bytes), more than "
-                               f"the {budget:,} bytes left of the limit; refusing to read it")
-        if info.file_size - header_len != nbytes:
-            raise DatasetError(f"{where}: the header promises shape {shape} of {dtype} ({nbytes:,} bytes) but the "
-                               f"archive entry holds {info.file_size - header_len:,} bytes after the header")
-        data = bytearray()  # grows only with bytes actually inflated
-        while len(data) < nbytes:
-            block = m.read(min(_CHUNK, nbytes - len(data)))
-            if not block:
-                raise DatasetError(f"{where}: truncated: {len(data):,} of {nbytes:,} bytes")
-            data += block
+    nbytes = _declared_bytes(shape, dtype, where, budget, "bytes left of the limit")
+    if info.file_size - header_len != nbytes:
+        raise DatasetError(f"{where}: the header promises shape {shape} of {dtype} ({nbytes:,} bytes) but the "
+                           f"archive entry holds {info.file_size - header_len:,} bytes after the header")
+    return shape, fortran, dtype, nbytes
+
+
+def _declared_bytes(shape: tuple[int, ...], dtype: np.dtype, where: str, budget: int, limit: str) -> int:
+    nbytes = int(np.prod(shape, dtype=object)) * dtype.itemsize
+    if nbytes > budget:
+        raise DatasetError(f"{where}: the header promises shape {shape} of {dtype} ({nbytes:,} bytes), more than "
+                           f"the {budget:,} {limit}; refusing to read it")
+    return nbytes
+
+
+def _read_member(z: zipfile.ZipFile, info: zipfile.ZipInfo, where: str,
+                 header: tuple[tuple[int, ...], bool, np.dtype, int]) -> np.ndarray:
+    shape, fortran, dtype, nbytes = header
+    with z.open(info) as m:
+        _read_header(m, where)
+        array = _read_data(m, shape, fortran, dtype, nbytes, where)
         if m.read(1):  # also makes zipfile check the CRC at the end of the entry
             raise DatasetError(f"{where}: extra bytes after the {nbytes:,} bytes its header promises")
-    array = np.frombuffer(data, dtype=dtype).reshape(shape, order="F" if fortran else "C")
+    return array
+
+
+def _read_data(stream, shape: tuple[int, ...], fortran: bool, dtype: np.dtype, nbytes: int,
+               where: str) -> np.ndarray:
+    data, got = read_payload(stream, nbytes, f"{where}: reading its {shape} array of {dtype}")
+    if got < nbytes:
+        raise DatasetError(f"{where}: truncated: {got:,} of {nbytes:,} bytes")
+    array = data.view(dtype).reshape(shape, order="F" if fortran else "C")
     if not dtype.isnative:
         array = array.byteswap(inplace=True).view(dtype.newbyteorder())
     return array
+
+
+def load_npy(path: str | os.PathLike, *, max_bytes: int = MAX_BYTES) -> np.ndarray:
+    """The numeric array of a .npy file (np.save), read as an .npz member is: never unpickled, its header checked
+    against the file's size, the limit and the memory available before the data is read. DatasetError otherwise."""
+    name = str(path)
+    with open_regular(path, ".npy file") as f:
+        try:
+            shape, fortran, dtype, header_len = _read_header(f, name)
+            nbytes = _declared_bytes(shape, dtype, name, max_bytes, "bytes numpynn reads from one file")
+            size = os.fstat(f.fileno()).st_size
+            if size - header_len != nbytes:
+                raise DatasetError(f"{name}: the header promises shape {shape} of {dtype} ({nbytes:,} bytes) but the "
+                                   f"file holds {size - header_len:,} bytes after the header")
+            return _read_data(f, shape, fortran, dtype, nbytes, name)
+        except OSError as exc:
+            raise DatasetError(f"{name}: read error: {exc.strerror or exc}") from None
 
 
 def _read_header(m, where: str) -> tuple[tuple[int, ...], bool, np.dtype, int]:

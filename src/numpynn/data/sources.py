@@ -208,6 +208,10 @@ def _load_table(p: Path, label_column: int | str | None = None, task: str = "aut
             raise DatasetError(f"{p}: expected arrays x_train, y_train, x_test, y_test (Keras) or X and y; "
                                f"the file has {sorted(arrays)}")
         X, y = arrays[keys["x"]], arrays[keys["y"]]
+        for key, a in ((keys["x"], X), (keys["y"], y)):
+            if a.ndim == 0:  # np.savez of a plain number
+                raise DatasetError(f"{p}: {key} must hold one row per sample, got a single value (a 0-d array "
+                                   f"{a.dtype} {a.tolist()!r:.40})")
         if len(X) != len(y):
             raise DatasetError(f"{p}: X has {len(X)} rows but y has {len(y)}")
         if X.dtype.kind not in "biuf":

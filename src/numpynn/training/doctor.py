@@ -206,10 +206,13 @@ def diagnose(records: list[dict[str, Any]], divergence: dict[str, Any] | None = 
     if divergence:
         found.append(Finding("non_finite", divergence.get("layer"), divergence["text"], NON_FINITE_REMEDY,
                              divergence.get("epoch")))
-    layers = sorted({r["layer"] for rec in records for r in rec["layers"]})
+    by_layer: dict[int, list[tuple[int, dict[str, Any]]]] = {}  # one pass: a long run's records are not rescanned
+    for rec in records:
+        for r in rec["layers"]:
+            by_layer.setdefault(r["layer"], []).append((rec["epoch"], r))
     for rule in rules:
-        for i in layers:
-            series = [(rec["epoch"], r.get(rule.measure)) for rec in records for r in rec["layers"] if r["layer"] == i]
+        for i in sorted(by_layer):
+            series = [(e, r.get(rule.measure)) for e, r in by_layer[i]]
             held = [(e, v) for e, v in series if rule.holds(v)]
             if not held:
                 continue
@@ -290,25 +293,13 @@ def _finite_json(obj: Any) -> Any:
 
 
 def load_doctor(run_dir: str | os.PathLike) -> dict[str, Any]:
-    """A run folder's doctor.json, checked; its findings recomputed from the records with today's rules."""
+    """A run folder's doctor.json, every field checked (runfiles.read_doctor); its findings recomputed from the
+    records with today's rules. RunFileError naming the file and the field for anything else."""
+    from ..runfiles import read_doctor
+
     path = Path(run_dir) / "doctor.json"
-    if not path.is_file():
+    if not os.path.lexists(path):
         raise NumpynnError(f"{run_dir}: no doctor.json (was the run trained with doctor = false, or is this not "
                            f"a run folder?)")
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise NumpynnError(f"{path}: not a doctor file: {exc}") from None
-    if not isinstance(data, dict) or not isinstance(data.get("records"), list):
-        raise NumpynnError(f"{path}: not a doctor file: expected an object with a 'records' list")
-    try:
-        records = [{"epoch": int(r["epoch"]), "loss": r.get("loss"),
-                    "layers": [{k: (math.nan if v is None else v) for k, v in ly.items()} for ly in r["layers"]]}
-                   for r in data["records"]]
-        div = data.get("divergence")
-        if div is not None and not (isinstance(div, dict) and isinstance(div.get("text"), str)):
-            raise TypeError("divergence must be an object with a 'text'")
-        data["records"], data["findings"] = records, diagnose(records, div)
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise NumpynnError(f"{path}: not a doctor file: {exc}") from None
-    return data
+    records, divergence = read_doctor(path)
+    return {"records": records, "divergence": divergence, "findings": diagnose(records, divergence)}
