@@ -25,6 +25,43 @@ def numpynn(*args, cwd=None, timeout=300, **kw):
                           cwd=cwd, timeout=timeout, env=env, **kw)
 
 
+def _command_paths(parser, path=()):
+    """Every command line that names a (sub)command, as read from the parser: (), ("train",), ("datasets", "list")."""
+    import argparse
+
+    yield path
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield from _command_paths(sub, (*path, name))
+
+
+def test_help_of_numpynn_and_of_every_subcommand_prints_its_usage():
+    from numpynn.cli import build_parser
+
+    paths = list(_command_paths(build_parser()))
+    assert ("train",) in paths and ("lr-find",) in paths and len(paths) > 10
+    runs = {path: subprocess.Popen([sys.executable, "-m", "numpynn.cli", *path, "--help"], stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, text=True) for path in paths}
+    for path, proc in runs.items():
+        out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, (path, err)
+        assert out.startswith(f"usage: numpynn {' '.join(path)}".rstrip()) and "Traceback" not in err, path
+    # a literal % in a setting's help text reaches the user as written
+    assert "85-115 %" in " ".join(subprocess.run([sys.executable, "-m", "numpynn.cli", "train", "--help"],
+                                                 capture_output=True, text=True).stdout.split())
+
+
+def test_python_dash_m_numpynn_is_the_numpynn_command(tmp_path):
+    from numpynn.version import __version__
+
+    r = subprocess.run([sys.executable, "-m", "numpynn", "--version"], capture_output=True, text=True, cwd=tmp_path)
+    assert r.returncode == 0 and r.stdout.strip() == f"numpynn {__version__}", r.stderr
+    r = subprocess.run([sys.executable, "-m", "numpynn", "info", "missing.safetensors"], capture_output=True,
+                       text=True, cwd=tmp_path)
+    assert r.returncode == 2 and r.stderr.startswith("numpynn: error: ") and "cannot read model file" in r.stderr
+
+
 def test_train_evaluate_predict_round_trip(tmp_path, tiny_npz):
     run = tmp_path / "run"
     r = numpynn("train", "--dataset", tiny_npz, "--out", run, *TINY)

@@ -57,7 +57,7 @@ def test_every_setting_has_a_cli_flag_with_its_help_text():
         action = actions[f.name]
         flag = "--" + f.name.replace("_", "-")
         assert flag in action.option_strings
-        assert action.help == f.metadata["help"] and action.help
+        assert action.help and action.help % {} == f.metadata["help"]  # as argparse expands it: "%%" is "%"
         assert action.default is None  # an unset flag leaves the config file's (or the default) value
         if f.metadata["kind"] is BOOL:
             assert "--no-" + flag[2:] in action.option_strings

@@ -11,6 +11,7 @@ import pytest
 
 import numpynn as nn
 from numpynn import data
+from numpynn.data import csv as csv_reader
 from numpynn.data.csv import read_csv
 from numpynn.data.labels import choose_task, class_labels
 from numpynn.errors import DatasetError, ModelFileError, NumpynnError
@@ -35,12 +36,13 @@ def test_a_byte_order_mark_hides_neither_the_first_row_nor_the_label_column(tmp_
 
 
 def test_label_column_by_name_by_index_and_text_labels(tmp_path):
-    path = write(tmp_path / "iris.csv", 'x,y,species,w\n5.1,3.5,setosa,1\n4.9,3.0,"virginica",2\n')
+    path = write(tmp_path / "iris.csv", 'x,z,species,w\n5.1,3.5,setosa,1\n4.9,3.0,"virginica",2\n')
     table = read_csv(path)
-    X, y, col = table.split()  # the lone text column is the label, though another column is named y
+    X, y, col = table.split()  # no header name says which: the lone text column is the label
     assert col == 2 and y.tolist() == ["setosa", "virginica"] and X.shape == (2, 3)
     assert table.label_index("w") == 3 and table.label_index("-1") == 3 and table.label_index(0) == 0
-    with pytest.raises(DatasetError, match="column 2 \\('species'\\) holds text"):
+    with pytest.raises(DatasetError, match="row 2, column 3 \\('species'\\): 'setosa' is not a number; only the "
+                                           "label column, column 4 \\('w'\\), may hold text"):
         table.split("w")
     with pytest.raises(DatasetError, match="no column named 'nope'; the header is"):
         table.split("nope")
@@ -50,7 +52,8 @@ def test_label_column_by_name_by_index_and_text_labels(tmp_path):
 
 @pytest.mark.parametrize("text, message", [
     ("1,2,3\n4,5\n6,7,8\n", "row 2 has 2 fields, expected 3"),
-    ("a,b\n1,\n", "row 2, column 2: the field is empty"),
+    ("a,b\n1,\n", "row 2, column 2 \\('b'\\): the field is empty"),
+    ("1,2\n3,\n", "row 2, column 2: the field is empty"),
     ("1,nan,0\n2,3,1\n", "row 1, column 2: nan is not a finite number"),
     ("1e400,2,0\n", "inf is not a finite number"),
     ("", "the file is empty"),
@@ -59,6 +62,78 @@ def test_label_column_by_name_by_index_and_text_labels(tmp_path):
 def test_bad_files_say_what_and_where(tmp_path, text, message):
     with pytest.raises(DatasetError, match=message):
         read_csv(write(tmp_path / "bad.csv", text))
+
+
+def test_a_header_name_wins_over_a_guess_from_the_values(tmp_path):
+    table = read_csv(write(tmp_path / "a.csv", "x,y,species\n5.1,3.5,setosa\n4.9,3.0,virginica\n"))
+    assert table.label_index() == 1  # the header names y; the text column is no reason to take another
+    with pytest.raises(DatasetError, match=r"row 2, column 3 \('species'\): 'setosa' is not a number; only the "
+                                           r"label column, column 2 \('y'\), may hold text \(--label-column"):
+        table.split()
+    X, y, col = table.split("species")
+    assert col == 2 and y.tolist() == ["setosa", "virginica"]
+    X, y, col = read_csv(write(tmp_path / "b.csv", "Label,a,b\n0,1,2\n1,3,4\n")).split()
+    assert col == 0 and y.tolist() == [0, 1] and X.tolist() == [[1, 2], [3, 4]]
+
+
+@pytest.mark.parametrize("cell, shown", [(b"NA", "'NA'"), (b'"0,5"', "'0,5'"), (b"4\0", r"'4\\x00'"),
+                                         (b"\0", r"'\\x00'"), (b"4\x002", r"'4\\x002'")])
+@pytest.mark.parametrize("header", [b"a,b,label\n", b"a,b,c\n", b""])
+def test_a_stray_cell_in_a_numeric_column_is_refused_with_its_row_and_column(tmp_path, cell, shown, header):
+    rows = [b"1,2,0", b"3," + cell + b",1", b"5,6,0", b"7,8,1"]
+    path = write(tmp_path / "bad.csv", header + b"\n".join(rows) + b"\n")
+    where = f"row {3 if header else 2}, column 2" + (f" \\('{header.decode()[2]}'\\)" if header else "")
+    with pytest.raises(DatasetError, match=f"bad.csv: {where}: {shown} "):
+        read_csv(path)
+    with pytest.raises(DatasetError, match=f"{where}: {shown} "):
+        data.load_dataset(str(path))
+
+
+def test_a_text_label_column_and_a_mostly_numeric_one(tmp_path):
+    X, y, col = read_csv(write(tmp_path / "t.csv", "1,2,cat\n3,4,dog\n5,6,7\n")).split()  # classes, one named 7
+    assert col == 2 and y.tolist() == ["cat", "dog", "7"]
+    with pytest.raises(DatasetError, match=r"row 3, column 3: 'n/a' is not a number, though 2 of the column's 3 "):
+        read_csv(write(tmp_path / "n.csv", "1,2,0\n3,4,1\n5,6,n/a\n"))
+
+
+@pytest.mark.parametrize("header, message", [
+    ("a,label,label", "columns 2 and 3 are both named 'label'"),
+    ("a,a,label", "columns 1 and 2 are both named 'a'"),
+    ("a,class,label", r"the header names more than one label column \(column 2 \('class'\), column 3 \('label'\)\)"),
+])
+def test_columns_of_one_name_are_refused(tmp_path, header, message):
+    path = write(tmp_path / "d.csv", f"{header}\n1,2,0\n3,4,1\n")
+    with pytest.raises(DatasetError, match=message):
+        read_csv(path).split()
+
+
+def test_a_split_that_leaves_the_test_set_empty_says_so(tmp_path):
+    path = write(tmp_path / "six.csv", "a,b,label\n" + "".join(f"{i},{i * i},{i % 3}\n" for i in range(6)))
+    with pytest.raises(DatasetError, match="six.csv: the 20 % test split of 6 samples is empty"):
+        data.load_dataset(str(path))
+    with pytest.raises(DatasetError, match="2 samples are too few to split"):
+        data.load_dataset(str(write(tmp_path / "two.csv", "a,b,label\n1,2,0\n3,4,1\n")))
+
+
+def test_a_300_mb_line_is_refused_before_it_is_read(tmp_path):
+    path = tmp_path / "long.csv"
+    with open(path, "wb") as f:  # sparse: the hole reads as 300 MB of NUL bytes on line 3
+        f.write(b"a,b,label\n1,2,0\n")
+        f.seek(300 << 20)
+        f.write(b",1\n")
+    with pytest.raises(DatasetError, match=f"long.csv: line 3 is longer than {csv_reader.MAX_LINE_BYTES:,} bytes"):
+        read_csv(path)
+
+
+@pytest.mark.parametrize("newline", [b"\n", b"\r\n", b"\r"])
+def test_the_line_limit_counts_each_line_across_chunks(tmp_path, monkeypatch, newline):
+    monkeypatch.setattr(csv_reader, "MAX_LINE_BYTES", 40)
+    row = b"1," * 19 + b"0"  # 39 bytes: within the limit, lines crossing the reader's chunks
+    path = write(tmp_path / "ok.csv", newline.join([row] * 50) + newline)
+    assert read_csv(path).matrix.shape == (50, 20)
+    path = write(tmp_path / "long.csv", newline.join([row] * 5 + [b"1," * 30 + b"0"] + [row] * 5) + newline)
+    with pytest.raises(DatasetError, match="long.csv: line 6 is longer than 40 bytes"):
+        read_csv(path)
 
 
 def test_a_fifo_is_refused_without_hanging(tmp_path):
@@ -196,6 +271,9 @@ def test_the_fuzz_corpus_ends_in_a_result_or_a_numpynn_error():
     assert outcomes["bom_no_header.csv"] == ((2, 2), "classification", 2)
     assert outcomes["text_labels.csv"][1] == "classification"
     assert outcomes["stray_label.csv"] == "DatasetError"
+    for name in ("stray_na.csv", "decimal_comma.csv", "nul_in_number.csv", "duplicate_label.csv",
+                 "named_label_and_text.csv"):
+        assert outcomes[name] == "DatasetError", name
 
 
 def test_label_column_and_task_are_settings(tmp_path):

@@ -161,3 +161,57 @@ def test_a_stray_label_is_refused_with_what_was_found(tmp_path):
     assert r.returncode == 2 and "labels span 0..100000 but only 11 distinct values occur" in r.stderr
     assert "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "run").exists()  # refused before a run folder is made
+
+
+def refused(r, tmp_path) -> str:
+    """The one-line error of a refused `numpynn train`, which made no run folder."""
+    assert r.returncode == 2 and "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert not (tmp_path / "run").exists()
+    return r.stderr
+
+
+@pytest.mark.parametrize("cell, shown", [(b"NA", "'NA'"), (b'"0,5"', "'0,5'"), (b"0.5\0", r"'0.5\x00'")])
+def test_a_stray_cell_in_a_feature_column_is_refused_not_taken_as_the_labels(tmp_path, cell, shown):
+    rng = np.random.default_rng(0)
+    rows = [f"{a:.3f},{b:.3f},{int(a > b)}".encode() for a, b in rng.random((40, 2))]
+    rows[6] = b"0.25," + cell + b",1"
+    path = tmp_path / "bad.csv"
+    path.write_bytes(b"a,b,label\n" + b"\n".join(rows) + b"\n")
+    r = numpynn("train", "--dataset", path, "--out", tmp_path / "run", *QUICK, "--epochs", "1", "--no-report")
+    assert f"bad.csv: row 8, column 2 ('b'): {shown} is not a number" in refused(r, tmp_path)
+
+
+def test_a_header_name_picks_the_label_column_over_a_text_column(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("x,y,species\n" + "".join(f"{i},{i % 2},{'ab'[i % 2]}\n" for i in range(20)))
+    r = numpynn("train", "--dataset", path, "--out", tmp_path / "run", *QUICK, "--epochs", "1", "--no-report")
+    assert ("row 2, column 3 ('species'): 'a' is not a number; only the label column, column 2 ('y'), may hold "
+            "text") in refused(r, tmp_path)
+
+
+@pytest.mark.parametrize("header, message", [("a,label,label", "columns 2 and 3 are both named 'label'"),
+                                             ("a,b,b", "columns 2 and 3 are both named 'b'")])
+def test_columns_of_one_name_are_refused(tmp_path, header, message):
+    path = tmp_path / "d.csv"
+    path.write_text(header + "\n" + "".join(f"{i},{i * 2},{i % 2}\n" for i in range(20)))
+    r = numpynn("train", "--dataset", path, "--out", tmp_path / "run", *QUICK, "--epochs", "1", "--no-report")
+    assert message in refused(r, tmp_path)
+
+
+@pytest.mark.parametrize("n, message", [(2, "2 samples are too few to split into training and test sets"),
+                                        (6, "the 20 % test split of 6 samples is empty")])
+def test_a_table_too_small_for_a_test_set_says_so(tmp_path, n, message):
+    path = tmp_path / "small.csv"
+    path.write_text("a,b,label\n" + "".join(f"{i},{i * i},{i % 3}\n" for i in range(n)))
+    r = numpynn("train", "--dataset", path, "--out", tmp_path / "run", *QUICK, "--epochs", "1", "--no-report")
+    assert f"small.csv: {message}" in refused(r, tmp_path)
+
+
+def test_a_300_mb_line_is_refused_with_its_line_number(tmp_path):
+    path = tmp_path / "long.csv"
+    with open(path, "wb") as f:  # sparse: a hole of 300 MB on line 4
+        f.write(b"a,b,label\n1,2,0\n3,4,1\n")
+        f.seek(300 << 20)
+        f.write(b",0\n")
+    r = numpynn("train", "--dataset", path, "--out", tmp_path / "run", *QUICK, "--epochs", "1", "--no-report")
+    assert "long.csv: line 4 is longer than 4,194,304 bytes" in refused(r, tmp_path)

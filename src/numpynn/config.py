@@ -177,9 +177,10 @@ class TrainConfig:
     noise: float = setting(0.0, "data", "Gaussian noise std", rule=between(0, 1000))
     flip: float = setting(0.0, "data", "chance of a left-right mirror (for clothing, not digits)",
                           rule=between(0, 1))
-    # tables (CSV, .npz with X and y); "" = a column named label/class/target/y, else the last
+    # tables (CSV, .npz with X and y); "" = the column named label/class/target/y, else the only text one, else the last
     label_column: str = setting("", "data", "the label column of a CSV: a header name or a 0-based index "
-                                "(default: the only text column, else one named label/class/target/y, else the last)")
+                                "(default: the one named label/class/target/y, else the only text column, else the "
+                                "last)")
     task: str = setting("auto", "data", "classification, regression or auto (mse loss, fractional targets or "
                         "more than 50 distinct values: regression; else classes)",
                         choices=("auto", "classification", "regression"))

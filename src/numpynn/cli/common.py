@@ -29,7 +29,8 @@ def parse_value(name: str, text: str):
 def add_setting_flags(p: argparse.ArgumentParser) -> None:
     """A flag for every TrainConfig setting (--hidden, --lr, --no-augment, ...), None where not given."""
     for f in fields(TrainConfig):
-        flag, text = "--" + f.name.replace("_", "-"), f.metadata["help"]
+        # argparse expands help with `%`, so a literal one ("85-115 %") must reach it as "%%"
+        flag, text = "--" + f.name.replace("_", "-"), f.metadata["help"].replace("%", "%%")
         if f.metadata["kind"] is BOOL:
             p.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction, default=None, help=text)
         else:

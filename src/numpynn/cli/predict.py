@@ -66,7 +66,7 @@ def csv_features(path: Path, prep: dict, n_features: int | None) -> np.ndarray:
         cols.remove(index if isinstance(index, int) and 0 <= index < len(cols) else len(cols) - 1)
     for j in cols:
         if table.columns[j].dtype.kind == "U":
-            raise DatasetError(f"{path}: column {table._name(j)} holds text; the model's inputs are numbers")
+            raise DatasetError(f"{path}: {table._name(j)} holds text; the model's inputs are numbers")
     return np.column_stack([table.columns[j] for j in cols]).astype(np.float32, copy=False)
 
 

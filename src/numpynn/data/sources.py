@@ -181,7 +181,11 @@ def _split_own_data(X: np.ndarray, y: np.ndarray, name: str) -> tuple[Split, Spl
     """A user's own (X, y) as train and test: an 80/20 split (stratified for classes), the same every time."""
     if len(X) < 5:
         raise DatasetError(f"{name}: {len(X)} samples are too few to split into training and test sets")
-    return train_val_split(X, y, 0.2, seed=0, stratify=y.dtype.kind in "iu")
+    train, test = train_val_split(X, y, 0.2, seed=0, stratify=y.dtype.kind in "iu")
+    if len(test[0]) == 0:  # stratified, a class of one or two samples gives none of them to the test set
+        raise DatasetError(f"{name}: the 20 % test split of {len(X)} samples is empty: no class has the 3 samples "
+                           "it takes to hold one out for testing")
+    return train, test
 
 
 def _targets(y: np.ndarray, name: str, task: str, loss: str,
