@@ -95,3 +95,26 @@ def test_the_engines_import_nothing_above_them():
             assert not outside, f"{name} imports {sorted(outside)}"
         if name in BELOW_THE_ENGINES:
             assert not _imports(name, path, modules) - BELOW_THE_ENGINES, f"{name} imports the package"
+
+
+def _engine_assignments() -> list[str]:
+    """Every `<something>.ops = ...` in the package outside ops/, as 'module.function'."""
+    found = []
+    for name, path in _modules().items():
+        if name.startswith("numpynn.ops"):
+            continue
+        tree = ast.parse(path.read_text())
+        for func in ast.walk(tree):
+            if not isinstance(func, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            for node in ast.walk(func):
+                targets = node.targets if isinstance(node, ast.Assign) else \
+                    [node.target] if isinstance(node, (ast.AnnAssign, ast.AugAssign)) else []
+                if any(isinstance(t, ast.Attribute) and t.attr == "ops" for t in targets):
+                    found.append(f"{name}.{func.name}")
+    return found
+
+
+def test_the_engine_is_handed_out_in_one_place():
+    """Sequential.bind gives the model's parts their engine; nothing else assigns one (DESIGN.md)."""
+    assert sorted(set(_engine_assignments())) == ["numpynn.model.bind"]

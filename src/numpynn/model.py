@@ -26,7 +26,9 @@ from .optim import Optimizer
 from .parameters import ParameterVector
 from .plan import Plan, plan_of_model
 from .training import fit as training_fit
+from .training import step as training_step
 from .training.history import History
+from .training.metrics import compute_metrics
 from .validation import check_batch_size, check_integer, check_targets, check_X
 
 PREDICT_BATCH = 8192  # rows per forward pass in predict/evaluate: bounds memory on large inputs
@@ -304,8 +306,6 @@ class Sequential:
     def evaluate(self, X: Any, y: Any, metrics: Sequence[str] | None = None,
                  batch_size: int | None = None) -> dict[str, float]:
         """Loss and metrics on (X, y), e.g. {'loss': 0.21, 'accuracy': 0.94}."""
-        from .training.fit import compute_metrics
-
         Xa = check_X(X, self.input_shape, self.dtype)
         ya = check_targets(y, self.n_outputs, self.loss.name, self.dtype)
         if len(Xa) != len(ya):
@@ -319,6 +319,8 @@ class Sequential:
         return ["accuracy"] if self.loss.is_classification else ["mse"]
 
     fit = training_fit.fit  # model.fit(X, y, epochs=..., ...): the training loop, with its own signature
+    gradient = training_step.gradient  # one batch's loss and its gradient
+    train_step = training_step.train_step  # ... and the optimizer's update
 
     # --- describing and saving ----------------------------------------------------------
     def summary(self, print_fn=print) -> str:

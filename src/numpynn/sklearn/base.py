@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from itertools import pairwise
 from numbers import Integral, Real
+from typing import Any
 
 import numpy as np
 from scipy import sparse
@@ -219,18 +220,23 @@ class BaseMLP(BaseEstimator):
     def _loss_and_gradient(self, model: Sequential, X, targets: np.ndarray, sample_weight) -> float:
         """The loss of a batch with scikit-learn's L2 term alpha / (2 sum(w)) * sum ||W||^2 (weights only),
         its gradient left in model.flat.grads."""
-        logits = model.forward(X, training=True)
-        loss, dlogits = self._output_loss(model, logits, targets, sample_weight)
-        model.backward(dlogits)
-        if self.alpha:
+        loss, _ = model.gradient(X, targets, sample_weight, **self._step_terms(model, X, sample_weight))
+        return float(loss)
+
+    def _step_terms(self, model: Sequential, X, sample_weight) -> dict[str, Any]:
+        """The loss and penalty of a batch as scikit-learn defines them, for Sequential.gradient/train_step."""
+
+        def alpha_penalty() -> float:
             sw_sum = X.shape[0] if sample_weight is None else float(sample_weight.sum())
             scale, squares = self.alpha / sw_sum, 0.0
             for layer in dense_layers(model):
                 W = layer.params["W"]
                 squares += float(np.dot(W.ravel(), W.ravel()))
                 layer.grads["W"] += scale * W
-            loss += 0.5 * scale * squares
-        return float(loss)
+            return 0.5 * scale * squares
+
+        return {"loss": lambda logits, y, w: self._output_loss(model, logits, y, w),
+                "penalty": alpha_penalty if self.alpha else None}
 
     # --- prediction --------------------------------------------------------------------------------------
     def _forward_pass_fast(self, X, check_input: bool = True) -> np.ndarray:

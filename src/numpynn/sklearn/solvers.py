@@ -33,7 +33,7 @@ class StochasticSolver:
         self.epsilon = epsilon  # Adam's, as scikit-learn means it
 
     @classmethod
-    def for_estimator(cls, est, steps_per_epoch: int, ops) -> StochasticSolver:
+    def for_estimator(cls, est, steps_per_epoch: int) -> StochasticSolver:
         """The solver an estimator's parameters ask for."""
         lr, solver = float(est.learning_rate_init), est.solver
         rate: float | Schedule = lr
@@ -54,7 +54,6 @@ class StochasticSolver:
             decay = float(est.weight_decay) or (ADAMW_WEIGHT_DECAY if solver == "adamw" else 0.0)
             opt = get_optimizer(solver, 1.0)
             opt.lr, opt.weight_decay = rate, decay
-        opt.ops = ops
         return cls(opt, lr, schedule, est.power_t, epsilon)
 
     @property

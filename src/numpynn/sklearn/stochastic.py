@@ -54,8 +54,9 @@ def fit_stochastic(est, model, X, y, sample_weight, incremental: bool) -> None:
                           stacklevel=3)
         batch_size = int(np.clip(est.batch_size, 1, n))
     if not incremental or not hasattr(est, "_optimizer"):
-        est._optimizer = StochasticSolver.for_estimator(est, math.ceil(n / batch_size), model.ops)
+        est._optimizer = StochasticSolver.for_estimator(est, math.ceil(n / batch_size))
     solver = est._optimizer
+    model.optimizer = solver.optimizer  # held by the model, it computes with the model's (training) engine
     batches = _Batches(model, X_train, targets, sw_train, batch_size)
     sample_idx = np.arange(n, dtype=np.int64)
     try:
@@ -67,8 +68,9 @@ def fit_stochastic(est, model, X, y, sample_weight, incremental: bool) -> None:
             with model.ops.flush_subnormals():  # as numpynn's fit: decayed optimizer state would slow every step
                 for batch in gen_batches(n, batch_size):
                     Xb, yb, swb = batches.take(sample_idx[batch] if est.shuffle else batch)
-                    accumulated_loss += est._loss_and_gradient(model, Xb, yb, swb) * (batch.stop - batch.start)
-                    solver.step(model.flat)
+                    loss, _ = model.train_step(Xb, yb, swb, **est._step_terms(model, Xb, swb), update=solver.step,
+                                               skip_non_finite=False)
+                    accumulated_loss += float(loss) * (batch.stop - batch.start)
             est.n_iter_ += 1
             est.loss_ = accumulated_loss / n
             est.t_ += n

@@ -26,19 +26,10 @@ from ..optim import Adam, Optimizer, get_optimizer
 from ..validation import all_finite, check_integer, check_lengths, check_targets, check_X
 from .callbacks import Callback, ProgressBar
 from .history import History
-from .metrics import check_metrics_fit, get_metric
+from .metrics import check_metrics_fit, compute_metrics
 from .split import validation_rows
 
 Augment = Callable[[np.ndarray, np.random.Generator], np.ndarray]
-
-
-def compute_metrics(names: Sequence[str], y: np.ndarray, logits: np.ndarray, loss: Loss) -> dict[str, float]:
-    """Each named metric of the model output (probabilities for classifiers, values for regression)."""
-    if not names:
-        return {}
-    check_metrics_fit(names, loss)
-    scores = loss.output(logits) if loss.is_classification else logits
-    return {name: get_metric(name)(y, scores) for name in names}
 
 
 def fit(model, X: Any, y: Any, *, loss: str | Loss | None = None, optimizer: str | Optimizer | None = None,
@@ -71,7 +62,6 @@ def fit(model, X: Any, y: Any, *, loss: str | Loss | None = None, optimizer: str
         model.set_loss(loss)
     if optimizer is not None or model.optimizer is None:
         model.optimizer = get_optimizer(optimizer) if optimizer is not None else Adam()
-    model.optimizer.ops = model.ops  # the model's engine runs the whole step
     if metrics is not None:
         check_metrics_fit(metrics, model.loss)
         model.metrics = list(metrics)
@@ -256,14 +246,10 @@ class _EpochRunner:
         if self.augment is not None:
             xbatch = self.augment(xbatch, self.rng)
         self.last_batch = xbatch
-        logits = model.forward(xbatch, training=True)
-        value, dlogits = model.loss(logits, ybatch, None if data.w is None else data.w[idx])
-        value += model.penalty()
+        value, logits = model.train_step(xbatch, ybatch, None if data.w is None else data.w[idx])
         if not math.isfinite(value):
             raise TrainingDivergedError(_divergence_message(model, xbatch, value, model.optimizer.iterations + 1,
                                                             epoch, step + 1, lr))
-        model.backward(dlogits)
-        model.optimizer.step(model.flat)
         model.history.batch_loss.append(value)
         return value, ybatch, logits
 

@@ -64,9 +64,8 @@ def lr_find(model, X: Any, y: Any, *, optimizer: str = "adam", start_lr: float =
     Xa = check_X(X, model.input_shape, model.dtype)
     ya = check_targets(y, model.n_outputs, model.loss.name, model.dtype)
     check_lengths(Xa, ya)
-    opt = get_optimizer(optimizer)
-    opt.ops = model.ops
-    saved, rng_state = model.get_weights(), model.rng.bit_generator.state
+    saved, rng_state, held = model.get_weights(), model.rng.bit_generator.state, model.optimizer
+    model.optimizer = opt = get_optimizer(optimizer)  # the test's own, for the test's steps only
     lrs = start_lr * (end_lr / start_lr) ** (np.arange(steps) / (steps - 1))
     losses, smoothed = np.full(steps, np.nan), np.full(steps, np.nan)
     order = np.random.default_rng(seed).permutation(len(Xa))
@@ -78,9 +77,8 @@ def lr_find(model, X: Any, y: Any, *, optimizer: str = "adam", start_lr: float =
                     pos = 0
                 idx = order[pos:pos + bs]
                 pos += bs
-                logits = model.forward(Xa[idx], training=True)
-                value, dlogits = model.loss(logits, ya[idx])
-                value += model.penalty()
+                opt.lr = float(lr)
+                value, _ = model.train_step(Xa[idx], ya[idx])  # the loss before this step's update
                 losses[i] = value
                 if not math.isfinite(value):
                     break
@@ -89,12 +87,10 @@ def lr_find(model, X: Any, y: Any, *, optimizer: str = "adam", start_lr: float =
                 best = min(best, smoothed[i])
                 if smoothed[i] > stop_factor * best:
                     break
-                model.backward(dlogits)
-                opt.lr = float(lr)
-                opt.step(model.flat)
     finally:
         model.set_weights(saved)
         model.rng.bit_generator.state = rng_state
+        model.optimizer = held
     done = int(np.sum(np.isfinite(losses)))
     lrs, losses, smoothed = lrs[:max(done, 1)], losses[:max(done, 1)], smoothed[:max(done, 1)]
     return LRFindResult(lrs, losses, smoothed, suggest(lrs, smoothed))

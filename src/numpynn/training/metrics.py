@@ -6,7 +6,7 @@ scores of shape (n, k) are reduced by argmax, a (n,) or (n, 1) score by `> 0.5`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -168,3 +168,13 @@ def check_metrics_fit(names: Iterable[str], loss: Any) -> None:
             choices = sorted(REGRESSION_METRICS) if task == "regression" else ["accuracy", "ece", "topK_accuracy"]
             raise ArgumentError(f"metric {name!r} is for {wants}, but this model does {task} (loss "
                                 f"{loss.name!r}); its metrics are {', '.join(map(repr, choices))}")
+
+
+def compute_metrics(names: Sequence[str], y: np.ndarray, logits: np.ndarray, loss: Any) -> dict[str, float]:
+    """Each named metric of a model's logits against y: on probabilities (the loss's output) for classifiers,
+    on the values for regression."""
+    if not names:
+        return {}
+    check_metrics_fit(names, loss)
+    scores = loss.output(logits) if loss.is_classification else logits
+    return {name: get_metric(name)(y, scores) for name in names}
