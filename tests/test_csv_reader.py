@@ -233,11 +233,13 @@ def test_old_scalar_preprocessing_is_replayed_and_edited_records_are_refused():
                                [[-2, 0.56, 3.1]], rtol=1e-6)
     np.testing.assert_allclose(data.apply_preprocessing(X, {"normalize": "scale", "max_value": 255.0}),
                                [[0, 128 / 255, 1]], rtol=1e-6)
+    # the one check of a model file's preprocessing, with its words
     for prep, message in [({"normalize": "standardize", "std": 1.0}, "has no 'mean'"),
-                          ({"normalize": "scale", "max_value": 0}, "'max_value' must be a positive number"),
-                          ({"normalize": "standardize", "mean": 0.0, "std": "abc"}, "'std' must be a positive"),
+                          ({"normalize": "scale", "max_value": 0}, r"max_value must be a finite number > 0"),
+                          ({"normalize": "standardize", "mean": 0.0, "std": "abc"}, r"std must be a finite number > 0"),
                           ({"normalize": "standardize", "mean": [0.0, 1.0], "std": 1.0}, "2 values of 'mean'"),
-                          ({"normalize": "whiten"}, "must be scale, standardize or none")]:
+                          ({"normalize": "whiten"}, "must be 'scale', 'standardize' or 'none'"),
+                          ("scale", "must be an object")]:
         with pytest.raises(ModelFileError, match=message):
             data.apply_preprocessing(X, prep)
 

@@ -58,14 +58,15 @@ def remove_stale_temporaries(target: Path) -> list[Path]:
             if not (name.startswith(prefix) and name.endswith(TMP_SUFFIX)):
                 continue
             pid = name[len(prefix):-len(TMP_SUFFIX)].split(".")[0]
-            if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+            if pid.isdigit() and int(pid) != os.getpid() and not process_alive(int(pid)):
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(entry.path)
                     removed.append(Path(entry.path))
     return removed
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether process `pid` exists (someone else's counts: its files are left alone)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from .checks import is_int
 from .errors import NumpynnError
 from .initializers import BIAS_INITIALIZERS
 
@@ -75,9 +76,6 @@ class Kind:
             rule.check(name, value)
 
 
-def _is_int(v: Any) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool)  # True is an int to Python, not to a config
-
 
 def _sizes_from_text(text: str) -> list[int]:
     try:
@@ -87,12 +85,12 @@ def _sizes_from_text(text: str) -> list[int]:
 
 
 BOOL = Kind("bool", lambda v: isinstance(v, bool), lambda t: t, names_type=True)  # a CLI switch, never parsed
-INT = Kind("int", _is_int, int, names_type=True)
+INT = Kind("int", is_int, int, names_type=True)  # True is an int to Python, not to a config
 # a file may write 1 for 1.0; the run then holds (and saves) the float
-FLOAT = Kind("float", lambda v: isinstance(v, float), float, coerce=lambda v: float(v) if _is_int(v) else v,
+FLOAT = Kind("float", lambda v: isinstance(v, float), float, coerce=lambda v: float(v) if is_int(v) else v,
              rules=(Rule(math.isfinite, "finite"),), names_type=True)
 STR = Kind("str", lambda v: isinstance(v, str), lambda t: t, names_type=True)
-SIZES = Kind("a list of positive integers", lambda v: isinstance(v, list) and all(_is_int(x) and x > 0 for x in v),
+SIZES = Kind("a list of positive integers", lambda v: isinstance(v, list) and all(is_int(x) and x > 0 for x in v),
              _sizes_from_text)
 NAMES = Kind("a name or a list of names",
              lambda v: isinstance(v, str) or (isinstance(v, list) and all(isinstance(x, str) for x in v)),

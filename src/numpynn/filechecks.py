@@ -13,6 +13,7 @@ import math
 from collections.abc import Iterator
 from typing import Any
 
+from .checks import is_int
 from .errors import ModelFileError, NumpynnError
 
 MAX_COUNT = 2**62  # epochs, steps: far beyond any run, and small enough for every int64 and float computation
@@ -32,12 +33,9 @@ def reading(field: str) -> Iterator[None]:
         raise ModelFileError(f"{field}: {str(exc):.300}") from None
 
 
-def _is_int(v: Any) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool)
-
 
 def integer(value: Any, field: str, lo: int = 0, hi: int = MAX_COUNT) -> int:
-    if not _is_int(value) or not lo <= value <= hi:
+    if not is_int(value) or not lo <= value <= hi:
         raise ModelFileError(f"{field} must be an integer in [{lo}, {hi}], got {_show(value)}")
     return value
 

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from .atomic import atomic_write_bytes
+from .checks import is_int
 from .errors import ModelFileError, NumpynnError
 from .validation import all_finite
 from .version import __version__
@@ -154,12 +155,9 @@ def _well_formed_entry(info: Any) -> bool:
     if not isinstance(info, dict) or info.get("dtype") not in _DTYPES:
         return False
     shape, offsets = info.get("shape"), info.get("data_offsets")
-    return (isinstance(shape, list) and len(shape) <= 8 and all(_is_int(d) and d >= 0 for d in shape)
-            and isinstance(offsets, list) and len(offsets) == 2 and all(_is_int(o) for o in offsets))
+    return (isinstance(shape, list) and len(shape) <= 8 and all(is_int(d) and d >= 0 for d in shape)
+            and isinstance(offsets, list) and len(offsets) == 2 and all(is_int(o) for o in offsets))
 
-
-def _is_int(v: Any) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool)
 
 
 def read_model_file(path: str | os.PathLike) -> ModelFile:
@@ -182,7 +180,7 @@ def read_model_file(path: str | os.PathLike) -> ModelFile:
         found = meta.get("format") if isinstance(meta, dict) else meta
         raise ModelFileError(f"{name}: unknown metadata format {found!r:.80}; expected {FORMAT!r}")
     version = meta.get("format_version")
-    if not _is_int(version) or version < 1:
+    if not is_int(version) or version < 1:
         raise ModelFileError(f"{name}: format_version must be an integer >= 1, got {version!r:.40}")
     if version > FORMAT_VERSION:
         raise ModelFileError(f"{name}: model file format version {version} is newer than this numpynn reads "

@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from .checks import is_int
 from .errors import ArgumentError, DataError, ShapeError
 from .ops import get_ops
 
@@ -134,18 +135,13 @@ def _labels(arr: np.ndarray, n_classes: int, name: str) -> np.ndarray:
     return arr.astype(np.int64, copy=False)
 
 
-def is_integer(value: Any) -> bool:
-    """True for Python and NumPy integers; False for bools (True is an int to Python, not a count) and floats."""
-    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
-
-
 def check_integer(value: Any, name: str, minimum: int | None = None, maximum: int | None = None,
                   none: str | None = None, expected: str | None = None) -> int | None:
     """`value` as a Python int when it is an integer in [minimum, maximum] (NumPy integers too); None when it is
     None and `none` says what None means; anything else an ArgumentError naming `name` and what it `expected`."""
     if value is None and none is not None:
         return None
-    if not is_integer(value) or (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
+    if not is_int(value) or (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
         if expected is None:
             bounds = (f" in [{minimum}, {maximum}]" if minimum is not None and maximum is not None
                       else f" >= {minimum}" if minimum is not None else f" <= {maximum}" if maximum is not None else "")

@@ -25,6 +25,7 @@ import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
 
+from ..atomic import process_alive
 from ..errors import DatasetError
 
 USER_AGENT = "numpynn-downloader"
@@ -71,16 +72,6 @@ class _Progress:
             self.bar.close()
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # exists, owned by someone else
-        return True
-    return True
-
-
 def remove_stale_parts(dest: Path, log=None) -> None:
     """Delete the .part files a killed download of `dest` left: their process is gone, or they are a day old."""
     pattern = re.compile(rf"^\.{re.escape(dest.name)}\.(?:(\d+)\.)?[^.]+\.part$")
@@ -91,7 +82,7 @@ def remove_stale_parts(dest: Path, log=None) -> None:
         with contextlib.suppress(FileNotFoundError):
             recent = time.time() - p.lstat().st_mtime < STALE_AFTER
             pid = int(m.group(1)) if m.group(1) else None
-            if recent and (pid is None or pid == os.getpid() or _alive(pid)):
+            if recent and (pid is None or pid == os.getpid() or process_alive(pid)):
                 continue  # possibly a download in progress in another process (or thread)
             p.unlink()
             if log:

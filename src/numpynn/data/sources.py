@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import filechecks
 from ..errors import DatasetError, ModelFileError
 from .copies import SINGLE_FILE_SUFFIXES, copy_candidates, idx_candidates, problem, read_single_file, verify_file
 from .csv import read_csv
@@ -330,48 +331,31 @@ def normalize_pair(X_train: np.ndarray, X_test: np.ndarray, how: str | None, dty
     raise ValueError(f"normalize must be 'scale', 'standardize' or None, got {how!r}")
 
 
-def _statistic(prep: dict, key: str, n_features: int) -> float | np.ndarray:
-    """A finite number, or one per feature, from a preprocessing record that may come from an edited file."""
-    if key not in prep:
-        raise ModelFileError(f"the model's preprocessing ({prep.get('normalize')!r}) has no {key!r}")
-    value = prep[key]
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-    if isinstance(value, list):
-        ok = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
-        if ok and len(value) != n_features:
-            raise ModelFileError(f"the model's preprocessing has {len(value)} values of {key!r} but the inputs have "
-                                 f"{n_features} features")
-    arr = np.asarray(value, np.float64) if ok else None
-    if arr is None or not np.isfinite(arr).all() or (key in ("std", "max_value") and (arr <= 0).any()):
-        what = "a positive number" if key in ("std", "max_value") else "a finite number"
-        raise ModelFileError(f"the model's preprocessing {key!r} must be {what} (or one per feature), "
-                             f"got {value!r:.80}")
-    return arr if arr.ndim else float(arr)
-
-
 def apply_preprocessing(X: np.ndarray, prep: dict, dtype=np.float32) -> np.ndarray:
-    """Replay a `normalize_pair` record on raw inputs and flatten them to (n, features).
+    """Replay a `normalize_pair` record on raw inputs and flatten them to (n, features). The record is checked
+    as a model file's is (numpynn.filechecks.preprocessing); its per-feature statistics against the inputs.
 
     Old model files hold one scalar mean and std; newer ones one per feature column of a table."""
-    if not isinstance(prep, dict):
-        raise ModelFileError(f"the model's preprocessing must be an object, got {prep!r:.80}")
     X = np.asarray(X)
     if X.dtype.kind not in "biuf":
         raise DatasetError(f"inputs must be numeric, got dtype {X.dtype}")
+    prep = filechecks.preprocessing(prep, "the model's preprocessing")
     kind = prep.get("normalize", "none")
     n_features = int(np.prod(X.shape[1:])) if X.ndim > 1 else 1
+    for key in ("mean", "std") if kind == "standardize" else ():
+        if isinstance(prep[key], list) and len(prep[key]) != n_features:
+            raise ModelFileError(f"the model's preprocessing has {len(prep[key])} values of {key!r} but the inputs "
+                                 f"have {n_features} features")
     if kind == "scale":
-        X = scale_to_unit(X, _statistic(prep, "max_value", 1) if "max_value" in prep else 255.0, dtype)
+        X = scale_to_unit(X, float(prep.get("max_value", 255.0)), dtype)
     elif kind == "standardize":
-        mean, std = _statistic(prep, "mean", n_features), _statistic(prep, "std", n_features)
+        mean, std = (np.asarray(prep[k], np.float64) if isinstance(prep[k], list) else float(prep[k])
+                     for k in ("mean", "std"))
         if isinstance(mean, np.ndarray) or isinstance(std, np.ndarray):
             X = flatten_images(X)
         X, _, _ = standardize(X, mean, std, dtype=dtype)
-    elif kind == "none":
-        X = X.astype(dtype)
     else:
-        raise ModelFileError(f"the model's preprocessing 'normalize' must be scale, standardize or none, "
-                             f"got {kind!r:.80}")
+        X = X.astype(dtype)
     return flatten_images(X)
 
 

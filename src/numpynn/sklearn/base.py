@@ -21,12 +21,13 @@ from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import _check_sample_weight, validate_data
 
 from .. import memory
+from ..checks import is_int
 from ..errors import ArgumentError, TrainingDivergedError
 from ..initializers import INITIALIZERS
 from ..layers import ACTIVATION_LAYERS
 from ..model import PREDICT_BATCH, Sequential
 from ..ops import training_engine
-from ..validation import astype_finite, is_integer
+from ..validation import astype_finite
 from .convert import build_network, dense_layers, network_from_weights, set_dense_weights
 from .lbfgs import fit_lbfgs
 from .solvers import STOCHASTIC_SOLVERS
@@ -77,7 +78,7 @@ class BaseMLP(BaseEstimator):
     def _hidden_sizes(self) -> list[int]:
         sizes = self.hidden_layer_sizes
         sizes = list(sizes) if hasattr(sizes, "__iter__") and not isinstance(sizes, str) else [sizes]
-        bad = next((s for s in sizes if not is_integer(s)), None)
+        bad = next((s for s in sizes if not is_int(s)), None)
         if bad is not None:  # 2.5 would become 2 units, True 1
             raise ArgumentError(f"hidden_layer_sizes must be integers (numbers of units), got {bad!r:.40} "
                                 f"({type(bad).__name__}) in {self.hidden_layer_sizes!r:.80}")

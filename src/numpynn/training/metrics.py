@@ -11,8 +11,8 @@ from typing import Any
 
 import numpy as np
 
+from ..checks import is_int
 from ..errors import ArgumentError
-from ..validation import is_integer
 
 
 def to_labels(y: np.ndarray) -> np.ndarray:
@@ -99,7 +99,7 @@ def _confidence_and_correct(y_true, proba) -> tuple[np.ndarray, np.ndarray]:
 
 def _bins(y_true, proba, n_bins: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(count, mean confidence, accuracy) per equal-width confidence bin (0, 1/n], ..., ((n-1)/n, 1]."""
-    if not is_integer(n_bins) or n_bins < 1:
+    if not is_int(n_bins) or n_bins < 1:
         raise ValueError(f"n_bins must be a positive integer, got {n_bins!r}")
     conf, correct = _confidence_and_correct(y_true, proba)
     idx = np.clip(np.ceil(conf * n_bins).astype(np.int64) - 1, 0, n_bins - 1)
