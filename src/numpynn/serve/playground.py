@@ -137,8 +137,8 @@ def step_report(spec: PlaygroundSpec, asked: int, trained: int) -> dict[str, Any
 class TrainSession:
     """One network learning one data set; every method may be called from any thread.
 
-    Two locks: `_train` lets one chunk train at a time; `_figures` guards the recorded figures, held only to
-    append or copy them, so `state` answers while a chunk trains."""
+    Locks: `_train` lets one chunk train at a time; `_figures` guards the recorded figures, held only to
+    append or copy them, so `state` answers while a chunk trains; `_control` starts the playing thread."""
 
     def __init__(self, spec: PlaygroundSpec) -> None:
         self.id = secrets.token_hex(8)
@@ -157,7 +157,7 @@ class TrainSession:
         self.error: str | None = None
         self._train = threading.Lock()
         self._figures = threading.Lock()
-        self._control = threading.Lock()  # starting the playing thread
+        self._control = threading.Lock()
         self._epoch = 0
         self._boundary = np.zeros(0)
         self._playing = threading.Event()
