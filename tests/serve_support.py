@@ -26,8 +26,8 @@ def train_digit_model(hidden: int = 64, epochs: int = 3, samples: int = 8000) ->
 class RunningServer:
     """A LabServer on a free port of 127.0.0.1, serving in a thread until `close`."""
 
-    def __init__(self, draw: DrawModel | None) -> None:
-        self.server = make_server(LabApp(draw), "127.0.0.1", 0, quiet=True)
+    def __init__(self, draw: DrawModel | None, *, quiet: bool = True) -> None:
+        self.server = make_server(LabApp(draw), "127.0.0.1", 0, quiet=quiet)
         self.url = self.server.url
         self.port = self.server.server_address[1]
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)

@@ -8,8 +8,11 @@ import http.client
 import json
 import os
 import signal
+import socket
+import struct
 import subprocess
 import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -21,8 +24,16 @@ from numpynn.config import TrainConfig
 from numpynn.data import DATASETS, apply_preprocessing
 from numpynn.data.images import mnist_style
 from numpynn.serve import DrawModel, ServeError
-from numpynn.serve.playground import MAX_SESSIONS, make_dataset
-from numpynn.serve.server import MAX_BODY, PAGES
+from numpynn.serve.origin import HostPolicy
+from numpynn.serve.playground import (
+    MAX_SESSIONS,
+    MAX_STEP_SAMPLES,
+    MAX_STEP_UPDATES,
+    PlaygroundSpec,
+    Sessions,
+    make_dataset,
+)
+from numpynn.serve.server import MAX_BODY, MAX_QUERY_FIELDS, PAGES
 
 from .serve_support import RunningServer, as_body, draw_one, draw_zero, train_digit_model
 
@@ -199,6 +210,126 @@ def test_wrong_methods_and_hosts_are_refused(server):
     assert status == 403 and "Host" in out["error"]
 
 
+def test_the_server_answers_only_to_names_no_other_site_controls(server):
+    for host in ("127.0.0.1", f"127.0.0.1:{server.port}", f"localhost:{server.port}", f"[::1]:{server.port}",
+                 f"LOCALHOST:{server.port}"):
+        assert _raw(server, "GET", "/api/info", headers={"Host": host})[0] == 200, host
+    # a DNS name re-pointed at 127.0.0.1 (DNS rebinding) sends its own name
+    for host in (f"127.0.0.1.attacker.example:{server.port}", f"localhost.attacker.example:{server.port}",
+                 "attacker.example", f"user@127.0.0.1:{server.port}", "127.0.0.1:http", ""):
+        status, out = _raw(server, "GET", "/api/info", headers={"Host": host})
+        assert status == 403 and "Host" in out["error"], host
+        assert _raw(server, "POST", "/api/train", b"{}", headers={"Host": host, "Content-Length": "2",
+                    "Content-Type": "application/json"})[0] == 403, host
+    with socket.create_connection(("127.0.0.1", server.port), timeout=30) as sock:  # no Host header at all
+        sock.sendall(b"GET /api/info HTTP/1.0\r\n\r\n")
+        answer = b"".join(iter(lambda: sock.recv(65536), b""))
+    assert answer.split()[1] == b"403" and b"Host" in answer
+
+
+def test_a_server_on_every_interface_answers_to_addresses_and_its_machine_name():
+    policy = HostPolicy("0.0.0.0")
+    for host in ("192.168.1.20:8000", "[fe80::1]:8000", "127.0.0.1:8000", f"{socket.gethostname()}:8000"):
+        assert policy.host_refusal(host) is None, host
+    assert "or an IP address" in policy.host_refusal("attacker.example:8000")
+    bound = HostPolicy("192.168.1.20")
+    assert bound.host_refusal("192.168.1.20:8000") is None and bound.host_refusal("localhost:8000") is None
+    assert bound.host_refusal("192.168.1.21:8000") is not None
+
+
+def test_other_sites_pages_cannot_change_anything(server):
+    """A page elsewhere may send simple requests (a form post, a fetch without custom headers) to 127.0.0.1
+    without asking first; none of them may create, step, play or drop a session."""
+    own = f"http://127.0.0.1:{server.port}"
+    sid = server.call("POST", "/api/train", {"samples": 20})[1]["id"]
+    foreign = [{"Origin": "http://attacker.example"}, {"Origin": f"http://localhost:{server.port}"},
+               {"Origin": f"https://127.0.0.1:{server.port}"}, {"Origin": f"http://127.0.0.1:{server.port + 1}"},
+               {"Origin": "null"}, {"Referer": "http://attacker.example/page.html"},
+               {"Origin": "http://[::1"}]
+    for headers in foreign:
+        for kind in ("application/x-www-form-urlencoded", "text/plain", "application/json"):
+            for _ in range(MAX_SESSIONS):  # as many as would have dropped every other session
+                status, out = _raw(server, "POST", "/api/train", headers={**headers, "Content-Type": kind,
+                                                                         "Content-Length": "0"})
+                assert status == 403 and "another site" in out["error"], (headers, kind, out)
+        assert _raw(server, "POST", f"/api/train/{sid}/play", headers={**headers, "Content-Length": "0"})[0] == 403
+        assert _raw(server, "POST", f"/api/train/{sid}/step", b'{"epochs": 5}', headers={
+            **headers, "Content-Type": "application/json", "Content-Length": "13"})[0] == 403
+        assert _raw(server, "DELETE", f"/api/train/{sid}", headers=headers)[0] == 403
+        assert server.call("GET", "/api/info", headers=headers)[0] == 200  # another site cannot read the answer
+    state = server.call("GET", f"/api/train/{sid}/state")[1]
+    assert state["epoch"] == 0 and not state["playing"]
+    # the server's own pages (Origin or Referer of this server), and clients that send neither, are answered
+    status, out = server.call("POST", f"/api/train/{sid}/step", {"epochs": 5}, headers={"Origin": own})
+    assert status == 200 and out["epoch"] == 5
+    assert server.call("POST", f"/api/train/{sid}/pause", headers={"Referer": f"{own}/playground"})[0] == 200
+    assert _raw(server, "POST", f"/api/train/{sid}/pause", headers={"Origin": own, "Content-Length": "0"})[0] == 200
+    assert server.call("POST", "/api/train", {"samples": 20})[0] == 201
+
+
+def test_json_routes_refuse_form_content_types_even_without_a_body(server):
+    sid = server.call("POST", "/api/train", {"samples": 20})[1]["id"]
+    for kind in ("application/x-www-form-urlencoded", "text/plain;charset=UTF-8", "multipart/form-data; b=x"):
+        for path in ("/api/train", f"/api/train/{sid}/step", f"/api/train/{sid}/play"):
+            status, out = _raw(server, "POST", path, headers={"Content-Type": kind, "Content-Length": "0"})
+            assert status == 415 and "application/json" in out["error"], (kind, path)
+        status, out = _raw(server, "POST", "/api/train", b"samples=20", headers={"Content-Type": kind,
+                                                                                 "Content-Length": "10"})
+        assert status == 415, kind
+    assert server.call("GET", f"/api/train/{sid}/state")[1]["epoch"] == 0
+
+
+def test_a_query_of_too_many_fields_is_refused_with_a_message(server):
+    sid = server.call("POST", "/api/train", {"samples": 20})[1]["id"]
+    many = "&".join(f"f{i}=1" for i in range(MAX_QUERY_FIELDS))
+    assert server.call("GET", f"/api/train/{sid}/state?since=0&{many}")[0] == 400
+    status, out = server.call("GET", f"/api/train/{sid}/state?{many}")
+    assert status == 200 and out["since"] == 0
+    status, out = server.call("GET", f"/api/train/{sid}/state?since=0&" + "&" * 500)
+    assert status == 400 and f"at most {MAX_QUERY_FIELDS}" in out["error"] and "502 fields" in out["error"]
+
+
+def _hang_up(port, request):
+    """Send `request` and close the connection at once with a reset, as a closed browser tab does."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=30)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    sock.sendall(request)
+    sock.close()
+
+
+def _request_threads():
+    return [t for t in threading.enumerate() if "process_request_thread" in t.name]
+
+
+@pytest.mark.parametrize("quiet", [True, False])
+def test_a_client_that_hangs_up_is_not_a_traceback(digit_model, capsys, quiet):
+    running = RunningServer(DrawModel(digit_model), quiet=quiet)
+    host = f"Host: 127.0.0.1:{running.port}\r\n".encode()
+    body = json.dumps(as_body(draw_one(56))).encode()
+    try:
+        for request in (b"GET /api/nowhere HTTP/1.1\r\n" + host + b"\r\n",  # an error answer
+                        b"GET /draw HTTP/1.1\r\n" + host + b"\r\n",  # a page
+                        b"GET /api/info HTTP/1.1\r\n" + host,  # while its headers are read
+                        b"POST /api/predict HTTP/1.1\r\n" + host + b"Content-Type: application/json\r\n"
+                        + f"Content-Length: {len(body)}\r\n\r\n".encode() + body[:100],  # while its body is read
+                        b"POST /api/predict HTTP/1.1\r\n" + host + b"Content-Type: application/json\r\n"
+                        + f"Content-Length: {len(body)}\r\n\r\n".encode() + body):
+            for _ in range(3):
+                _hang_up(running.port, request)
+        deadline = time.monotonic() + 30
+        while _request_threads() and time.monotonic() < deadline:  # every hung-up request handled
+            time.sleep(0.02)
+        assert running.call("GET", "/api/info")[0] == 200
+    finally:
+        running.close()
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "Exception occurred" not in err, err
+    # what is logged of a hang-up is one line naming it
+    assert all("hung up" in line for line in err.splitlines() if "Error" in line), err
+    if quiet:
+        assert err == ""
+
+
 def test_concurrent_requests_are_all_answered(server):
     bodies = [as_body(draw_one()), as_body(draw_zero())]
 
@@ -216,6 +347,28 @@ def test_concurrent_requests_are_all_answered(server):
     assert all(status in (200, 201) for status, _ in results)
     # the model's buffers are shared: answers given at the same time must still be each drawing's own
     assert all(results[i][1] == results[i % 2][1] for i in range(32) if i % 4 in (0, 1))
+
+
+def test_predictions_from_eight_threads_are_each_drawings_serial_answer(server):
+    """The draw page's answers while 8 clients draw at once: each request gets exactly what its drawing gets alone."""
+    drawings = [as_body(draw_one(size)) for size in (56, 84, 120)] + [as_body(draw_zero(size)) for size in (56, 84)]
+    shifted = np.roll(draw_one(84), 12, axis=1)
+    drawings += [as_body(shifted), as_body(np.minimum(draw_one(84), draw_zero(84))), as_body(draw_zero(84).T)]
+    serial = [server.call("POST", "/api/predict", body)[1] for body in drawings]
+    assert len({json.dumps(s["probabilities"]) for s in serial}) > 1  # the drawings are told apart
+
+    def client(k):
+        got = []
+        for i in range(24):
+            j = (k + i) % len(drawings)
+            got.append((j, server.call("POST", "/api/predict", drawings[j])))
+        return got
+
+    with ThreadPoolExecutor(8) as pool:
+        results = [r for batch in pool.map(client, range(8)) for r in batch]
+    assert len(results) == 8 * 24
+    for j, (status, out) in results:
+        assert status == 200 and out == serial[j], j
 
 
 def test_playground_session_trains_streams_and_stops(server):
@@ -247,6 +400,84 @@ def test_only_a_bounded_number_of_sessions_is_kept(server):
     ids = [server.call("POST", "/api/train", {"samples": 20})[1]["id"] for _ in range(MAX_SESSIONS + 1)]
     assert server.call("GET", f"/api/train/{ids[0]}/state")[0] == 404
     assert server.call("GET", f"/api/train/{ids[-1]}/state")[0] == 200
+
+
+@pytest.mark.parametrize(("settings", "epochs"), [
+    ({"samples": 1000, "batch_size": 1}, 1000),  # 1,000 updates an epoch
+    ({"samples": 1000, "batch_size": None}, 1000),  # one update of 1,000 samples an epoch
+    ({"samples": 200, "batch_size": 1}, 1000),
+    ({"samples": 100, "batch_size": 10}, 20),  # within the bound: all of it
+])
+def test_a_step_trains_at_most_a_bounded_amount_and_says_so(server, settings, epochs):
+    sid = server.call("POST", "/api/train", settings)[1]["id"]
+    updates = 1 if settings["batch_size"] is None else -(-settings["samples"] // settings["batch_size"])
+    bound = min(MAX_STEP_UPDATES // updates, MAX_STEP_SAMPLES // settings["samples"])
+    expected = min(epochs, bound)
+    status, out = server.call("POST", f"/api/train/{sid}/step", {"epochs": epochs})
+    assert status == 200 and out["epoch"] == expected and out["curves"]["epoch"][-1] == expected
+    report = out["step"]
+    assert report["epochs_asked"] == epochs and report["epochs_trained"] == expected
+    assert expected * updates <= MAX_STEP_UPDATES and expected * settings["samples"] <= MAX_STEP_SAMPLES
+    if expected < epochs:
+        assert report["limited"] and f"trained {expected} of the {epochs} epochs asked" in report["note"]
+        assert f"{MAX_STEP_UPDATES:,} updates" in report["note"] and "step again" in report["note"]
+    else:
+        assert not report["limited"] and "note" not in report
+    assert server.call("POST", f"/api/train/{sid}/step", {"epochs": epochs})[1]["epoch"] == 2 * expected
+
+
+def test_state_answers_while_a_step_trains(server, monkeypatch):
+    sid = server.call("POST", "/api/train", {"samples": 50})[1]["id"]
+    session = server.server.app.sessions.get(sid)
+    started, release, trained = threading.Event(), threading.Event(), threading.Event()
+    fit = session.model.fit
+
+    def held_fit(*args, **kwargs):  # a step that trains only once the test lets it
+        started.set()
+        release.wait(10)
+        try:
+            return fit(*args, **kwargs)
+        finally:
+            trained.set()
+
+    monkeypatch.setattr(session.model, "fit", held_fit)
+    with ThreadPoolExecutor(1) as pool:
+        step = pool.submit(server.call, "POST", f"/api/train/{sid}/step", {"epochs": 10})
+        assert started.wait(30)
+        status, state = server.call("GET", f"/api/train/{sid}/state")
+        answered_while_training = not trained.is_set()
+        release.set()
+        status_step, stepped = step.result()
+    assert status == 200 and answered_while_training
+    assert state["epoch"] == 0 and len(state["curves"]["loss"]) == 1  # the figures recorded before the step
+    assert status_step == 200 and stepped["epoch"] == 10
+    assert server.call("GET", f"/api/train/{sid}/state")[1]["epoch"] == 10
+
+
+def test_dropping_a_session_does_not_hold_up_the_others(monkeypatch):
+    """The oldest session is dropped when a new one comes; waiting for its chunk in progress must not keep the
+    other sessions from answering."""
+    sessions = Sessions()
+    spec = PlaygroundSpec.from_json({"samples": 20})
+    oldest = sessions.create(spec)
+    others = [sessions.create(spec) for _ in range(MAX_SESSIONS - 1)]
+    oldest.play()
+    answered = []
+    pause = oldest.pause
+
+    def slow_pause():  # its chunk in progress finishes only once another session has been looked up
+        lookup = threading.Thread(target=lambda: answered.append(sessions.get(others[0].id)))
+        lookup.start()
+        lookup.join(10)
+        pause()
+
+    monkeypatch.setattr(oldest, "pause", slow_pause)
+    newest = sessions.create(spec)
+    assert answered == [others[0]]
+    assert not oldest.playing
+    assert sessions.get(newest.id) is newest
+    with pytest.raises(Exception, match="no playground session"):
+        sessions.get(oldest.id)
 
 
 @pytest.mark.parametrize(("body", "message"), [

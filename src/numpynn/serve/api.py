@@ -15,7 +15,7 @@ import numpy as np
 
 from ..errors import NumpynnError
 from .draw import DrawModel
-from .playground import ACTIVATIONS, DATASETS, MAX_SESSIONS, PlaygroundSpec, Sessions
+from .playground import ACTIVATIONS, DATASETS, MAX_SESSIONS, PlaygroundSpec, Sessions, step_report
 from .validate import ApiError, check_object, get_int
 
 MAX_SIDE = 1024  # the largest drawing, in pixels per side
@@ -88,8 +88,10 @@ class LabApp:
         try:
             if action == "step":
                 body = check_object(body if body is not None else {}, ("epochs",))
-                session.step(get_int(body, "epochs", session.spec.epochs_per_step, 1, 1000))
-            elif action == "play":
+                asked = get_int(body, "epochs", session.spec.epochs_per_step, 1, 1000)
+                trained = session.step(asked)
+                return 200, {**session.state(), "step": step_report(session.spec, asked, trained)}
+            if action == "play":
                 session.play()
             else:
                 session.pause()

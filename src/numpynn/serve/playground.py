@@ -2,8 +2,10 @@
 draws it (loss curves, accuracy, the decision boundary on a grid).
 
 A session trains in chunks of a few epochs, either when the page asks for a step or, while playing, in a
-thread of its own; the page polls `state`. Sessions are few and bounded: each stops playing when nobody has
-asked for its state for a while, and the oldest is dropped when too many exist.
+thread of its own; the page polls `state`, which is answered from the figures recorded after the last chunk, so
+it never waits for a chunk in progress. Work is bounded: a chunk runs at most MAX_STEP_UPDATES optimizer updates
+and MAX_STEP_SAMPLES samples, each session stops playing when nobody has asked for its state for a while, and
+the oldest session is dropped when too many exist.
 """
 
 from __future__ import annotations
@@ -30,6 +32,10 @@ EXTENT = 1.5  # ... over [-EXTENT, EXTENT]^2; the data lie within about [-1.2, 1
 MAX_EPOCHS = 100_000  # a playing session stops here
 IDLE_SECONDS = 30.0  # a playing session nobody polls stops after this
 MAX_SESSIONS = 8
+# the most one chunk (a step request, or a chunk while playing) may train: it answers within a few seconds
+# whatever was asked; the epochs beyond the bound are not trained, and the answer says so
+MAX_STEP_UPDATES = 10_000  # optimizer updates (batches)
+MAX_STEP_SAMPLES = 200_000  # samples through the network, forward and backward (samples x epochs)
 
 
 def make_dataset(name: str, n: int, noise: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -99,6 +105,16 @@ class PlaygroundSpec:
                    epochs_per_step=get_int(body, "epochs_per_step", 5, 1, 100),
                    seed=get_int(body, "seed", 0, 0, 2**31 - 1))
 
+    @property
+    def updates_per_epoch(self) -> int:
+        return 1 if self.batch_size is None else -(-self.samples // self.batch_size)
+
+    def bounded_epochs(self, epochs: int) -> int:
+        """How many of `epochs` one chunk trains: all of them, or as many as MAX_STEP_UPDATES and
+        MAX_STEP_SAMPLES allow (at least one)."""
+        most = min(MAX_STEP_UPDATES // self.updates_per_epoch, MAX_STEP_SAMPLES // self.samples)
+        return max(1, min(epochs, most))
+
     def build(self) -> Sequential:
         """The network: 2 inputs, the hidden layers, one sigmoid output (binary cross-entropy)."""
         widths = [2, *(units for units, _ in self.hidden)]
@@ -108,8 +124,21 @@ class PlaygroundSpec:
         return model
 
 
+def step_report(spec: PlaygroundSpec, asked: int, trained: int) -> dict[str, Any]:
+    """What a step request did: the epochs asked and trained, and why fewer when the bound cut it short."""
+    report: dict[str, Any] = {"epochs_asked": asked, "epochs_trained": trained, "limited": trained < asked}
+    if trained < asked:
+        report["note"] = (f"trained {trained} of the {asked} epochs asked: one step runs at most "
+                          f"{MAX_STEP_UPDATES:,} updates and {MAX_STEP_SAMPLES:,} samples, and an epoch here is "
+                          f"{spec.updates_per_epoch:,} updates of {spec.samples:,} samples; step again for more")
+    return report
+
+
 class TrainSession:
-    """One network learning one data set; every method may be called from any thread."""
+    """One network learning one data set; every method may be called from any thread.
+
+    Locks: `_train` lets one chunk train at a time; `_figures` guards the recorded figures, held only to
+    append or copy them, so `state` answers while a chunk trains; `_control` starts the playing thread."""
 
     def __init__(self, spec: PlaygroundSpec) -> None:
         self.id = secrets.token_hex(8)
@@ -126,38 +155,49 @@ class TrainSession:
         self.curves: dict[str, list[float]] = {"epoch": [], "loss": [], "test_loss": [], "accuracy": [],
                                                "test_accuracy": []}
         self.error: str | None = None
-        self._lock = threading.Lock()  # one training chunk or state read at a time
+        self._train = threading.Lock()
+        self._figures = threading.Lock()
+        self._control = threading.Lock()
+        self._epoch = 0
+        self._boundary = np.zeros(0)
         self._playing = threading.Event()
         self._thread: threading.Thread | None = None
         self.last_seen = time.monotonic()
         self._record()
 
     def _record(self) -> None:
+        """Measure the model as it is now (under `_train`) and publish the figures for `state`."""
         m = self.model
-        train = m.evaluate(self.X, self.y, metrics=["accuracy"])
-        test = m.evaluate(self.X_test, self.y_test, metrics=["accuracy"])
-        for key, value in (("epoch", m.epoch), ("loss", train["loss"]), ("test_loss", test["loss"]),
-                           ("accuracy", train["accuracy"]), ("test_accuracy", test["accuracy"])):
-            self.curves[key].append(float(value))
+        with np.errstate(over="ignore", invalid="ignore"):  # weights near divergence: the page shows it
+            train = m.evaluate(self.X, self.y, metrics=["accuracy"])
+            test = m.evaluate(self.X_test, self.y_test, metrics=["accuracy"])
+            p1 = m.predict_proba(self.grid)[:, 1]
+        boundary = np.round(np.nan_to_num(p1.astype(np.float64), nan=0.5), 3)
+        with self._figures:
+            for key, value in (("epoch", m.epoch), ("loss", train["loss"]), ("test_loss", test["loss"]),
+                               ("accuracy", train["accuracy"]), ("test_accuracy", test["accuracy"])):
+                self.curves[key].append(float(value))
+            self._epoch, self._boundary = int(m.epoch), boundary
 
-    def step(self, epochs: int | None = None) -> None:
-        """Train `epochs` more epochs (default the spec's epochs_per_step) and record the figures."""
-        with self._lock:
+    def step(self, epochs: int | None = None) -> int:
+        """Train `epochs` more epochs (default the spec's epochs_per_step), at most what one chunk may
+        (PlaygroundSpec.bounded_epochs), and record the figures; returns the epochs trained."""
+        epochs = self.spec.bounded_epochs(epochs or self.spec.epochs_per_step)
+        with self._train:
             if self.error is not None:
                 raise NumpynnError(f"this session stopped: {self.error}")
             try:  # numpynn names a divergence itself: NumPy's overflow warnings would only repeat it
                 with np.errstate(over="ignore", invalid="ignore"):
-                    self.model.fit(self.X, self.y, epochs=epochs or self.spec.epochs_per_step,
-                                   batch_size=self.spec.batch_size, verbose=0)
+                    self.model.fit(self.X, self.y, epochs=epochs, batch_size=self.spec.batch_size, verbose=0)
             except NumpynnError as exc:  # e.g. a learning rate so high that training diverged
                 self.error = str(exc)
                 self._playing.clear()
                 raise
-            with np.errstate(over="ignore", invalid="ignore"):
-                self._record()
+            self._record()
+        return epochs
 
     def play(self) -> None:
-        with self._lock:
+        with self._control:
             if self.error is not None:
                 raise NumpynnError(f"this session stopped: {self.error}")
             self.last_seen = time.monotonic()
@@ -167,9 +207,14 @@ class TrainSession:
             self._thread = threading.Thread(target=self._run, name=f"playground-{self.id}", daemon=True)
             self._thread.start()
 
-    def pause(self) -> None:
-        """Stop playing; returns once the chunk in progress has finished, so the next state is the last one."""
+    def stop(self) -> None:
+        """Ask the playing thread to stop after its chunk in progress; returns at once."""
         self._playing.clear()
+
+    def pause(self) -> None:
+        """Stop playing; returns once the chunk in progress has finished, so the next state is the last one.
+        Call it holding no shared lock: it waits for that chunk."""
+        self.stop()
         thread = self._thread
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout=10)
@@ -194,16 +239,15 @@ class TrainSession:
                 "test": {"x": np.round(self.X_test, 4).tolist(), "y": self.y_test.tolist()}}
 
     def state(self, since: int = 0) -> dict[str, Any]:
-        """The figures so far (curve points from index `since` on) and the current decision boundary."""
-        with self._lock:
-            self.last_seen = time.monotonic()
-            with np.errstate(over="ignore", invalid="ignore"):  # weights near divergence: the page shows it
-                p1 = self.model.predict_proba(self.grid)[:, 1]
+        """The figures recorded so far (curve points from index `since` on) and the decision boundary as of the
+        last recorded chunk; never waits for a chunk in progress."""
+        self.last_seen = time.monotonic()
+        with self._figures:
             curves = {k: v[since:] for k, v in self.curves.items()}
             latest = {k: v[-1] for k, v in self.curves.items()}
-            return {"id": self.id, "epoch": self.model.epoch, "playing": self.playing, "error": self.error,
-                    "since": since, "curves": curves, "latest": latest, "grid": GRID, "extent": EXTENT,
-                    "boundary": np.round(np.nan_to_num(p1.astype(np.float64), nan=0.5), 3).tolist()}
+            epoch, boundary = self._epoch, self._boundary
+        return {"id": self.id, "epoch": epoch, "playing": self.playing, "error": self.error, "since": since,
+                "curves": curves, "latest": latest, "grid": GRID, "extent": EXTENT, "boundary": boundary.tolist()}
 
 
 class Sessions:
@@ -216,10 +260,13 @@ class Sessions:
     def create(self, spec: PlaygroundSpec) -> TrainSession:
         session = TrainSession(spec)
         with self._lock:
+            dropped = []
             while len(self._sessions) >= MAX_SESSIONS:
-                oldest = next(iter(self._sessions))
-                self._sessions.pop(oldest).pause()
+                dropped.append(self._sessions.pop(next(iter(self._sessions))))
+                dropped[-1].stop()
             self._sessions[session.id] = session
+        for old in dropped:  # waited for outside the lock: the other sessions answer meanwhile
+            old.pause()
         return session
 
     def get(self, session_id: str) -> TrainSession:
@@ -239,5 +286,8 @@ class Sessions:
 
     def stop_all(self) -> None:
         with self._lock:
-            for session in self._sessions.values():
-                session.pause()
+            sessions = list(self._sessions.values())
+        for session in sessions:
+            session.stop()
+        for session in sessions:
+            session.pause()

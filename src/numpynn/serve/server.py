@@ -2,7 +2,8 @@
 of package files, and the JSON API of api.py.
 
 A local app for one learner needs no framework: a thread per request (a slow training step never blocks a
-page), bounded request bodies, and errors as JSON. No request path is ever joined to a file-system path.
+page), bounded request bodies and query strings, errors as JSON, and the checks of origin.py on whom it answers.
+No request path is ever joined to a file-system path. A client that hangs up is one log line, not a traceback.
 """
 
 from __future__ import annotations
@@ -17,11 +18,12 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from .api import LabApp
+from .origin import SAFE_METHODS, HostPolicy, origin_refusal
 from .validate import ApiError
 
 MAX_BODY = 2 * 1024 * 1024  # bytes: a 1024x1024 drawing in base64 fits
 DISCARD_LIMIT = 16 * 1024 * 1024  # an oversized body up to this is read and dropped, so the client sees the 413
-LOOPBACK = ("127.0.0.1", "localhost", "::1")
+MAX_QUERY_FIELDS = 10
 
 # URL path -> (file in serve/static, content type): the only files the server reads
 PAGES = {
@@ -52,7 +54,7 @@ class LabServer(ThreadingHTTPServer):
     def __init__(self, address: tuple[str, int], app: LabApp, *, quiet: bool = False) -> None:
         self.app, self.quiet, self.pages = app, quiet, load_pages()
         super().__init__(address, LabHandler)
-        self.check_host = address[0] in LOOPBACK
+        self.hosts = HostPolicy(address[0])
 
     @property
     def url(self) -> str:
@@ -62,6 +64,16 @@ class LabServer(ThreadingHTTPServer):
     def shutdown(self) -> None:
         self.app.sessions.stop_all()
         super().shutdown()
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hung up (while its request was read, or its answer written) is one line in the log;
+        anything else is a bug, logged with its traceback."""
+        exc = sys.exc_info()[1]
+        if isinstance(exc, (ConnectionError, TimeoutError)):
+            if not self.quiet:
+                sys.stderr.write(f"{client_address[0]} hung up ({type(exc).__name__})\n")
+            return
+        super().handle_error(request, client_address)
 
 
 class LabHandler(BaseHTTPRequestHandler):
@@ -88,27 +100,36 @@ class LabHandler(BaseHTTPRequestHandler):
         self._dispatch("PATCH")
 
     def _dispatch(self, method: str) -> None:
+        self._unread = True  # the body, if any, is still in the connection
         try:
-            self._check_host()
-            url = urlsplit(self.path)
-            if not url.path.startswith("/api/"):
-                return self._page(method, url.path)
-            query = {k: v[0] for k, v in parse_qs(url.query, max_num_fields=10).items()}
-            status, payload = self.server.app.handle(method, url.path, query, self._body(method))
-            self._json(status, payload)
-        except ApiError as exc:
-            self._json(exc.status, {"error": exc.message})
-        except (TimeoutError, ConnectionError):  # the client stalled or went away: nobody to answer
+            try:
+                self._check_sender(method)
+                url = urlsplit(self.path)
+                if not url.path.startswith("/api/"):
+                    return self._page(method, url.path)
+                status, payload = self.server.app.handle(method, url.path, _query(url.query), self._body(method))
+                self._json(status, payload)
+            except ApiError as exc:
+                self._drain()
+                self._json(exc.status, {"error": exc.message})
+            except (TimeoutError, ConnectionError):
+                raise
+            except Exception as exc:  # a bug: the client gets JSON, the terminal the traceback
+                traceback.print_exc(file=sys.stderr)
+                self._json(500, {"error": f"internal error ({type(exc).__name__}); the server's log has the details"})
+        except (TimeoutError, ConnectionError) as exc:  # the client stalled or went away: nobody to answer
             self.close_connection = True
-        except Exception as exc:  # a bug: the client gets JSON, the terminal the traceback
-            traceback.print_exc(file=sys.stderr)
-            self._json(500, {"error": f"internal error ({type(exc).__name__}); the server's log has the details"})
+            self.log_message("hung up (%s)", type(exc).__name__)
 
-    def _check_host(self) -> None:
-        # a page elsewhere reaching the local server through a DNS name it controls is refused
-        host = (self.headers.get("Host") or "").rsplit(":", 1)[0].strip("[]")
-        if self.server.check_host and host not in LOOPBACK:
-            raise ApiError(403, f"unexpected Host {host[:60]!r}; open the address `numpynn serve` printed")
+    def _check_sender(self, method: str) -> None:
+        """Refuse a request reaching the server through a name another site controls (403), and a
+        state-changing request sent by another site's page (403); see origin.py."""
+        host = self.headers.get("Host")
+        refusal = self.server.hosts.host_refusal(host)
+        if refusal is None:
+            refusal = origin_refusal(method, host, self.headers.get("Origin"), self.headers.get("Referer"))
+        if refusal is not None:
+            raise ApiError(403, refusal)
 
     def _page(self, method: str, path: str) -> None:
         page = self.server.pages.get(path)
@@ -120,7 +141,13 @@ class LabHandler(BaseHTTPRequestHandler):
         self._send(200, data, kind, {"Content-Security-Policy": CSP} if kind.startswith("text/html") else {})
 
     def _body(self, method: str) -> Any:
-        """The request's JSON body (None when it has none), read only after its size is known and allowed."""
+        """The request's JSON body (None when it has none), read only after its size is known and allowed.
+
+        A state-changing request that names any Content-Type but JSON is refused even without a body: a form on
+        another site's page posts `application/x-www-form-urlencoded` or `text/plain` without asking first."""
+        kind = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+        if method not in SAFE_METHODS and self.headers.get("Content-Type") is not None and kind != "application/json":
+            raise ApiError(415, f"send the body as application/json, got {kind[:60]!r}")
         if self.headers.get("Transfer-Encoding"):
             raise ApiError(411, "send the body with a Content-Length, not chunked")
         length_text = self.headers.get("Content-Length")
@@ -133,13 +160,14 @@ class LabHandler(BaseHTTPRequestHandler):
             self.close_connection = True
             if length <= DISCARD_LIMIT:
                 self._discard(length)
+            self._unread = False
             raise ApiError(413, f"the request body is {length:,} bytes; at most {MAX_BODY:,} are accepted")
         data = self.rfile.read(length)
+        self._unread = False
         if len(data) != length:
             raise ApiError(400, f"the body ended after {len(data):,} of {length:,} bytes")
         if not data:
             return None
-        kind = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
         if kind != "application/json":
             raise ApiError(415, f"send the body as application/json, got {kind or 'no Content-Type'!r}")
         try:
@@ -153,6 +181,16 @@ class LabHandler(BaseHTTPRequestHandler):
             raise ApiError(400, "the body's JSON is nested too deeply") from None
         except ValueError as exc:  # e.g. an integer of more digits than Python converts
             raise ApiError(400, f"the body is not usable JSON: {str(exc)[:120]}") from None
+
+    def _drain(self) -> None:
+        """Read and drop a refused request's body not yet read (up to DISCARD_LIMIT), so that the client, still
+        sending it, reads the refusal instead of a reset connection."""
+        self.close_connection = True
+        length = (self.headers.get("Content-Length") or "").strip()
+        if self._unread and not self.headers.get("Transfer-Encoding") and length.isdigit() and len(length) <= 12 \
+                and int(length) <= DISCARD_LIMIT:
+            self._discard(int(length))
+        self._unread = False
 
     def _discard(self, length: int) -> None:
         while length > 0:
@@ -187,6 +225,14 @@ class LabHandler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         if not self.server.quiet:
             sys.stderr.write(f"{self.address_string()} {format % args}\n")
+
+
+def _query(text: str) -> dict[str, str]:
+    """A query string's fields (the first value of each); at most MAX_QUERY_FIELDS."""
+    fields = 1 + text.count("&") if text else 0  # as parse_qs counts them
+    if fields > MAX_QUERY_FIELDS:
+        raise ApiError(400, f"the query has {fields} fields; at most {MAX_QUERY_FIELDS} are accepted")
+    return {k: v[0] for k, v in parse_qs(text, max_num_fields=MAX_QUERY_FIELDS).items()}
 
 
 def make_server(app: LabApp, host: str = "127.0.0.1", port: int = 8000, *, quiet: bool = False) -> LabServer:
