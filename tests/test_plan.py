@@ -89,3 +89,27 @@ def test_prediction_never_writes_the_callers_array_even_when_steps_work_in_place
     trace = model.plan.trace(x)  # each step's output kept as it was made
     np.testing.assert_array_equal(trace[-1][1], out)
     np.testing.assert_allclose(trace[1][1], np.tanh(kept.reshape(5, 6)), rtol=1e-6)
+
+
+@pytest.mark.parametrize("layers", [
+    lambda: [nn.Dense(784, 16, "relu"), nn.Dense(16, 10)],
+    lambda: [nn.Dense(784, 16), nn.BatchNorm(), nn.Tanh(), nn.Dropout(0.2), nn.Dense(16, 8), nn.ELU(0.5),
+             nn.Dense(8, 10)],
+], ids=["dense-stack", "batchnorm-separate-activations"])
+def test_the_serve_page_shows_what_the_model_predicts(layers):
+    pytest.importorskip("PIL")
+    from numpynn.data import apply_preprocessing
+    from numpynn.serve.draw import DrawModel
+
+    model = nn.Sequential(layers(), seed=3)
+    model.preprocessing = {"normalize": "scale", "max_value": 255.0, "input_shape": [28, 28]}
+    image = np.zeros((200, 200), np.float32)
+    image[40:160, 90:110] = 1.0  # a stroke: a "1"
+    page = DrawModel(model).predict(image)
+    x = apply_preprocessing(np.asarray(page["input"], np.uint8)[None], model.preprocessing)
+    np.testing.assert_allclose(page["probabilities"], model.predict_proba(x)[0], atol=2e-6)
+    hidden_inputs = [y for step, y in model.plan.trace(x)][:-1]
+    dense_inputs = [y for step, y in zip(model.plan.steps[1:], hidden_inputs, strict=True) if step.op == "dense"]
+    assert len(page["hidden"]) == len(dense_inputs)
+    for shown, want in zip(page["hidden"], dense_inputs, strict=True):
+        np.testing.assert_allclose(shown["values"], want[0], atol=1e-4)

@@ -6,7 +6,6 @@ The drawing is prepared by `data.images.mnist_style` and the model's own preproc
 
 from __future__ import annotations
 
-import threading
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +16,6 @@ import numpy as np
 from ..errors import NumpynnError
 from ..layers import Dense
 from ..model import Sequential
-from ..ops import Activation
 
 IMAGE_SIDE = 28
 TOP_UNITS = 8  # first-layer units whose weights the page draws
@@ -67,11 +65,11 @@ def _run_dataset(config_path: Path) -> str | None:
 
 
 class DrawModel:
-    """The one model `numpynn serve` serves; `predict` is safe to call from several request threads."""
+    """The one model `numpynn serve` serves; `predict` is safe to call from several request threads (prediction
+    is reentrant: no lock)."""
 
     def __init__(self, model: Sequential, class_names: tuple[str, ...] | None = None, name: str = "model") -> None:
         self.model, self.name = model, name
-        self._lock = threading.Lock()  # layers reuse their output buffers: one forward pass at a time
         k = model.n_outputs if model.n_outputs > 1 else 2
         if class_names is not None and len(class_names) != k:
             raise ServeError(f"{len(class_names)} class names given for a model with {k} classes")
@@ -111,9 +109,11 @@ class DrawModel:
             raise NumpynnError(f"this model cannot read drawings: {self.reason}")
         digit = self.prepare(image)
         x = apply_preprocessing(digit[None], self.model.preprocessing, self.model.dtype.type)
-        with self._lock:
-            proba = self.model.predict_proba(x)[0]
-            hidden = self._hidden_activations(x)
+        plan = self.model.plan  # one pass: the hidden layers' outputs and the logits
+        trace = plan.trace(x)
+        logits = trace[-1][1] if trace else x
+        proba = plan.probability_columns(self.model.loss.output(logits))[0]
+        hidden = self._hidden_activations(trace)
         first = self._first_dense()
         top_units = []
         if first is not None and hidden:
@@ -131,19 +131,20 @@ class DrawModel:
                 "top_units": top_units}
 
     def _first_dense(self) -> Dense | None:
-        return next((ly for ly in self.model.steps if isinstance(ly, Dense)), None)
+        return next((s.layer for s in self.model.plan.steps if s.op == "dense"), None)
 
-    def _hidden_activations(self, x: np.ndarray) -> list[dict[str, Any]]:
+    @staticmethod
+    def _hidden_activations(trace: list) -> list[dict[str, Any]]:
         """The input of every Dense after the first, i.e. each hidden layer's output after its activation
-        (and any Dropout/BatchNorm between), for one sample; named by the Dense that made it."""
-        out, last_dense, act = [], None, "linear"
-        for layer in self.model.steps:
-            if isinstance(layer, Dense):
+        (and any BatchNorm between), for one sample; named by the Dense that made it. `trace`: the plan's."""
+        out, last_dense, act, before = [], None, "linear", None
+        for step, y in trace:
+            if step.op == "dense":
                 if last_dense is not None:
                     out.append({"name": f"hidden {len(out) + 1}: {last_dense.out_features} units, {act}",
-                                "values": x[0].astype(np.float64).copy()})
-                last_dense, act = layer, layer.applied.name if layer.applied is not None else "linear"
-            elif isinstance(getattr(layer, "act", None), Activation):  # an activation layer not fused (after a
-                act = layer.act.name                                   # BatchNorm, say)
-            x = layer.forward(x, training=False)
+                                "values": before[0].astype(np.float64)})
+                last_dense, act = step.layer, step.activation.name if step.activation is not None else "linear"
+            elif step.op == "activation":  # an activation layer not fused (after a BatchNorm, say)
+                act = step.activation.name
+            before = y
         return out
