@@ -53,3 +53,14 @@ def test_numpy_integers_build_layers_and_name_them_as_python_integers():
     assert type(model.get_config()["layers"][1]["config"]["num_features"]) is int
     with pytest.raises(ValueError, match="positive integer"):
         nn.Dense(True, 3)
+
+
+def test_integers_too_large_for_a_float_are_refused_by_numpynn_not_by_overflow():
+    huge = 10**400
+    assert in_range(huge, 1, integer=True) and not in_range(huge, 0, 1) and not in_range(huge)
+    with pytest.raises(ValueError, match="positive integer"):
+        nn.Dense(3, -huge)
+    with pytest.raises(ValueError, match="momentum"):
+        nn.BatchNorm(momentum=huge)
+    with pytest.raises(ValueError, match="lr must be"):
+        nn.Adam(huge)

@@ -43,11 +43,13 @@ def test_the_rule_on_a_known_curve():
 
 
 @pytest.mark.parametrize("bad, match", [({"start_lr": 0}, "0 < start_lr < end_lr"), ({"steps": 2}, "steps"),
-                                        ({"batch_size": 0}, "batch_size"), ({"smoothing": 1.0}, "smoothing")])
+                                        ({"batch_size": 0}, "batch_size"), ({"smoothing": 1.0}, "smoothing"),
+                                        ({"seed": "x"}, "seed"), ({"steps": 10**400}, "steps")])
 def test_bad_arguments_get_clear_errors(blobs, bad, match):
     model = nn.Sequential([nn.Dense(4, 3)], seed=0)
     with pytest.raises(ValueError, match=match):
         lr_find(model, *blobs, **bad)
+    assert model.optimizer is None  # the test's optimizer never stays on the model
 
 
 def test_the_suggested_rate_trains_the_demo_network_as_well_as_the_demos(engine):

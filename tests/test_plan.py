@@ -113,3 +113,40 @@ def test_the_serve_page_shows_what_the_model_predicts(layers):
     assert len(page["hidden"]) == len(dense_inputs)
     for shown, want in zip(page["hidden"], dense_inputs, strict=True):
         np.testing.assert_allclose(shown["values"], want[0], atol=1e-4)
+
+
+@pytest.mark.parametrize("layers", [lambda: [nn.Softmax()], lambda: [nn.Flatten((2, 3))], lambda: [nn.Identity()]],
+                         ids=["lone-softmax", "flatten", "identity"])
+def test_a_model_with_no_step_that_makes_an_array_still_hands_back_one_of_its_own(layers):
+    shape = (2, 3) if isinstance(layers()[0], nn.Flatten) else (6,)
+    model = nn.Sequential(layers(), input_shape=shape, seed=0)
+    x = inputs(4, "float32").reshape(4, *shape)
+    out = model.predict_logits(x)
+    assert not np.shares_memory(out, x)
+
+
+def test_a_copy_of_a_model_is_a_model_of_its_own():
+    import copy
+
+    model = make_model("relu", "multiclass", "float32", False)
+    x = inputs(3, "float32")
+    twin = copy.copy(model)
+    twin.flat.values[:] = 0.5
+    assert not np.allclose(model.predict_logits(x), twin.predict_logits(x))
+    model.flat.values[:] = 0.5  # the original's vector still drives its own layers
+    np.testing.assert_allclose(model.predict_logits(x), twin.predict_logits(x), rtol=1e-6)
+
+
+def test_a_foreign_layer_may_predict_with_another_model_inside_its_forward():
+    class Inner(nn.Layer):
+        def forward(self, x, *, training=False):
+            return x * 1.0
+
+    inner = nn.Sequential([nn.Dense(3, 3), Inner()], seed=0)
+
+    class Wrap(nn.Layer):
+        def forward(self, x, *, training=False):
+            return inner.predict_logits(x)
+
+    outer = nn.Sequential([nn.Dense(3, 3), Wrap(), nn.Dense(3, 2)], seed=1)
+    assert outer.predict_logits(np.ones((2, 3), np.float32)).shape == (2, 2)  # the lock is reentrant

@@ -121,6 +121,7 @@ METRICS_CASES = [
     ("epochs-inf", _put(["epochs"], 1e999), r"metrics.json: epochs must be an integer in \[0, \d+\], got inf"),
     ("timing-text", _put(["timing"], "fast"), r"metrics.json: timing must be an object, got 'fast'"),
     ("seconds-list", _put(["train_seconds"], [1]), r"metrics.json: train_seconds must be a number or null"),
+    ("seconds-huge", _put(["train_seconds"], 10**400), r"metrics.json: train_seconds must be a number or null"),
 ]
 
 

@@ -169,6 +169,8 @@ def test_oversized_bodies_get_413_before_anything_is_parsed(server):
     assert status == 413 and "10,000,000,000 bytes" in out["error"]
     status, out = _raw(server, "POST", "/api/predict", headers={"Content-Length": "-5"})
     assert status == 400 and "Content-Length" in out["error"]
+    status, out = _raw(server, "POST", "/api/predict", headers={"Content-Length": "\u00b2"})  # a digit to isdigit()
+    assert status == 400 and "Content-Length" in out["error"]
     status, out = _raw(server, "POST", "/api/predict", b"0\r\n\r\n", headers={"Transfer-Encoding": "chunked"})
     assert status == 411 and "Content-Length" in out["error"]
 

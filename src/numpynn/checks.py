@@ -25,10 +25,21 @@ def is_real(v: Any) -> bool:
     return is_int(v) or isinstance(v, (float, np.floating))
 
 
+def is_finite_real(v: Any) -> bool:
+    """A real number that a float holds finitely (an integer of 400 digits does not)."""
+    if not is_real(v):
+        return False
+    try:
+        return math.isfinite(float(v))
+    except OverflowError:
+        return False
+
+
 def in_range(v: Any, lo: float = -math.inf, hi: float = math.inf, *, integer: bool = False,
              open_lo: bool = False, open_hi: bool = False) -> bool:
-    """A finite real (an integer with `integer`) in [lo, hi]; `open_lo`/`open_hi` leave out that end."""
-    if not (is_int(v) if integer else is_real(v)) or not math.isfinite(v):
+    """A finite real (an integer with `integer`, of any size) in [lo, hi]; `open_lo`/`open_hi` leave out that
+    end."""
+    if not (is_int(v) if integer else is_finite_real(v)):
         return False
     return (lo < v if open_lo else lo <= v) and (v < hi if open_hi else v <= hi)
 

@@ -13,7 +13,7 @@ import math
 from collections.abc import Iterator
 from typing import Any
 
-from .checks import is_int
+from .checks import in_range, is_finite_real, is_int
 from .errors import ModelFileError, NumpynnError
 
 MAX_COUNT = 2**62  # epochs, steps: far beyond any run, and small enough for every int64 and float computation
@@ -42,8 +42,7 @@ def integer(value: Any, field: str, lo: int = 0, hi: int = MAX_COUNT) -> int:
 
 def number(value: Any, field: str, *, positive: bool = False) -> float:
     """A finite number (> 0 with `positive`)."""
-    ok = (isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-          and (value > 0 or not positive))
+    ok = in_range(value, 0, open_lo=True) if positive else in_range(value)
     if not ok:
         raise ModelFileError(f"{field} must be a finite number{' > 0' if positive else ''}, got {_show(value)}")
     return float(value)
@@ -75,7 +74,7 @@ def numbers(value: Any, field: str, *, finite: bool = True) -> list[float]:
     if not isinstance(value, list):
         raise ModelFileError(f"{field} must be a list of numbers, got {_show(value)}")
     for i, v in enumerate(value):
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or (finite and not math.isfinite(v)):
+        if not (is_finite_real(v) if finite else _float(v)):
             raise ModelFileError(f"{field}[{i}] must be a {'finite ' if finite else ''}number, got {_show(v)}")
     return [float(v) for v in value]
 
@@ -114,7 +113,7 @@ def optional_number(value: Any, field: str) -> float | None:
     """None, or a number (NaN and inf allowed: a figure records what happened)."""
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if not _float(value):
         raise ModelFileError(f"{field} must be a number or null, got {_show(value)}")
     return float(value)
 
@@ -161,6 +160,11 @@ def preprocessing(value: Any, field: str = "preprocessing", n_features: int | No
         if dims is not None and n_features is not None and math.prod(dims) != n_features:
             raise ModelFileError(f"{field}.input_shape {dims} does not make the model's {n_features} inputs")
     return prep
+
+
+def _float(value: Any) -> bool:
+    """A number a float holds (NaN and inf included, an integer too large for a float not)."""
+    return is_finite_real(value) or isinstance(value, float)
 
 
 def _show(value: Any) -> str:

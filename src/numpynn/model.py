@@ -25,6 +25,7 @@ from .ops import Activation, NumpyOps, get_ops
 from .optim import Optimizer
 from .parameters import ParameterVector
 from .plan import Plan, plan_of_model
+from .summary import summary_html, summary_table
 from .training import fit as training_fit
 from .training import step as training_step
 from .training.history import History
@@ -94,6 +95,9 @@ class Sequential:
         # rebuilt from the layers: the parameter vector and the predictors, which hold views into it
         return {k: v for k, v in self.__dict__.items()
                 if k not in ("flat", "plan", "_predictor", "_gradient_lock")}
+
+    def __copy__(self) -> Sequential:  # layers hold views into one vector: a copy is a model of its own
+        return copy.deepcopy(self)
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
@@ -325,18 +329,12 @@ class Sequential:
     # --- describing and saving ----------------------------------------------------------
     def summary(self, print_fn=print) -> str:
         """A table of layers, output shapes, parameter counts and forward FLOPs per sample."""
-        from .summary import summary_table
-
         text = summary_table(self)
         if print_fn is not None:
             print_fn(text)
         return text
 
-    def _repr_html_(self) -> str:
-        """The summary as an HTML table, for Jupyter."""
-        from .summary import summary_html
-
-        return summary_html(self)
+    _repr_html_ = summary_html  # the summary as an HTML table, for Jupyter
 
     def get_config(self) -> dict[str, Any]:
         return {"class": "Sequential", "dtype": self.dtype.name, "seed": self.seed,

@@ -91,7 +91,7 @@ class Plan:
             x = step.run(x, inplace=owned)
             # a flatten is a view of its input; another kind of layer may hand back its input itself
             owned = owned if step.op == "flatten" else step.op in ALLOCATING + ELEMENTWISE
-        return x
+        return x if owned else x.copy()  # no step made an array (a lone Softmax, a Flatten): the caller's own
 
     def trace(self, x: np.ndarray) -> list[tuple[Step, np.ndarray]]:
         """Every step with its output for x, in order (the last output is the logits)."""

@@ -34,6 +34,8 @@ def fields_of(path: str | os.PathLike) -> Iterator[None]:
         yield
     except ModelFileError as exc:
         raise RunFileError(f"{path}: {exc}") from None
+    except (OverflowError, ValueError, TypeError) as exc:  # a last net: every field has its own check
+        raise RunFileError(f"{path}: {str(exc):.200}") from None
 
 
 def read_bytes(path: str | os.PathLike, limit: int | None = None) -> bytes:

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from ..atomic import atomic_write_bytes
+from ..checks import in_range
 from ..errors import ExportError
 from ..ops import Activation
 from ..version import __version__
@@ -54,7 +55,7 @@ def to_onnx(obj: Any, *, raw_input: bool | str = False, class_names: Any = None,
     """The checked onnx.ModelProto of `obj` (see export_onnx)."""
     onnx = _onnx()
     newest = onnx.defs.onnx_opset_version()
-    if isinstance(opset, bool) or not isinstance(opset, int) or not MIN_OPSET <= opset <= newest:
+    if not in_range(opset, MIN_OPSET, newest, integer=True):
         raise ExportError(f"opset must be an integer from {MIN_OPSET} to {newest} (this onnx package's newest), "
                           f"got {opset!r}")
     raw = _raw_type(raw_input)

@@ -25,7 +25,7 @@ from ..ops import EngineSlot
 Shape = tuple[int, ...]
 LAYERS: dict[str, type[Layer]] = {}
 # a layer written outside numpynn may reuse buffers in forward(); its infer() runs one call at a time
-_FOREIGN_FORWARD = threading.Lock()
+_FOREIGN_FORWARD = threading.RLock()  # reentrant: such a forward may itself predict with a model
 
 
 class Layer:

@@ -54,7 +54,7 @@ class Optimizer:
     def __init__(self, lr: float | Schedule, *, weight_decay: float = 0.0, clip_norm: float | None = None) -> None:
         self.lr = check_lr(lr)
         self.weight_decay = check_range("weight_decay", weight_decay, 0.0, math.inf)
-        if clip_norm is not None and not (isinstance(clip_norm, (int, float)) and 0 < clip_norm < math.inf):
+        if clip_norm is not None and not in_range(clip_norm, 0, open_lo=True):
             raise ValueError(f"clip_norm must be a positive number or None, got {clip_norm!r}")
         self.clip_norm = None if clip_norm is None else float(clip_norm)
         self.iterations = 0      # steps taken; schedules and bias corrections read it

@@ -9,6 +9,7 @@ No request path is ever joined to a file-system path. A client that hangs up is 
 from __future__ import annotations
 
 import json
+import re
 import sys
 import traceback
 from http import HTTPStatus
@@ -153,7 +154,7 @@ class LabHandler(BaseHTTPRequestHandler):
         length_text = self.headers.get("Content-Length")
         if length_text is None:
             return None
-        if not length_text.strip().isdigit() or len(length_text) > 12:
+        if not re.fullmatch(r"[0-9]{1,12}", length_text.strip()):  # isdigit() takes '²' too
             raise ApiError(400, f"Content-Length must be a non-negative integer, got {length_text[:20]!r}")
         length = int(length_text)
         if length > MAX_BODY:
@@ -187,7 +188,7 @@ class LabHandler(BaseHTTPRequestHandler):
         sending it, reads the refusal instead of a reset connection."""
         self.close_connection = True
         length = (self.headers.get("Content-Length") or "").strip()
-        if self._unread and not self.headers.get("Transfer-Encoding") and length.isdigit() and len(length) <= 12 \
+        if self._unread and not self.headers.get("Transfer-Encoding") and re.fullmatch(r"[0-9]{1,12}", length) \
                 and int(length) <= DISCARD_LIMIT:
             self._discard(int(length))
         self._unread = False

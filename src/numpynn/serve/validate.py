@@ -3,9 +3,10 @@ says what was expected and what came."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Any
+
+from ..checks import in_range
 
 
 class ApiError(Exception):
@@ -33,7 +34,7 @@ def check_object(body: Any, allowed: Sequence[str], what: str = "the request bod
 
 def get_int(body: dict[str, Any], key: str, default: int | None, lo: int, hi: int) -> int:
     value = body.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+    if not in_range(value, lo, hi, integer=True):
         raise ApiError(400, f"{key!r} must be an integer from {lo} to {hi}, got {_shown(value)}")
     return value
 
@@ -41,10 +42,7 @@ def get_int(body: dict[str, Any], key: str, default: int | None, lo: int, hi: in
 def get_float(body: dict[str, Any], key: str, default: float | None, lo: float, hi: float,
               *, open_low: bool = False) -> float:
     value = body.get(key, default)
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-    if ok:
-        ok = (lo < value if open_low else lo <= value) and value <= hi
-    if not ok:
+    if not in_range(value, lo, hi, open_lo=open_low):
         low = f"above {lo}" if open_low else f"from {lo}"
         raise ApiError(400, f"{key!r} must be a number {low} to {hi}, got {_shown(value)}")
     return float(value)

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from ..checks import in_range
 from ..optim import get_optimizer
 from ..validation import check_lengths, check_targets, check_X
 
@@ -43,6 +44,9 @@ class LRFindResult:
         plot_lr_find(self, path)
 
 
+MAX_STEPS = 1_000_000  # the curve is held in memory, a value a step
+
+
 def lr_find(model, X: Any, y: Any, *, optimizer: str = "adam", start_lr: float = 1e-6, end_lr: float = 1.0,
             steps: int = 100, batch_size: int = 128, smoothing: float = 0.9, stop_factor: float = 4.0,
             seed: int = 0) -> LRFindResult:
@@ -51,26 +55,29 @@ def lr_find(model, X: Any, y: Any, *, optimizer: str = "adam", start_lr: float =
     The model needs a loss (else the one fit would choose is set). Batches are drawn by a Generator seeded
     with `seed`; the model's weights, BatchNorm statistics and random state are the same afterwards.
     """
-    if not (0 < start_lr < end_lr and math.isfinite(end_lr)):
+    if not (in_range(start_lr, 0, open_lo=True) and in_range(end_lr, start_lr, open_lo=True)):
         raise ValueError(f"need 0 < start_lr < end_lr, got start_lr={start_lr!r}, end_lr={end_lr!r}")
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 5:
-        raise ValueError(f"steps must be an integer >= 5, got {steps!r}")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+    if not in_range(steps, 5, MAX_STEPS, integer=True):
+        raise ValueError(f"steps must be an integer from 5 to {MAX_STEPS:,}, got {steps!r:.40}")
+    if not in_range(batch_size, 1, integer=True):
         raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
-    if not 0 <= smoothing < 1:
+    if not in_range(smoothing, 0, 1, open_hi=True):
         raise ValueError(f"smoothing must be in [0, 1), got {smoothing!r}")
     if model.loss is None:
         model.set_loss(None)
     Xa = check_X(X, model.input_shape, model.dtype)
     ya = check_targets(y, model.n_outputs, model.loss.name, model.dtype)
     check_lengths(Xa, ya)
+    if seed is not None and not in_range(seed, 0, integer=True):
+        raise ValueError(f"seed must be an integer >= 0 or None, got {seed!r:.40}")
+    opt = get_optimizer(optimizer)
     saved, rng_state, held = model.get_weights(), model.rng.bit_generator.state, model.optimizer
-    model.optimizer = opt = get_optimizer(optimizer)  # the test's own, for the test's steps only
     lrs = start_lr * (end_lr / start_lr) ** (np.arange(steps) / (steps - 1))
     losses, smoothed = np.full(steps, np.nan), np.full(steps, np.nan)
     order = np.random.default_rng(seed).permutation(len(Xa))
     bs, pos, avg, best = min(batch_size, len(Xa)), 0, 0.0, math.inf
     try:
+        model.optimizer = opt  # the test's own, for the test's steps only
         with np.errstate(all="ignore"):
             for i, lr in enumerate(lrs):
                 if pos + bs > len(order):

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import math
-from numbers import Integral, Real
-
 import numpy as np
 
+from ..checks import in_range
 from ..errors import DataError
 
 
@@ -16,10 +14,9 @@ def validation_rows(n: int, fraction: float, seed: int | None) -> tuple[np.ndarr
     The held-out rows are the first of `np.random.default_rng(seed).permutation(n)`, so a model's seed
     fixes them. Raises DataError when nothing would be left to train on.
     """
-    if isinstance(n, bool) or not isinstance(n, Integral) or n < 0:
+    if not in_range(n, 0, integer=True):
         raise ValueError(f"n must be a number of rows (an integer >= 0), got {n!r}")
-    if not (isinstance(fraction, Real) and not isinstance(fraction, bool)
-            and math.isfinite(fraction) and 0 < fraction < 1):
+    if not in_range(fraction, 0, 1, open_lo=True, open_hi=True):
         raise ValueError(f"the validation fraction must be in (0, 1), got {fraction!r}")
     n_val = max(1, int(round(n * fraction)))
     if n_val >= n:
