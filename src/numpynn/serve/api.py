@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from ..checks import in_range
 from ..errors import NumpynnError
 from .draw import DrawModel
 from .playground import ACTIVATIONS, DATASETS, MAX_SESSIONS, PlaygroundSpec, Sessions, step_report
@@ -38,11 +39,9 @@ def decode_image(body: Any) -> np.ndarray:
     elif isinstance(pixels, list):
         if len(pixels) != w * h:  # checked before converting: never a huge array from a short promise
             raise ApiError(400, f"'pixels' must hold width*height = {w * h} values, got {len(pixels)}")
-        if not all(isinstance(p, (int, float)) and not isinstance(p, bool) for p in pixels):
+        if not all(in_range(p, 0, 255) for p in pixels):
             raise ApiError(400, "'pixels' must be a list of numbers from 0 to 255")
         image = np.asarray(pixels, dtype=np.float32)
-        if not np.isfinite(image).all() or image.min(initial=0) < 0 or image.max(initial=0) > 255:
-            raise ApiError(400, "'pixels' must be a list of numbers from 0 to 255")
     else:
         raise ApiError(400, f"'pixels' must be a base64 string or a list of numbers, got {type(pixels).__name__}")
     if image.size != w * h:
