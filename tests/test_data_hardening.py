@@ -14,7 +14,6 @@ import os
 import struct
 import subprocess
 import sys
-import threading
 import tracemalloc
 import zlib
 from pathlib import Path
@@ -25,6 +24,7 @@ import pytest
 from numpynn import data
 from numpynn.cli import main
 from numpynn.errors import DatasetError
+from tests.blocking import within
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "fuzz" / "corpus"
@@ -43,24 +43,6 @@ def isolated_cache(tmp_path, monkeypatch):
     return tmp_path / "cache"
 
 
-def _within(seconds: float, fn, *args):
-    """Run fn(*args) in a thread; fail (rather than hang the suite) if it has not returned in time."""
-    box: dict = {}
-
-    def call():
-        try:
-            box["result"] = fn(*args)
-        except BaseException as exc:  # noqa: BLE001 - handed back to the test
-            box["error"] = exc
-
-    t = threading.Thread(target=call, daemon=True)
-    t.start()
-    t.join(seconds)
-    if t.is_alive():
-        pytest.fail(f"{getattr(fn, '__name__', fn)}{args} still running after {seconds} s (blocked?)")
-    if "error" in box:
-        raise box["error"]
-    return box["result"]
 
 
 REPLAY = r"""
@@ -232,16 +214,16 @@ def test_fifo_device_or_folder_as_a_dataset_path_is_refused_without_blocking(odd
         calls.append((lambda p: data.locate("mnist", path=p, download_missing=False), path))
     for fn, *args in calls:
         with pytest.raises(DatasetError, match=what):
-            _within(20, fn, *args)
+            within(20, fn, *args)
 
 
 def test_cli_datasets_on_a_fifo_is_one_line_of_error(odd_paths, capsys):
-    assert _within(20, main, ["datasets", "verify", "mnist", "--path", str(odd_paths["fifo"])]) == 2
+    assert within(20, main, ["datasets", "verify", "mnist", "--path", str(odd_paths["fifo"])]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "FIFO" in err and "Traceback" not in err
     for path in (odd_paths["fifo-csv"], odd_paths["fifo-bare"]):
         out = odd_paths["fifo"].parent / f"run-{path.name}"
-        assert _within(20, main, ["train", "--dataset", str(path), "--epochs", "1", "--out", str(out)]) == 2
+        assert within(20, main, ["train", "--dataset", str(path), "--epochs", "1", "--out", str(out)]) == 2
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and "FIFO" in err, err
 
@@ -312,7 +294,7 @@ def test_an_oversized_csv_copy_is_not_parsed_to_verify_it(tmp_path):
     path = tmp_path / "mnist_784.csv"
     path.write_text("pixel1,class\n")
     os.truncate(path, (1 << 30) + 1)  # sparse: 1 GiB on paper, nothing on disk
-    assert _within(20, data.verify_file, path, data.registry.MNIST_FILES["train_images"]) is False
+    assert within(20, data.verify_file, path, data.registry.MNIST_FILES["train_images"]) is False
 
 
 # --- honest bombs: files whose headers tell the truth about more data than there is memory for ----------------

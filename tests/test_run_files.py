@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import threading
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +19,7 @@ from numpynn.config import TrainConfig
 from numpynn.errors import NumpynnError, RunFileError
 from numpynn.run import train_run
 from numpynn.training.doctor import load_doctor
+from tests.blocking import within
 
 pytest.importorskip("matplotlib")
 
@@ -51,23 +51,6 @@ def copy(good_run, tmp_path):
     return make
 
 
-def _within(seconds: float, fn, *args):
-    box: dict = {}
-
-    def call():
-        try:
-            box["result"] = fn(*args)
-        except BaseException as exc:  # noqa: BLE001 - handed back to the test
-            box["error"] = exc
-
-    t = threading.Thread(target=call, daemon=True)
-    t.start()
-    t.join(seconds)
-    if t.is_alive():
-        pytest.fail(f"{getattr(fn, '__name__', fn)}{args} still running after {seconds} s (blocked?)")
-    if "error" in box:
-        raise box["error"]
-    return box["result"]
 
 
 def _put(keys, value):
@@ -176,12 +159,12 @@ def test_a_huge_history_is_refused_before_it_is_read(copy, tmp_path, capsys):
     path = bad / "history.json"
     os.truncate(path, 1_200_000_000)  # sparse: 1.2 GB on paper, nothing on disk
     with pytest.raises(RunFileError, match=r"history.json: 1,200,000,000 bytes, more than the [\d,]+ a run file"):
-        _within(20, load_run, bad)
+        within(20, load_run, bad)
     assert main(["compare", str(bad), str(bad), "--out", str(tmp_path / "c.html")]) == 2
     assert "1,200,000,000 bytes" in capsys.readouterr().err
     os.truncate(bad / "doctor.json", 1_200_000_000)
     with pytest.raises(RunFileError, match=r"doctor.json: 1,200,000,000 bytes"):
-        _within(20, load_doctor, bad)
+        within(20, load_doctor, bad)
 
 
 def test_the_size_limit_counts_the_bytes_of_a_file(tmp_path, monkeypatch):
@@ -200,4 +183,4 @@ def test_a_fifo_in_a_run_folder_is_refused_without_waiting(copy, tmp_path, name)
     os.mkfifo(bad / name)
     reader = load_doctor if name == "doctor.json" else load_run
     with pytest.raises(NumpynnError, match=rf"{name}: expected a regular run file, but it is a FIFO"):
-        _within(20, reader, bad)
+        within(20, reader, bad)
