@@ -64,3 +64,10 @@ def test_integers_too_large_for_a_float_are_refused_by_numpynn_not_by_overflow()
         nn.BatchNorm(momentum=huge)
     with pytest.raises(ValueError, match="lr must be"):
         nn.Adam(huge)
+
+
+def test_a_metric_name_with_a_non_ascii_digit_is_an_unknown_metric():
+    from numpynn.training.metrics import get_metric
+
+    with pytest.raises(nn.NumpynnError, match=r"unknown metric 'top\u00b2_accuracy'; expected one of"):
+        get_metric("top\u00b2_accuracy")  # '²'.isdigit() is True; int('²') is a ValueError

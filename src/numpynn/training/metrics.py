@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from ..checks import is_int
+from ..checks import is_int, lookup
 from ..errors import ArgumentError
 
 
@@ -142,19 +142,18 @@ REGRESSION_METRICS = frozenset({"mse", "mae", "r2"})  # of values; the others ar
 
 
 def _is_top_k(name: str) -> bool:
-    return name.startswith("top") and name.endswith("_accuracy") and name[3:-9].isdigit()
+    digits = name[3:-9]
+    return name.startswith("top") and name.endswith("_accuracy") and digits.isascii() and digits.isdigit()
 
 
 def get_metric(name: str) -> MetricFn:
     if not isinstance(name, str):
         raise ArgumentError(f"a metric is named by a string such as 'accuracy', got {name!r:.40} "
                             f"({type(name).__name__})")
-    if name in METRICS:
-        return METRICS[name]
     if _is_top_k(name):
         k = int(name[3:-9])
         return lambda t, s: top_k_accuracy(t, s, k)
-    raise ArgumentError(f"unknown metric {name!r}; expected one of {sorted(METRICS)} or 'topK_accuracy'")
+    return lookup(METRICS, name, "metric", error=ArgumentError, also="or 'topK_accuracy'")
 
 
 def check_metrics_fit(names: Iterable[str], loss: Any) -> None:
