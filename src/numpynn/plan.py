@@ -52,8 +52,7 @@ class Step:
         if self.op == "dense":
             return {"W": layer.params["W"], "b": layer.params["b"]}
         if self.op == "batchnorm":
-            scale = layer.params["gamma"] / np.sqrt(layer.buffers["running_var"] + layer.eps)
-            return {"mean": layer.buffers["running_mean"], "scale": scale, "beta": layer.params["beta"]}
+            return {"mean": layer.buffers["running_mean"], "scale": layer.scale(), "beta": layer.params["beta"]}
         return {}
 
     def run(self, x: np.ndarray, inplace: bool = False) -> np.ndarray:

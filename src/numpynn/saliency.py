@@ -56,7 +56,7 @@ def _batch(model: Any, x: np.ndarray, c: np.ndarray) -> np.ndarray:
             layer.needs_input_grad = True
     for layer in reversed(layers):
         if isinstance(layer, BatchNorm):  # evaluation-mode BatchNorm is x * gamma / sqrt(var + eps) + ...
-            d = d * (layer.params["gamma"] / np.sqrt(layer.buffers["running_var"] + layer.eps))
+            d = d * layer.scale()
         else:
             d = layer.backward(d)
     return d

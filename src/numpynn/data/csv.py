@@ -140,13 +140,14 @@ def _check_lines(path: Path) -> bool:
     with open(path, "rb") as f:
         while chunk := f.read(min(limit, 1 << 20)):
             nul = nul or b"\0" in chunk
-            ends = chunk.replace(b"\r", b"\n")  # a lone \r ends a line as well, as the csv module reads it
+            has_cr = b"\r" in chunk
+            ends = chunk.replace(b"\r", b"\n") if has_cr else chunk  # a lone \r ends a line, as csv reads it
             first = ends.find(b"\n")
             if run + (len(chunk) if first < 0 else first) > limit:
                 raise DatasetError(f"{path}: line {line} is longer than {limit:,} bytes, the longest line numpynn "
                                    "reads from a CSV file")
             run = run + len(chunk) if first < 0 else len(chunk) - 1 - ends.rfind(b"\n")
-            line += ends.count(b"\n") - chunk.count(b"\r\n") - (cr and chunk.startswith(b"\n"))
+            line += ends.count(b"\n") - (chunk.count(b"\r\n") if has_cr else 0) - (cr and chunk.startswith(b"\n"))
             cr = chunk.endswith(b"\r")
     return nul
 

@@ -91,9 +91,13 @@ class BatchNorm(Layer):
         caller owns) in x itself."""
         self._check_input(x)
         y = np.subtract(x, self.buffers["running_mean"], out=x if inplace else None)
-        y *= self.params["gamma"] / np.sqrt(self.buffers["running_var"] + self.eps)
+        y *= self.scale()
         y += self.params["beta"]
         return y
+
+    def scale(self) -> np.ndarray:
+        """gamma / sqrt(running_var + eps): what prediction multiplies the centred input by."""
+        return self.params["gamma"] / np.sqrt(self.buffers["running_var"] + self.eps)
 
     def _check_input(self, x: np.ndarray) -> None:
         if x.ndim != 2 or x.shape[1] != self.num_features:
