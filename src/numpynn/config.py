@@ -162,7 +162,10 @@ class TrainConfig:
     # data
     dataset: str = setting("mnist-sample", "data", "a dataset name (see `numpynn datasets list`) or a path")
     validation_split: float = setting(0.1, "data", "fraction of training data held out", rule=fraction())
-    normalize: str = setting("scale", "data", "scale, standardize or none", choices=("scale", "standardize", "none"))
+    normalize: str = setting("auto", "data", "auto (images: scale; tables: robust), scale (images: /255; tables: "
+                             "each column by its largest |value|), standardize, robust (tables: median and "
+                             "quartiles, smoothly clipped) or none",
+                             choices=("auto", "scale", "standardize", "robust", "none"))
     # applies to image datasets only
     augment: bool = setting(True, "data", "random shifts/rotations of training images")
     shift: float = setting(2.0, "data", "max shift in pixels", rule=between(0, 1000))
@@ -179,6 +182,10 @@ class TrainConfig:
     label_column: str = setting("", "data", "the label column of a CSV: a header name or a 0-based index "
                                 "(default: the one named label/class/target/y, else the only text column, else the "
                                 "last)")
+    categorical: str | list[str] = setting([], "data", "table columns read as categories (e.g. integer codes)",
+                                           kind=NAMES)
+    numeric: str | list[str] = setting([], "data", "table columns read as numbers", kind=NAMES)
+    drop: str | list[str] = setting([], "data", "table columns left out", kind=NAMES)
     task: str = setting("auto", "data", "classification, regression or auto (mse loss, fractional targets or "
                         "more than 50 distinct values: regression; else classes)",
                         choices=("auto", "classification", "regression"))

@@ -18,8 +18,10 @@ from typing import Any
 import numpy as np
 
 from . import data as datasets
+from . import tables
 from .atomic import atomic_write_bytes
 from .config import ConfigError, TrainConfig
+from .data.table import Frame
 from .errors import TrainingDivergedError
 from .evaluation import classifier_outputs, evaluate_classifier, evaluate_regression
 from .losses import CrossEntropy, Loss, get_loss
@@ -50,15 +52,22 @@ class RunData:
 
 def load_run_data(config: TrainConfig, log=print) -> RunData:
     """The config's dataset, normalised and flattened, with what a model file must remember about it:
-    the preprocessing, the task, the class names, and for a CSV its feature names and label column."""
+    the preprocessing, the task, the class names, and for a table its columns and label column. A table's
+    preprocessing (numpynn.tables) is learned from its training split only."""
     ds = datasets.load_dataset(config.dataset, label_column=config.label_column or None, task=config.task,
                                loss=config.loss, log=log)
     for note in ds.notes:
         log(note)
     (Xr, yr), (Xtr, ytr) = ds.splits
-    image_shape = tuple(Xr.shape[1:]) if Xr.ndim == 3 else None
-    X, Xt, prep = datasets.normalize_pair(Xr, Xtr, config.normalize)
-    prep["input_shape"] = list(Xr.shape[1:])
+    image_shape = tuple(Xr.shape[1:]) if not isinstance(Xr, Frame) and Xr.ndim == 3 else None
+    if isinstance(Xr, Frame):
+        X, Xt, prep = _prepare_table(config, Xr, Xtr, ds.label_column, log)
+    else:
+        how = {"auto": "scale"}.get(config.normalize, config.normalize)
+        if how == "robust":
+            raise ConfigError("normalize robust is for tables; images take scale, standardize or none")
+        X, Xt, prep = datasets.normalize_pair(Xr, Xtr, how)
+        prep["input_shape"] = list(Xr.shape[1:])
     prep["task"] = ds.task
     if ds.class_names:
         prep["class_names"] = list(ds.class_names)
@@ -71,6 +80,22 @@ def load_run_data(config: TrainConfig, log=print) -> RunData:
     return RunData(datasets.flatten(X), yr, datasets.flatten(Xt), ytr, ds.class_names, image_shape, prep, ds.task)
 
 
+def _names(value: str | list[str]) -> list[str]:
+    return [value] if isinstance(value, str) and value else list(value or [])
+
+
+def _prepare_table(config: TrainConfig, train: Frame, test: Frame, label: str | None,
+                   log) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+    """A table's columns as model inputs: the schema shown, the preprocessing learned from the training rows."""
+    scaling = {"auto": "robust"}.get(config.normalize, config.normalize)
+    record, schema = tables.learn(train, label=label, scaling=scaling, categorical=_names(config.categorical),
+                                  numeric=_names(config.numeric), drop=_names(config.drop))
+    log(tables.describe(schema, label, record))
+    dtype = np.float64 if config.dtype == "float64" else np.float32
+    prep = {"normalize": "none", "table": record, "input_shape": [tables.n_inputs(record)]}
+    return tables.transform(record, train, dtype), tables.transform(record, test, dtype), prep
+
+
 def n_outputs_for(config: TrainConfig, n_classes: int, task: str = "classification") -> int:
     """One output for a two-class sigmoid network or a regression, else one per class."""
     if task == "regression":
@@ -79,8 +104,13 @@ def n_outputs_for(config: TrainConfig, n_classes: int, task: str = "classificati
     return 1 if sigmoid and n_classes == 2 else n_classes
 
 
-def build_model(config: TrainConfig, n_features: int, n_outputs: int) -> Sequential:
+def build_model(config: TrainConfig, n_features: int, n_outputs: int,
+                preprocessing: dict[str, Any] | None = None) -> Sequential:
+    """The config's network; a table with many-valued categories starts with an Embedding of their codes."""
+    table = (preprocessing or {}).get("table")
+    embedding = tables.embedding_spec(table) if table else None
     return build_mlp(n_features, config.hidden, n_outputs, activation=config.activations(), init=config.init,
+                     **({"embedding": embedding} if embedding else {}),
                      bias_init=config.bias_init,
                      dropout=config.dropout, input_dropout=config.input_dropout, batchnorm=config.batchnorm,
                      output=None if config.output == "auto" else config.output, seed=config.seed, dtype=config.dtype)
@@ -200,7 +230,7 @@ def _plan(config: TrainConfig, out: Path, resume: bool, log) -> _RunPlan:
     n_out = rd.y_train.shape[1] if rd.is_regression else n_outputs_for(config, len(rd.class_names))
     loss = resolve_loss(config, n_out, rd.task)
     check_memory(config, len(rd.X_train), rd.X_train.shape[1], n_out)
-    model = build_model(config, rd.X_train.shape[1], n_out)
+    model = build_model(config, rd.X_train.shape[1], n_out, rd.preprocessing)
     model.preprocessing = rd.preprocessing
     model.set_loss(loss)
     out.mkdir(parents=True, exist_ok=True)

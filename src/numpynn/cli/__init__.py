@@ -9,13 +9,13 @@ import sys
 from collections.abc import Sequence
 
 from ..errors import NumpynnError
-from . import compare, datasets, doctor, evaluate, export, gradcheck, info, lr_find, predict, serve, train
+from . import compare, datasets, doctor, evaluate, export, gradcheck, info, inspect, lr_find, predict, serve, train
 from .common import Parser
 
 # subcommand name -> its module, in the order `numpynn --help` lists them
 COMMANDS = {"train": train, "evaluate": evaluate, "predict": predict, "info": info, "gradcheck": gradcheck,
-            "datasets": datasets, "export": export, "serve": serve, "doctor": doctor, "lr-find": lr_find,
-            "compare": compare}
+            "inspect": inspect, "datasets": datasets, "export": export, "serve": serve, "doctor": doctor,
+            "lr-find": lr_find, "compare": compare}
 
 
 def build_parser() -> Parser:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
+
 from .common import load_model
 
 
@@ -12,14 +14,17 @@ def add_parser(sub) -> None:
     p = sub.add_parser("evaluate", help="loss, accuracy and per-class figures of a model on a dataset")
     p.add_argument("model", type=Path)
     p.add_argument("--data", required=True, help="dataset name or path")
-    p.add_argument("--split", choices=("test", "train"), default="test")
+    p.add_argument("--split", choices=("test", "train", "all"), default=None,
+                   help="which rows to score: a named dataset's test split by default; a file given for "
+                        "evaluation is scored whole (all) unless --split test/train asks for numpynn's 80/20 split")
     p.add_argument("--label-column", help="a CSV's label column (default: the one the model was trained with)")
     p.add_argument("--json", action="store_true")
 
 
 def run(args) -> int:
-    from ..data import apply_preprocessing, load_dataset
+    from ..data import DATASETS, load_dataset
     from ..evaluation import evaluate_classifier, evaluate_regression
+    from ..tables import prepare
     from .predict import class_names_of
 
     model = load_model(args.model)
@@ -27,10 +32,15 @@ def run(args) -> int:
     regression = not model.loss.is_classification
     names = None if regression else class_names_of(model)
     label = args.label_column or prep.get("label_column")
+    split = args.split or ("test" if args.data in DATASETS else "all")
     ds = load_dataset(args.data, label_column=label if isinstance(label, str) else None,
-                      task="regression" if regression else "classification", class_names=names)
-    X, y = ds.test if args.split == "test" else ds.train
-    X = apply_preprocessing(X, prep)
+                      task="regression" if regression else "classification", class_names=names,
+                      whole=split == "all" and args.data not in DATASETS)
+    X, y = ds.train if split == "train" else ds.test
+    if split == "all" and args.data in DATASETS:  # a named dataset's train and test splits together
+        X, y = np.concatenate([ds.train[0], ds.test[0]]), np.concatenate([ds.train[1], ds.test[1]])
+    X = prepare(X, prep)
+    args.split = split
     if regression:
         result = evaluate_regression(model, X, y.reshape(len(y), -1))
         if args.json:

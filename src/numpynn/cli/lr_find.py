@@ -29,9 +29,9 @@ def run(args) -> int:
     overrides = setting_overrides(args)
     config = config_from_args(args, overrides)
     rd = load_run_data(config, log=lambda msg: print(msg, file=sys.stderr))
-    n_out = n_outputs_for(config, len(rd.class_names))
-    model = build_model(config, rd.X_train.shape[1], n_out)
-    model.set_loss(resolve_loss(config, n_out))
+    n_out = rd.y_train.shape[1] if rd.is_regression else n_outputs_for(config, len(rd.class_names))
+    model = build_model(config, rd.X_train.shape[1], n_out, rd.preprocessing)
+    model.set_loss(resolve_loss(config, n_out, rd.task))
     result = lr_find(model, rd.X_train, rd.y_train, optimizer=config.optimizer, start_lr=args.start_lr,
                      end_lr=args.end_lr, steps=args.steps, batch_size=config.batch_size or 128, seed=config.seed)
     args.out.mkdir(parents=True, exist_ok=True)

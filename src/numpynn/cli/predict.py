@@ -87,6 +87,13 @@ def read_inputs(path: Path, prep: dict | None = None, n_features: int | None = N
             raise DatasetError(f"{path}: expected samples (one per row, or one image), got a single value "
                                f"(a 0-d array)")
         return a[None] if a.ndim == 1 or (a.ndim == 2 and a.shape == (28, 28)) else a
+    if prep and "table" in prep:
+        from ..data.table import TABLE_SUFFIXES, read_table
+
+        if suffix not in TABLE_SUFFIXES:
+            raise NumpynnError(f"{path}: the model was trained on a table and takes a CSV/TSV, Parquet or Feather "
+                               "file of rows")
+        return read_table(path)
     if suffix == ".csv":
         return csv_features(path, prep or {}, n_features)
     if "idx" in path.name or "ubyte" in path.name:
@@ -114,7 +121,7 @@ def _table(header: list[str], rows) -> str:
 
 
 def run(args) -> int:
-    from ..data import apply_preprocessing
+    from ..tables import prepare
 
     model = load_model(args.model)
     prep = model.preprocessing
@@ -126,7 +133,7 @@ def run(args) -> int:
         from ..data.images import write_png
 
         write_png(raw[0], args.show)
-    X = apply_preprocessing(raw, prep)
+    X = prepare(raw, prep)
     if not model.loss.is_classification:
         values = model.predict(X)
         if args.json:

@@ -13,19 +13,20 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from .. import filechecks
 from ..errors import DatasetError, ModelFileError
 from .copies import SINGLE_FILE_SUFFIXES, copy_candidates, idx_candidates, problem, read_single_file, verify_file
-from .csv import read_csv
 from .download import download
 from .files import open_regular
 from .formats import check_keras_arrays, load_npz_arrays, split_mnist_784
 from .idx import read_idx
 from .labels import choose_task, class_labels, encode_with, regression_targets
 from .registry import DATASETS, MNIST_FILES, SPLITS, DataFile, DatasetSpec, cache_dir, get_spec, register
+from .table import TABLE_SUFFIXES, Frame, label_of, read_table
 from .transforms import flatten as flatten_images
 from .transforms import scale_to_unit, standardize, train_val_split
 
@@ -202,42 +203,75 @@ def _targets(y: np.ndarray, name: str, task: str, loss: str,
 
 
 def _load_table(p: Path, label_column: int | str | None = None, task: str = "auto", loss: str = "auto",
-                class_names: Sequence[str] | None = None) -> Dataset:
-    """A user's own .csv or .npz (X and y), or Keras's mnist.npz and OpenML's mnist_784 CSV."""
-    if p.suffix == ".npz":
-        arrays = load_npz_arrays(p)
-        if all(k in arrays for k in ("x_train", "y_train", "x_test", "y_test")):
-            return _image_dataset(*check_keras_arrays(arrays, str(p)), str(p), class_names)
-        keys = {k.lower(): k for k in arrays}
-        if "x" not in keys or "y" not in keys:
-            raise DatasetError(f"{p}: expected arrays x_train, y_train, x_test, y_test (Keras) or X and y; "
-                               f"the file has {sorted(arrays)}")
-        X, y = arrays[keys["x"]], arrays[keys["y"]]
-        for key, a in ((keys["x"], X), (keys["y"], y)):
-            if a.ndim == 0:  # np.savez of a plain number
-                raise DatasetError(f"{p}: {key} must hold one row per sample, got a single value (a 0-d array "
-                                   f"{a.dtype} {a.tolist()!r:.40})")
-        if len(X) != len(y):
-            raise DatasetError(f"{p}: X has {len(X)} rows but y has {len(y)}")
-        if X.dtype.kind not in "biuf":
-            raise DatasetError(f"{p}: X must be numeric, got dtype {X.dtype}")
-        feature_names, label_name, col = None, None, None
-    else:
-        table = read_csv(p)
-        X, y, col = table.split(label_column)
-        feature_names = table.feature_names(col)
-        label_name = table.header[col] if table.header else str(col)
-        if X.shape[1] == 784 and task != "regression":  # OpenML's mnist_784 layout
-            labels, names = (encode_with(y, class_names, str(p)), tuple(class_names)) if class_names \
-                else class_labels(y, str(p))
-            train, test = split_mnist_784(X, labels)
-            return Dataset(train, test, "classification", names, feature_names, label_name, col)
+                class_names: Sequence[str] | None = None, whole: bool = False) -> Dataset:
+    """A user's own .npz (X and y) or table file (CSV/TSV, Parquet, Feather), or Keras's mnist.npz and OpenML's
+    mnist_784 CSV."""
+    if p.suffix != ".npz":
+        return load_frame(read_table(p), label_column, task, loss, class_names, whole)
+    arrays = load_npz_arrays(p)
+    if all(k in arrays for k in ("x_train", "y_train", "x_test", "y_test")):
+        return _image_dataset(*check_keras_arrays(arrays, str(p)), str(p), class_names)
+    keys = {k.lower(): k for k in arrays}
+    if "x" not in keys or "y" not in keys:
+        raise DatasetError(f"{p}: expected arrays x_train, y_train, x_test, y_test (Keras) or X and y; "
+                           f"the file has {sorted(arrays)}")
+    X, y = arrays[keys["x"]], arrays[keys["y"]]
+    for key, a in ((keys["x"], X), (keys["y"], y)):
+        if a.ndim == 0:  # np.savez of a plain number
+            raise DatasetError(f"{p}: {key} must hold one row per sample, got a single value (a 0-d array "
+                               f"{a.dtype} {a.tolist()!r:.40})")
+    if len(X) != len(y):
+        raise DatasetError(f"{p}: X has {len(X)} rows but y has {len(y)}")
+    if X.dtype.kind not in "biuf":
+        raise DatasetError(f"{p}: X must be numeric, got dtype {X.dtype}")
     targets, task, names = _targets(y, str(p), task, loss, class_names)
-    train, test = _split_own_data(X, targets, str(p))
-    notes = [f"{p.name}: labels from column {label_name!r}"] if label_name is not None else []
-    notes.append(f"task: {task}" + (f" ({len(names)} classes: {', '.join(names[:10])}"
-                                     f"{', ...' if len(names) > 10 else ''})" if names else ""))
-    return Dataset(train, test, task, names, feature_names, label_name, col, notes)
+    train, test = _whole(X, targets) if whole else _split_own_data(X, targets, str(p))
+    return Dataset(train, test, task, names, notes=[_task_note(task, names)])
+
+
+def _task_note(task: str, names: Sequence[str]) -> str:
+    return f"task: {task}" + (f" ({len(names)} classes: {', '.join(names[:10])}{', ...' if len(names) > 10 else ''})"
+                              if names else "")
+
+
+def _whole(X, y) -> tuple[Split, Split]:
+    """Every row for evaluation: an empty training split, the whole file as the test split."""
+    return (X[:0], y[:0]), (X, y)
+
+
+def load_frame(frame: Frame, label_column: int | str | None = None, task: str = "auto", loss: str = "auto",
+               class_names: Sequence[str] | None = None, whole: bool = False) -> Dataset:
+    """A table as a Dataset whose X are Frames of the feature columns (numpynn.tables prepares them) and whose y
+    are the label column's classes or targets; `whole`: every row in the test split (for evaluation)."""
+    label, how = label_of(frame, label_column)
+    y = frame.column(label)
+    gap = np.isnan(y) if y.dtype == np.float32 else np.array([v is None for v in y.tolist()], bool) \
+        if y.dtype == object else np.isnat(y)
+    if gap.any():
+        rows = [frame.row_of(int(i)) for i in np.flatnonzero(gap)[:5]]
+        raise DatasetError(f"{frame.source}: the label column {label!r} is missing in {int(gap.sum()):,} rows "
+                           f"(rows {', '.join(map(str, rows))}{', ...' if gap.sum() > 5 else ''}); remove those rows "
+                           "or fill their labels")
+    if y.dtype == np.float32 and not np.isfinite(y).all():
+        i = int(np.argmax(~np.isfinite(y)))
+        raise DatasetError(f"{frame.source}: row {frame.row_of(i)}, label column {label!r}: {y[i]} is not a "
+                           "finite number")
+    if y.dtype.kind == "M":
+        raise DatasetError(f"{frame.source}: the label column {label!r} holds dates; a label is a class or a number")
+    features = frame.drop([label])
+    if not features.names:
+        raise DatasetError(f"{frame.source}: one column only: no features besides the labels")
+    matrix = features.numeric_matrix()
+    if matrix is not None and matrix.shape[1] == 784 and task != "regression":  # OpenML's mnist_784 layout
+        labels, names = (encode_with(y, class_names, frame.source), tuple(class_names)) if class_names \
+            else class_labels(y.astype(str) if y.dtype == object else y, frame.source)
+        train, test = _whole(matrix, labels) if whole else split_mnist_784(matrix, labels)
+        return Dataset(train, test, "classification", names, features.names, label, frame.names.index(label))
+    y = y.astype(str) if y.dtype == object else y
+    targets, task, names = _targets(y, frame.source, task, loss, class_names)
+    train, test = _whole(features, targets) if whole else _split_own_data(features, targets, frame.source)
+    return Dataset(train, test, task, names, features.names, label, frame.names.index(label),
+                   [f"{Path(frame.source).name}: {how}", _task_note(task, names)])
 
 
 def _image_dataset(train: Split, test: Split, name: str, class_names: Sequence[str] | None = None,
@@ -253,18 +287,23 @@ def _image_dataset(train: Split, test: Split, name: str, class_names: Sequence[s
     return Dataset((train[0], labels[:n]), (test[0], labels[n:]), "classification", names)
 
 
-def load_dataset(name_or_path: str | os.PathLike, *, label_column: int | str | None = None, task: str = "auto",
-                 loss: str = "auto", class_names: Sequence[str] | None = None, **locate_kw) -> Dataset:
+def load_dataset(name_or_path: str | os.PathLike | Any, *, label_column: int | str | None = None, task: str = "auto",
+                 loss: str = "auto", class_names: Sequence[str] | None = None, whole: bool = False,
+                 **locate_kw) -> Dataset:
     """A dataset by name or path, its labels checked as a class set (or its targets as numbers).
 
     - label_column (CSV): a header name or an index; by default as `CsvTable.label_index` chooses.
     - task: "auto" (see labels.choose_task), "classification" or "regression"; images are always classes.
     - class_names: a trained model's classes, to encode the labels as it was trained (for evaluation).
+    - whole: a table or .npz file comes back whole as the test split, for scoring a held-out file.
+    A table (CSV/TSV, Parquet, Feather, or a DataFrame given instead of a path) has Frames as its X.
     """
+    if not isinstance(name_or_path, (str, os.PathLike)):
+        return load_frame(read_table(name_or_path), label_column, task, loss, class_names, whole)
     p = Path(name_or_path)
     named = isinstance(name_or_path, str) and name_or_path in DATASETS
-    if not named and p.suffix in (".csv", ".npz"):
-        return _load_table(p, label_column, task, loss, class_names)
+    if not named and (p.suffix == ".npz" or p.suffix.lower() in TABLE_SUFFIXES):
+        return _load_table(p, label_column, task, loss, class_names, whole)
     if task == "regression":
         raise DatasetError(f"{name_or_path}: image datasets have class labels; regression needs a table "
                            "(a CSV or an .npz with X and y)")
@@ -289,7 +328,7 @@ def load_raw(name_or_path: str | os.PathLike, **locate_kw) -> tuple[Split, Split
         return _read_located(files, len(spec.class_names) or None)
     if p.suffix in SINGLE_FILE_SUFFIXES or (os.path.lexists(p) and not p.is_dir()):
         open_regular(p, "dataset file").close()  # a FIFO or a device is refused here, never read or waited on
-    if p.suffix in (".npz", ".csv"):
+    if p.suffix == ".npz" or p.suffix.lower() in TABLE_SUFFIXES:
         return _load_table(p, **table_kw).splits
     if p.is_dir():
         files = {s: next((c for c in idx_candidates(p, MNIST_FILES[s].filename) if c.is_file()), None)
@@ -336,6 +375,9 @@ def apply_preprocessing(X: np.ndarray, prep: dict, dtype=np.float32) -> np.ndarr
     as a model file's is (numpynn.filechecks.preprocessing); its per-feature statistics against the inputs.
 
     Old model files hold one scalar mean and std; newer ones one per feature column of a table."""
+    if isinstance(prep, dict) and "table" in prep:
+        raise DatasetError("the model was trained on a table: give it a table (a CSV or Parquet file, a DataFrame, "
+                           "a dict of columns) through numpynn.tables.prepare(table, model.preprocessing)")
     X = np.asarray(X)
     if X.dtype.kind not in "biuf":
         raise DatasetError(f"inputs must be numeric, got dtype {X.dtype}")
@@ -373,6 +415,11 @@ def load(name_or_path: str | os.PathLike = "mnist-sample", *, normalize: str | N
     """
     ds = load_dataset(name_or_path, label_column=label_column, task=task, **locate_kw)
     (Xtr, ytr), (Xte, yte) = ds.splits
+    if isinstance(Xtr, Frame):
+        Xtr, Xte = Xtr.numeric_matrix(), Xte.numeric_matrix()
+        if Xtr is None or np.isnan(Xtr).any() or np.isnan(Xte).any():
+            raise DatasetError(f"{name_or_path}: the table has text or missing cells; numpynn.tables.load prepares "
+                               "such a table (imputation, scaling, categories) and returns the arrays")
     Xtr, Xte, _ = normalize_pair(Xtr, Xte, normalize, dtype)
     if flatten:
         Xtr, Xte = flatten_images(Xtr), flatten_images(Xte)
