@@ -10,10 +10,11 @@ import numpy as np
 import pytest
 
 import numpynn as nn
-from numpynn import data
+from numpynn import data, tables
 from numpynn.data import csv as csv_reader
 from numpynn.data.csv import read_csv
 from numpynn.data.labels import choose_task, class_labels
+from numpynn.data.table import label_of, read_table
 from numpynn.errors import DatasetError, ModelFileError, NumpynnError
 
 FUZZ = Path(__file__).parent.parent / "fuzz"
@@ -85,8 +86,17 @@ def test_a_stray_cell_in_a_numeric_column_is_refused_with_its_row_and_column(tmp
     where = f"row {3 if header else 2}, column 2" + (f" \\('{header.decode()[2]}'\\)" if header else "")
     with pytest.raises(DatasetError, match=f"bad.csv: {where}: {shown} "):
         read_csv(path)
+    if cell == b"\0" or b"\0" in cell:  # no text holds a NUL byte: refused as the file is read
+        with pytest.raises(DatasetError, match=f"{where}: {shown} "):
+            read_table(path)
+        return
+    frame = read_table(path)
+    label = label_of(frame)[0]
+    if cell == b"NA":  # a table's missing cell: the column is numbers with one missing
+        assert [c.kind for c in tables.infer_schema(frame, label=label)] == ["numeric", "numeric"]
+        return
     with pytest.raises(DatasetError, match=f"{where}: {shown} "):
-        data.load_dataset(str(path))
+        tables.infer_schema(frame, label=label)
 
 
 def test_a_text_label_column_and_a_mostly_numeric_one(tmp_path):

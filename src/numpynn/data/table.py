@@ -25,7 +25,7 @@ import numpy as np
 
 from ..errors import DatasetError
 from ..memory import check_available
-from .csv import MAX_LINE_BYTES, _check_file, _check_names, _is_header, _open
+from .csv import MAX_LINE_BYTES, _check_file, _check_names, _column, _is_header, _open
 from .files import open_regular
 from .labels import is_number
 
@@ -317,18 +317,29 @@ def _header_of(path: Path, delimiter: str) -> tuple[list[str] | None, int]:
 
 def _read_csv_file(path: Path, delimiter: str | None) -> Frame:
     nul = _check_file(path)
-    if nul:
-        raise DatasetError(f"{path}: the file holds a NUL byte: it is not a text table")
     delimiter = sniff_delimiter(path, delimiter)
     header, width = _header_of(path, delimiter)
     _check_names(path, header)
     names = header if header is not None else [f"column {j + 1}" for j in range(width)]
+    if nul:
+        _refuse_nul(path, delimiter, header)
     pa = _pyarrow()
     frame = _read_csv_arrow(path, delimiter, names, header is not None) if pa else \
         _read_csv_python(path, delimiter, names, header is not None)
     if frame.n_rows == 0:
         raise DatasetError(f"{path}: no data rows")
     return frame
+
+
+def _refuse_nul(path: Path, delimiter: str, header: list[str] | None) -> None:
+    """A NUL byte is no text a table holds (and readers would drop it silently): refused where it is."""
+    with _open(path) as f:
+        for line, row in enumerate(csv.reader(f, delimiter=delimiter), 1):
+            for j, v in enumerate(row):
+                if "\0" in v:
+                    raise DatasetError(f"{path}: row {line}, {_column(j, header)}: {v.strip()!r} is not a number, nor "
+                                       "text either: it holds a NUL byte")
+    raise DatasetError(f"{path}: the file holds a NUL byte: it is not a text table")
 
 
 def _read_csv_arrow(path: Path, delimiter: str, names: list[str], has_header: bool) -> Frame:
@@ -415,6 +426,12 @@ LABEL_WORDS = ("label", "class", "target")  # a header name that says "the label
 WEAK_LABEL_WORDS = ("y",)  # a label's name in many files, and a coordinate's (a width in mm) in others
 
 
+def _mostly_text(col: np.ndarray) -> bool:
+    """Whether most cells of a text column are not numbers (a numeric column with a stray cell is no label)."""
+    present = [v for v in col[:2000].tolist() if v is not None]
+    return sum(map(is_number, present)) * 2 < len(present)
+
+
 def label_of(frame: Frame, label_column: int | str | None = None) -> tuple[str, str]:
     """The label column's name and how it was chosen, in a sentence for the log.
 
@@ -445,7 +462,7 @@ def label_of(frame: Frame, label_column: int | str | None = None) -> tuple[str, 
                            f"({', '.join(map(repr, strong))}); say which with --label-column")
     if strong:
         return strong[0], f"labels from column {strong[0]!r} (its name says so; --label-column chooses another)"
-    text = [x for x, c in zip(names, frame.columns, strict=True) if c.dtype == object]
+    text = [x for x, c in zip(names, frame.columns, strict=True) if c.dtype == object and _mostly_text(c)]
     last = names[-1]
     weak = [x for x in names if x.strip().lower() in WEAK_LABEL_WORDS]
     candidates = list(dict.fromkeys(weak + text[:5] + [last]))

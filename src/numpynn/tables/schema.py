@@ -112,7 +112,7 @@ def infer_schema(frame: Frame, *, label: str | None = None, categorical: Sequenc
     for j, (name, col) in enumerate(zip(frame.names, frame.columns, strict=True)):
         if name == label:
             continue
-        where = f"column {j + 1} ({name!r})"
+        where = name if name == f"column {j + 1}" else f"column {j + 1} ({name!r})"  # a file without header
         present = ~np.isnan(col) if col.dtype == np.float32 else (
             ~np.isnat(col) if col.dtype.kind == "M" else np.array([v is not None for v in col.tolist()], bool))
         missing = int(n - present.sum())
@@ -131,7 +131,7 @@ def infer_schema(frame: Frame, *, label: str | None = None, categorical: Sequenc
             bad = present & ~np.isfinite(col)
             if bad.any() and name not in numeric:
                 i = int(np.argmax(bad))
-                infinite.append(f"{where} row {frame.row_of(i)}: {col[i]}")
+                infinite.append(f"row {frame.row_of(i)}, {where}: {col[i]}")
             elif distinct == 1 and missing == 0:
                 add("constant", f"one value only ({col[present][0]:g})")
             elif name not in numeric and _is_identifier(name, col, present, distinct, n):
@@ -146,12 +146,13 @@ def infer_schema(frame: Frame, *, label: str | None = None, categorical: Sequenc
             if name in numeric:
                 if numbers < len(texts):
                     i = next(i for i in np.flatnonzero(present) if not is_number(col[i]))
-                    mixed.append(f"{where} row {frame.row_of(int(i))}: {col[i]!r}")
+                    mixed.append(f"row {frame.row_of(int(i))}, {where}: {col[i]!r} is not a number")
                 else:
                     add("numeric", "declared numeric")
             elif numbers * 2 >= len(texts):
                 i = next(i for i in np.flatnonzero(present) if not is_number(col[i]))
-                mixed.append(f"{where} row {frame.row_of(int(i))}: {col[i]!r} among {numbers:,} numbers")
+                mixed.append(f"row {frame.row_of(int(i))}, {where}: {col[i]!r} is not a number, though {numbers:,} "
+                             f"of the column's {len(texts):,} cells are")
             elif _parse_dates(col, present) is not None:
                 add("datetime", "ISO dates")
             elif distinct == 1 and missing == 0:
@@ -162,7 +163,8 @@ def infer_schema(frame: Frame, *, label: str | None = None, categorical: Sequenc
                 add("categorical", f"text, {distinct:,} distinct values" + (f", {missing} missing" if missing else ""))
     problems = []
     if mixed:
-        problems.append("these columns mix numbers and text: " + "; ".join(mixed) +
+        problems.append((f"{mixed[0]}: the column mixes numbers and text" if len(mixed) == 1 else
+                         "these columns mix numbers and text: " + "; ".join(mixed)) +
                         ". Fix the cells, or say how to read each column: --categorical NAME (categories) or "
                         "--numeric NAME (numbers; a cell that is not one is refused), or --drop NAME")
     if infinite:
