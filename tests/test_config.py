@@ -9,10 +9,11 @@ import typing
 import pytest
 
 from numpynn.cli import build_parser
-from numpynn.config import BOOL, FLOAT, INT, NAMES, SECTIONS, SIZES, STR, ConfigError, TrainConfig
+from numpynn.config import BOOL, COLUMNS, FLOAT, INT, NAMES, SECTIONS, SIZES, STR, ConfigError, TrainConfig
 
 FIELDS = dataclasses.fields(TrainConfig)
-ANNOTATION_KIND = {bool: BOOL, int: INT, float: FLOAT, str: STR, list[int]: SIZES, str | list[str]: NAMES}
+ANNOTATION_KIND = {bool: BOOL, int: INT, float: FLOAT, str: STR, list[int]: SIZES, str | list[str]: NAMES,
+                   list[str]: COLUMNS}
 
 # a value of every setting that differs from its default and passes the checks
 CHANGED = dict(hidden=[7, 5], activation=["tanh", "relu"], init="he_normal", bias_init="small_normal", dropout=0.25,
@@ -23,7 +24,7 @@ CHANGED = dict(hidden=[7, 5], activation=["tanh", "relu"], init="he_normal", bia
                average_start_epoch=2, seed=11, dtype="float64", precision="bf16", dataset="data/my file.csv",
                validation_split=0.2, normalize="standardize", augment=False, shift=1.0, rotate=5.5, elastic=0.5,
                elastic_sigma=4.0, scale=0.15, noise=0.01, flip=0.5, doctor=False, label_column="species",
-               task="regression")
+               task="regression", categorical=["island", "year"], numeric=["code"], drop=["rownames"])
 
 
 def train_parser() -> argparse.ArgumentParser:
@@ -142,7 +143,7 @@ def test_a_value_of_the_wrong_type_names_the_setting_and_what_came(name):
     ({"schedule": "linear"},
      "schedule must be one of ('none', 'cosine', 'step', 'exponential', 'one_cycle', 'plateau'), got 'linear'"),
     ({"output": "tanh"}, "output must be one of ('auto', 'softmax', 'sigmoid'), got 'tanh'"),
-    ({"normalize": "minmax"}, "normalize must be one of ('scale', 'standardize', 'none'), got 'minmax'"),
+    ({"normalize": "minmax"}, "normalize must be one of ('auto', 'scale', 'standardize', 'robust', 'none'), got 'minmax'"),
     ({"dtype": "float16"}, "dtype must be one of ('float32', 'float64'), got 'float16'"),
     ({"hidden": [8], "activation": ["relu", "tanh"]},
      "activation lists one name per hidden layer: 1 hidden layers, got 2 names"),

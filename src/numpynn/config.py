@@ -96,6 +96,9 @@ NAMES = Kind("a name or a list of names",
              lambda v: isinstance(v, str) or (isinstance(v, list) and all(isinstance(x, str) for x in v)),
              lambda t: t.split(",") if "," in t else t)
 
+COLUMNS = Kind("a list of column names", lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v),
+               lambda t: [x.strip() for x in t.split(",") if x.strip()])
+
 _KIND_OF_DEFAULT: dict[type, Kind] = {bool: BOOL, int: INT, float: FLOAT, str: STR, list: SIZES}
 
 
@@ -182,10 +185,10 @@ class TrainConfig:
     label_column: str = setting("", "data", "the label column of a CSV: a header name or a 0-based index "
                                 "(default: the one named label/class/target/y, else the only text column, else the "
                                 "last)")
-    categorical: str | list[str] = setting([], "data", "table columns read as categories (e.g. integer codes)",
-                                           kind=NAMES)
-    numeric: str | list[str] = setting([], "data", "table columns read as numbers", kind=NAMES)
-    drop: str | list[str] = setting([], "data", "table columns left out", kind=NAMES)
+    categorical: list[str] = setting([], "data", "table columns read as categories (e.g. integer codes), "
+                                     "comma-separated", kind=COLUMNS)
+    numeric: list[str] = setting([], "data", "table columns read as numbers, comma-separated", kind=COLUMNS)
+    drop: list[str] = setting([], "data", "table columns left out, comma-separated", kind=COLUMNS)
     task: str = setting("auto", "data", "classification, regression or auto (mse loss, fractional targets or "
                         "more than 50 distinct values: regression; else classes)",
                         choices=("auto", "classification", "regression"))

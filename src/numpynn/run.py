@@ -80,16 +80,12 @@ def load_run_data(config: TrainConfig, log=print) -> RunData:
     return RunData(datasets.flatten(X), yr, datasets.flatten(Xt), ytr, ds.class_names, image_shape, prep, ds.task)
 
 
-def _names(value: str | list[str]) -> list[str]:
-    return [value] if isinstance(value, str) and value else list(value or [])
-
-
 def _prepare_table(config: TrainConfig, train: Frame, test: Frame, label: str | None,
                    log) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
     """A table's columns as model inputs: the schema shown, the preprocessing learned from the training rows."""
     scaling = {"auto": "robust"}.get(config.normalize, config.normalize)
-    record, schema = tables.learn(train, label=label, scaling=scaling, categorical=_names(config.categorical),
-                                  numeric=_names(config.numeric), drop=_names(config.drop))
+    record, schema = tables.learn(train, label=label, scaling=scaling, categorical=config.categorical,
+                                  numeric=config.numeric, drop=config.drop)
     log(tables.describe(schema, label, record))
     dtype = np.float64 if config.dtype == "float64" else np.float32
     prep = {"normalize": "none", "table": record, "input_shape": [tables.n_inputs(record)]}
