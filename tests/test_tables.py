@@ -288,3 +288,23 @@ def test_prepare_refuses_an_array_for_a_table_model():
     record, _ = tables.learn(read_table(PENGUINS), label="species")
     with pytest.raises(DatasetError, match="trained on a table"):
         tables.prepare(np.zeros((2, 15), np.float32), {"table": record})
+
+
+def test_ten_thousand_columns_and_one_category_only(tmp_path):
+    rng = np.random.default_rng(0)
+    n, width = 60, 10_000
+    X = rng.normal(size=(n, width)).astype(np.float32)
+    names = [f"f{j}" for j in range(width)]
+    frame = Frame(names + ["one", "label"], [*X.T, np.array(["same"] * n, dtype=object),
+                                              (X[:, 0] > 0).astype(np.float32)])
+    record, schema = tables.learn(frame, label="label")
+    assert {c.name: c.kind for c in schema}["one"] == "constant" and tables.n_inputs(record) == width
+    assert tables.transform(record, frame).shape == (n, width)
+    assert [d["name"] for d in record["dropped"]] == ["one"]
+
+
+def test_a_table_of_nothing_to_learn_from_is_refused_with_why():
+    frame = Frame(["id", "same", "y"], [np.arange(30, dtype=np.float32), np.ones(30, np.float32),
+                                        np.zeros(30, np.float32)])
+    with pytest.raises(DatasetError, match=r"no column is left to learn from: 'id' identifier.*'same' constant"):
+        tables.learn(frame, label="y")

@@ -7,7 +7,7 @@
 
 from __future__ import annotations
 
-from . import data, initializers, losses, ops, optim
+from . import data, initializers, losses, ops, optim, tables
 from . import data as datasets  # nn.datasets.load("mnist")
 from .errors import (
     ArgumentError,
@@ -71,7 +71,7 @@ from .version import __version__
 load = Sequential.load  # nn.load("model.safetensors")
 
 __all__ = [
-    "ELU", "GELU", "ArgumentError", "data", "datasets",
+    "ELU", "GELU", "ArgumentError", "data", "datasets", "tables",
     "SGD", "ActivationLayer", "Adagrad", "Adam", "AdamW", "BatchNorm", "BinaryCrossEntropy", "CSVLogger", "Callback",
     "CosineDecay", "CrossEntropy", "DataError", "DatasetError", "Dense", "Dropout", "EarlyStopping",
     "ExponentialDecay", "Flatten", "GradcheckResult", "History", "Identity", "JSONLogger", "Layer",

@@ -90,9 +90,12 @@ def recipe(config, model=None) -> str:
     if config.weight_decay:
         opt += f", weight decay {config.weight_decay:g}"
     parts = [net, opt, f"batch {config.batch_size or 'full'}", f"{config.epochs} epochs"]
-    if config.augment:
+    table = model is not None and "table" in model.preprocessing
+    if config.augment and not table and model is not None and len(model.preprocessing.get("input_shape", [])) == 2:
         parts.append(f"augment (shift {config.shift:g} px, rotate {config.rotate:g}°)")
-    parts += [f"{config.normalize} inputs", f"{config.dataset}", f"seed {config.seed}"]
+    how = model.preprocessing["table"]["scaling"] if table else {"auto": "scale"}.get(config.normalize,
+                                                                                      config.normalize)
+    parts += [f"{how} inputs", f"{config.dataset}", f"seed {config.seed}"]
     return " · ".join(parts)
 
 
@@ -120,6 +123,8 @@ def describe_optimizer(optimizer) -> list[list[str]]:
 def describe_preprocessing(prep: dict[str, Any]) -> str:
     """The model's input preprocessing in a sentence."""
     how = prep.get("normalize", "none")
+    if "table" in prep:
+        return describe_table(prep["table"])
     if how == "scale":
         text = f"each value divided by {prep.get('max_value', 255):g} (scaled to [0, 1])"
     elif how == "standardize":
@@ -129,8 +134,32 @@ def describe_preprocessing(prep: dict[str, Any]) -> str:
     shape = prep.get("input_shape")
     if isinstance(shape, list) and len(shape) > 1:
         text += f"; {'×'.join(map(str, shape))} images flattened to {int(np.prod(shape))} features"
-    extra = {k: v for k, v in prep.items() if k not in ("normalize", "max_value", "input_shape", "mean", "std")}
+    extra = {k: v for k, v in prep.items() if k not in ("normalize", "max_value", "input_shape", "mean", "std",
+                                                        "feature_names")}
     return text + "".join(f"; {k.replace('_', ' ')}: {v}" for k, v in extra.items())
+
+
+def describe_table(record: dict[str, Any]) -> str:
+    """A table's preprocessing in a sentence: how many columns of each kind, and what was done to them."""
+    cols = record["columns"]
+    numeric = len({e["name"] for e in cols if e["kind"] == "numeric"})
+    dates = len({e["name"] for e in cols if e["kind"] == "datetime"})
+    onehot = sum(e["kind"] == "categorical" and e["encoding"] == "onehot" for e in cols)
+    embedded = sum(e["kind"] == "categorical" and e["encoding"] == "embedding" for e in cols)
+    flagged = sum(bool(e.get("indicator")) for e in cols)
+    scaling = {"robust": "robust scaling (median, quartiles, smooth clipping to ±3)", "standardize":
+               "standardised", "scale": "divided by their largest |value|", "none": "used as they are"}
+    text = [f"{numeric} numeric columns {scaling[record['scaling']]}"]
+    if flagged:
+        text.append(f"missing numbers imputed with the training median and flagged ({flagged} columns)")
+    if dates:
+        text.append(f"{dates} date columns as days, month, weekday (and hour)")
+    if onehot or embedded:
+        text.append(f"{onehot} categorical columns one-hot, {embedded} embedded")
+    if record.get("dropped"):
+        text.append("dropped: " + ", ".join(f"{d['name']} ({d['kind']})" for d in record["dropped"][:10]) +
+                    (", ..." if len(record["dropped"]) > 10 else ""))
+    return "; ".join(text) + "; learned from the training split"
 
 
 def _table(header: list[str], rows: list[list[Any]]) -> str:
