@@ -308,3 +308,17 @@ def test_a_table_of_nothing_to_learn_from_is_refused_with_why():
                                         np.zeros(30, np.float32)])
     with pytest.raises(DatasetError, match=r"no column is left to learn from: 'id' identifier.*'same' constant"):
         tables.learn(frame, label="y")
+
+
+def test_numbers_stored_as_text_and_booleans_of_any_spelling_read_alike():
+    pd = _pandas()
+    df = pd.DataFrame({"n": pd.Series(["1", "2.5", None, "4"] * 10, dtype=object),
+                       "b": [True, False, True, None] * 10, "y": [0, 1] * 20})
+    schema = {c.name: c.kind for c in tables.infer_schema(read_table(df), label="y")}
+    assert schema == {"n": "numeric", "b": "categorical"}
+    record, _ = tables.learn(read_table(df), label="y")
+    text = Frame(["n", "b"], [np.array([1, 2.5, np.nan, 4], np.float32), np.array(["TRUE", "False", "true", ""],
+                                                                                     dtype=object)])
+    text = Frame(text.names, [text.columns[0], table_module.text_column(text.columns[1].tolist())])
+    np.testing.assert_array_equal(tables.transform(record, text), tables.transform(record, read_table(df).take(
+        np.arange(4))))

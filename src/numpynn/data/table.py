@@ -154,8 +154,8 @@ def text_column(values: Sequence[Any]) -> np.ndarray:
         if v is None or (isinstance(v, float) and v != v) or type(v).__name__ in ("NAType", "NaTType"):
             out[i] = None
         else:
-            s = v if isinstance(v, str) else str(v)
-            out[i] = None if s.strip() in MISSING else s.strip()
+            s = (v if isinstance(v, str) else str(v)).strip()
+            out[i] = None if s in MISSING else (s.lower() if s.lower() in ("true", "false") else s)
     return out
 
 

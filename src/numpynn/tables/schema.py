@@ -149,6 +149,8 @@ def infer_schema(frame: Frame, *, label: str | None = None, categorical: Sequenc
                     mixed.append(f"row {frame.row_of(int(i))}, {where}: {col[i]!r} is not a number")
                 else:
                     add("numeric", "declared numeric")
+            elif numbers == len(texts):
+                add("numeric", "numbers written as text" + (f", {missing} missing" if missing else ""))
             elif numbers * 2 >= len(texts):
                 i = next(i for i in np.flatnonzero(present) if not is_number(col[i]))
                 mixed.append(f"row {frame.row_of(int(i))}, {where}: {col[i]!r} is not a number, though {numbers:,} "
