@@ -79,3 +79,14 @@ def test_the_command_writes_the_curve_and_prints_the_rate(tmp_path, tiny_npz, ca
     saved = json.loads((out / "lr_find.json").read_text())
     assert saved["suggestion"] == pytest.approx(rate, rel=1e-2) and len(saved["lrs"]) <= 20
     assert (out / "lr_find.png").stat().st_size > 1000
+
+
+def test_lr_find_on_a_regression_table_builds_one_output(tmp_path, capsys):
+    from pathlib import Path
+
+    from numpynn.cli import main
+
+    diamonds = Path(__file__).parent / "data" / "diamonds-1000.csv"
+    assert main(["lr-find", "--dataset", str(diamonds), "--label-column", "price", "--out", str(tmp_path),
+                 "--steps", "20"]) == 0
+    assert float(capsys.readouterr().out.strip().splitlines()[-1]) > 0
