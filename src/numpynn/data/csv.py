@@ -113,8 +113,9 @@ def _open(path: Path):
     return open(path, encoding="utf-8-sig", errors="replace", newline="")
 
 
-def _check_file(path: Path) -> bool:
-    """Refuse what is not a regular, non-empty file of bounded lines; whether it holds a NUL byte."""
+def _check_file(path: Path) -> tuple[bool, int]:
+    """Refuse what is not a regular, non-empty file of bounded lines; whether it holds a NUL byte, and a bound on
+    its longest line in bytes."""
     try:
         st = path.stat()
     except FileNotFoundError:
@@ -130,11 +131,13 @@ def _check_file(path: Path) -> bool:
         raise DatasetError(f"cannot read {path}: {exc.strerror or exc}") from None
 
 
-def _check_lines(path: Path) -> bool:
+def _check_lines(path: Path) -> tuple[bool, int]:
     """Refuse a line longer than MAX_LINE_BYTES before either reader holds it in memory: one pass over the bytes
     in chunks no longer than the limit, so that only a line crossing a chunk's edge can be too long. Whether the
-    file holds a NUL byte, which NumPy's strings would silently drop from the end of a field."""
+    file holds a NUL byte, which NumPy's strings would silently drop from the end of a field, and a bound on the
+    longest line (a chunk's size, or the longest line crossing a chunk's edge)."""
     limit = MAX_LINE_BYTES
+    longest = 0
     line, run = 1, 0  # the line being read (from 1) and its bytes before this chunk
     nul = cr = False  # cr: the last chunk ended in \r, so a \n first in this one ends no new line
     with open(path, "rb") as f:
@@ -143,13 +146,14 @@ def _check_lines(path: Path) -> bool:
             has_cr = b"\r" in chunk
             ends = chunk.replace(b"\r", b"\n") if has_cr else chunk  # a lone \r ends a line, as csv reads it
             first = ends.find(b"\n")
+            longest = max(longest, run + (len(chunk) if first < 0 else first), len(chunk))
             if run + (len(chunk) if first < 0 else first) > limit:
                 raise DatasetError(f"{path}: line {line} is longer than {limit:,} bytes, the longest line numpynn "
                                    "reads from a CSV file")
             run = run + len(chunk) if first < 0 else len(chunk) - 1 - ends.rfind(b"\n")
             line += ends.count(b"\n") - (chunk.count(b"\r\n") if has_cr else 0) - (cr and chunk.startswith(b"\n"))
             cr = chunk.endswith(b"\r")
-    return nul
+    return nul, longest
 
 
 def _first_rows(path: Path) -> list[list[str]]:
@@ -176,7 +180,7 @@ def _is_header(first: list[str], second: list[str] | None) -> bool:
 def read_csv(path: str | os.PathLike) -> CsvTable:
     """Read a CSV file (header optional, double-quoted fields allowed) into its columns."""
     p = Path(path)
-    nul = _check_file(p)
+    nul, _ = _check_file(p)
     try:
         rows = _first_rows(p)
     except (OSError, csv.Error) as exc:

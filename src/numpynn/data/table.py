@@ -25,7 +25,7 @@ import numpy as np
 
 from ..errors import DatasetError
 from ..memory import check_available
-from .csv import MAX_LINE_BYTES, _check_file, _check_names, _column, _is_header, _open
+from .csv import _check_file, _check_names, _column, _is_header, _open
 from .files import open_regular
 from .labels import is_number
 
@@ -229,14 +229,19 @@ def _from_arrow(table: Any, source: str, rows: np.ndarray | None = None) -> Fram
     import pyarrow as pa
     import pyarrow.compute as pc
 
+    if isinstance(table, pa.RecordBatch):
+        table = pa.Table.from_batches([table])
     names, columns = [], []
-    for name, col in zip(table.column_names, table.columns, strict=True):
+    for name in list(table.column_names):
+        col = table.column(0)
+        table = table.remove_column(0)  # each column's Arrow memory can go once it is converted
         t = col.type
         if pa.types.is_dictionary(t):
             col, t = col.cast(t.value_type), t.value_type
         if pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t):
-            values = pc.cast(col, pa.float32()).to_numpy(zero_copy_only=False)
-            values = values.astype(np.float32, copy=False)
+            if t != pa.float32():
+                col = pc.cast(col, pa.float32())
+            values = col.to_numpy(zero_copy_only=False).astype(np.float32, copy=False)
         elif pa.types.is_boolean(t):
             values = text_column([None if v is None else ("true" if v else "false") for v in col.to_pylist()])
         elif pa.types.is_timestamp(t) or pa.types.is_date(t):
@@ -316,7 +321,7 @@ def _header_of(path: Path, delimiter: str) -> tuple[list[str] | None, int]:
 
 
 def _read_csv_file(path: Path, delimiter: str | None) -> Frame:
-    nul = _check_file(path)
+    nul, longest = _check_file(path)
     delimiter = sniff_delimiter(path, delimiter)
     header, width = _header_of(path, delimiter)
     _check_names(path, header)
@@ -324,7 +329,7 @@ def _read_csv_file(path: Path, delimiter: str | None) -> Frame:
     if nul:
         _refuse_nul(path, delimiter, header)
     pa = _pyarrow()
-    frame = _read_csv_arrow(path, delimiter, names, header is not None) if pa else \
+    frame = _read_csv_arrow(path, delimiter, names, header is not None, longest) if pa else \
         _read_csv_python(path, delimiter, names, header is not None)
     if frame.n_rows == 0:
         raise DatasetError(f"{path}: no data rows")
@@ -342,15 +347,22 @@ def _refuse_nul(path: Path, delimiter: str, header: list[str] | None) -> None:
     raise DatasetError(f"{path}: the file holds a NUL byte: it is not a text table")
 
 
-def _read_csv_arrow(path: Path, delimiter: str, names: list[str], has_header: bool) -> Frame:
+def _read_csv_arrow(path: Path, delimiter: str, names: list[str], has_header: bool, longest: int) -> Frame:
     import pyarrow as pa
     import pyarrow.csv as pcsv
 
     read = pcsv.ReadOptions(column_names=names, skip_rows=1 if has_header else 0, encoding="utf8",
-                            block_size=min(MAX_LINE_BYTES * 2, 1 << 24))
+                            # small blocks keep the parser's memory small; a block must hold the longest line
+                            block_size=max(1 << 20, longest + 2))
     parse = pcsv.ParseOptions(delimiter=delimiter, ignore_empty_lines=True, newlines_in_values=False)
     convert = pcsv.ConvertOptions(null_values=list(MISSING), strings_can_be_null=True,
                                   quoted_strings_can_be_null=True, true_values=[], false_values=[])
+    try:  # the types pyarrow infers from the first block; numbers are then parsed straight into float32
+        with pcsv.open_csv(path, read_options=read, parse_options=parse, convert_options=convert) as head:
+            convert.column_types = {f.name: pa.float32() for f in head.schema
+                                    if pa.types.is_integer(f.type) or pa.types.is_floating(f.type)}
+    except (OSError, pa.ArrowException) as exc:
+        raise DatasetError(f"{path}: not a readable table ({_arrow_message(str(exc))})") from None
     for _ in range(len(names) + 1):
         try:
             table = pcsv.read_csv(path, read_options=read, parse_options=parse, convert_options=convert)
@@ -367,7 +379,10 @@ def _read_csv_arrow(path: Path, delimiter: str, names: list[str], has_header: bo
         except (OSError, pa.ArrowException) as exc:
             raise DatasetError(f"{path}: not a readable table ({_arrow_message(str(exc))})") from None
     # the file line of each data row, as long as no empty line or quoted line break comes before it
-    return _from_arrow(table, str(path), np.arange(table.num_rows, dtype=np.int64) + 1 + has_header)
+    rows = np.arange(table.num_rows, dtype=np.int64) + 1 + has_header
+    held = [table]
+    del table  # _from_arrow holds the only reference, so each column's memory can go as it is converted
+    return _from_arrow(held.pop(), str(path), rows)
 
 
 def _arrow_message(text: str) -> str:
