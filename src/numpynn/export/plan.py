@@ -43,6 +43,10 @@ def preparation(plan: Plan) -> Preparation:
     prep = plan.preprocessing
     if not prep:
         return Preparation(None, {}, False, plan.input_shape)
+    if "table" in prep:  # text and missing cells need a graph of their own; never a silent identity
+        raise ExportError("this model was trained on a table: its raw rows (text, missing cells) cannot be "
+                          "exported yet; export it without --raw-input (ONNX), whose input is the prepared matrix "
+                          "numpynn.tables.prepare(rows, model.preprocessing) makes")
     try:
         filechecks.preprocessing(prep, "the model's preprocessing", n_features=math.prod(plan.input_shape))
     except ModelFileError as exc:
