@@ -178,6 +178,11 @@ def _emit(g: _Graph, step: Step, x: str) -> str:
         return g.node("Flatten", [x], axis=1)
     if step.op == "exp":
         return g.node("Exp", [x])
+    if step.op == "expm1":  # ONNX has no Expm1: exp(x) - 1 in float64 keeps float32's digits near x = 0
+        wide = np.dtype(np.float64)
+        e = g.node("Exp", [g.node("Cast", [x], to=g.elem(wide)) if g.dtype != wide else x])
+        x = g.node("Sub", [e, g.const(f"{name}.one", 1.0, wide)])
+        return g.node("Cast", [x], to=g.elem(g.dtype)) if g.dtype != wide else x
     raise ExportError(f"step {name}: no ONNX form for {step.op!r}")
 
 
