@@ -89,10 +89,9 @@ def build_model(config: TrainConfig, n_features: int, n_outputs: int) -> Sequent
 def resolve_loss(config: TrainConfig, n_outputs: int, task: str = "classification") -> Loss:
     """The config's loss: "auto" is mse for a regression, binary cross-entropy for a sigmoid output, else chosen
     from the output size; a regression's loss takes huber_delta, quantiles and log_target. A setting of one loss
-    given to another (label smoothing, huber_delta, quantiles, log_target) is refused rather than ignored; so is
-    a loss that does not fit the task."""
+    given to another (label smoothing, huber_delta, quantiles) is refused rather than ignored; so is a loss (or
+    log_target) that does not fit the task."""
     name = config.loss
-    defaults = TrainConfig()
     regression = task == "regression"
     if regression:
         if name not in ("auto", *REGRESSION_LOSSES):
@@ -101,31 +100,28 @@ def resolve_loss(config: TrainConfig, n_outputs: int, task: str = "classificatio
         if config.output != "auto":
             raise ConfigError(f"a regression needs the linear output (output auto), got {config.output}")
         name = "mse" if name == "auto" else name
-    elif name in REGRESSION_LOSSES or config.log_target:
-        what = f"loss {name}" if name in REGRESSION_LOSSES else "log_target"
-        raise ConfigError(f"{what} is for a regression, and this run's task is classification: use cross_entropy "
-                          "(or auto), or --task regression for numeric targets")
+    if name == "auto":
+        name = "binary_cross_entropy" if config.output == "sigmoid" else None
+    loss = get_loss(name, n_outputs) if name not in ("huber", "quantile") else None  # those two: below
+    shown, defaults = name if loss is None else loss.name, TrainConfig()
+    if config.label_smoothing:
+        if shown != "cross_entropy":
+            raise ConfigError(f"label_smoothing applies to cross_entropy; this run's loss is {shown}")
+        loss = CrossEntropy(config.label_smoothing)
     for setting, applies in (("huber_delta", "huber"), ("quantiles", "quantile")):
         if getattr(config, setting) != getattr(defaults, setting) and name != applies:
-            raise ConfigError(f"{setting} applies to loss {applies}; this run's loss is {name}")
+            raise ConfigError(f"{setting} applies to loss {applies}; this run's loss is {shown}")
+    if loss is not None and loss.is_classification and config.log_target:
+        raise ConfigError(f"log_target applies to a regression's targets; this run's loss is {shown}")
+    if not regression and (loss is None or not loss.is_classification):
+        raise ConfigError(f"loss {shown} is for a regression, and this run's task is classification: use "
+                          "cross_entropy (or auto), or --task regression for numeric targets")
     if name == "huber":
         loss = Huber(config.huber_delta, log_target=config.log_target)
     elif name == "quantile":
         loss = Quantile(config.quantiles, log_target=config.log_target)
-    elif regression:
-        loss = get_loss(name, n_outputs)
-        if config.log_target:
-            loss = type(loss)(log_target=True)
-    else:
-        loss = get_loss("binary_cross_entropy" if name == "auto" and config.output == "sigmoid" else
-                        None if name == "auto" else name, n_outputs)
-    if config.label_smoothing:
-        if loss.name != "cross_entropy":
-            raise ConfigError(f"label_smoothing applies to cross_entropy; this run's loss is {loss.name}")
-        loss = CrossEntropy(config.label_smoothing)
-    if not regression and not loss.is_classification:
-        raise ConfigError(f"loss {loss.name} is for a regression, and this run's task is classification: use "
-                          "cross_entropy (or auto), or --task regression for numeric targets")
+    elif config.log_target:
+        loss = type(loss)(log_target=True)
     loss.check_outputs(n_outputs)
     return loss
 
