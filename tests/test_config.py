@@ -9,16 +9,17 @@ import typing
 import pytest
 
 from numpynn.cli import build_parser
-from numpynn.config import BOOL, COLUMNS, FLOAT, INT, NAMES, SECTIONS, SIZES, STR, ConfigError, TrainConfig
+from numpynn.config import BOOL, COLUMNS, FLOAT, INT, NAMES, NUMBERS, SECTIONS, SIZES, STR, ConfigError, TrainConfig
 
 FIELDS = dataclasses.fields(TrainConfig)
-ANNOTATION_KIND = {bool: BOOL, int: INT, float: FLOAT, str: STR, list[int]: SIZES, str | list[str]: NAMES,
-                   list[str]: COLUMNS}
+ANNOTATION_KIND = {bool: BOOL, int: INT, float: FLOAT, str: STR, list[int]: SIZES, list[float]: NUMBERS,
+                   str | list[str]: NAMES, list[str]: COLUMNS}
 
 # a value of every setting that differs from its default and passes the checks
 CHANGED = dict(hidden=[7, 5], activation=["tanh", "relu"], init="he_normal", bias_init="small_normal", dropout=0.25,
                input_dropout=0.05,
-               batchnorm=True, output="softmax", loss="cross_entropy", optimizer="sgd", lr=0.05, momentum=0.9,
+               batchnorm=True, output="softmax", loss="cross_entropy", huber_delta=2.5, quantiles=[0.1, 0.9],
+               log_target=True, optimizer="sgd", lr=0.05, momentum=0.9,
                nesterov=True, weight_decay=1e-4, clip_norm=1.5, schedule="step", warmup_epochs=0.5, step_epochs=3,
                gamma=0.25, epochs=4, batch_size=0, label_smoothing=0.1, early_stopping=2, average_decay=0.99,
                average_start_epoch=2, seed=11, dtype="float64", precision="bf16", dataset="data/my file.csv",
@@ -76,6 +77,9 @@ def test_cli_flags_reach_every_setting_with_its_type():
     assert TrainConfig(**{f.name: getattr(args, f.name) for f in FIELDS}) == TrainConfig(**CHANGED)
     assert build_parser().parse_args(["train", "--activation", "relu"]).activation == "relu"
     assert build_parser().parse_args(["train", "--hidden", ""]).hidden == []
+    assert build_parser().parse_args(["train", "--quantiles", "0.1, 0.5,0.9"]).quantiles == [0.1, 0.5, 0.9]
+    with pytest.raises(SystemExit):  # argparse reports the ConfigError of text that is not numbers
+        build_parser().parse_args(["train", "--quantiles", "0.1,median"])
 
 
 def test_a_config_round_trips_through_toml(tmp_path):
@@ -146,6 +150,15 @@ def test_a_value_of_the_wrong_type_names_the_setting_and_what_came(name):
     ({"normalize": "minmax"},
      "normalize must be one of ('auto', 'scale', 'standardize', 'robust', 'none'), got 'minmax'"),
     ({"dtype": "float16"}, "dtype must be one of ('float32', 'float64'), got 'float16'"),
+    ({"huber_delta": 0}, "huber_delta must be > 0, got 0.0"),
+    ({"huber_delta": -1.5}, "huber_delta must be > 0, got -1.5"),
+    ({"quantiles": [0.5, 1]}, "quantiles must be 1 to 99 different numbers strictly between 0 and 1, got [0.5, 1.0]"),
+    ({"quantiles": [0.0]}, "quantiles must be 1 to 99 different numbers strictly between 0 and 1, got [0.0]"),
+    ({"quantiles": []}, "quantiles must be 1 to 99 different numbers strictly between 0 and 1, got []"),
+    ({"quantiles": [0.5, 0.5]}, "quantiles must be 1 to 99 different numbers strictly between 0 and 1, got [0.5, 0.5]"),
+    ({"quantiles": ["0.5"]}, "quantiles must be a list of finite numbers, got ['0.5']"),
+    ({"quantiles": [float("inf")]}, "quantiles must be a list of finite numbers, got [inf]"),
+    ({"log_target": 1}, "log_target must be bool, got 1 (int)"),
     ({"hidden": [8], "activation": ["relu", "tanh"]},
      "activation lists one name per hidden layer: 1 hidden layers, got 2 names"),
 ])

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import numpynn as nn
+from numpynn.gradcheck import relative_error
 
 ACTIVATION_LAYERS = [nn.ReLU, nn.LeakyReLU, nn.ELU, nn.GELU, nn.Sigmoid, nn.Tanh, nn.Softmax, nn.Identity]
 DENSE_ACTIVATIONS = ["relu", "leaky_relu", "elu", "gelu", "sigmoid", "tanh", None]
@@ -61,12 +62,34 @@ def test_flatten_images_gradients(rng):
     ("cross_entropy", 4, lambda r, n: np.eye(4)[r.integers(0, 4, n)]),
     ("binary_cross_entropy", 1, lambda r, n: r.integers(0, 2, n)),
     ("mse", 2, lambda r, n: r.standard_normal((n, 2))),
-], ids=["ce-labels", "ce-smoothing", "ce-onehot", "bce", "mse"])
+    ("mae", 2, lambda r, n: r.standard_normal((n, 2))),
+    (nn.Huber(0.4), 2, lambda r, n: r.standard_normal((n, 2))),  # residuals on both sides of delta
+    (nn.Quantile((0.1, 0.5, 0.9)), 6, lambda r, n: r.standard_normal((n, 2))),  # 2 targets, 3 quantiles each
+    (nn.MeanSquaredError(log_target=True), 1, lambda r, n: r.exponential(5.0, n)),
+    (nn.Huber(0.2, log_target=True), 2, lambda r, n: r.exponential(5.0, (n, 2))),
+    (nn.Quantile(0.8, log_target=True), 1, lambda r, n: r.exponential(5.0, n)),
+], ids=["ce-labels", "ce-smoothing", "ce-onehot", "bce", "mse", "mae", "huber", "quantile", "mse-log", "huber-log",
+        "quantile-log"])
 def test_loss_gradients(loss, n_out, make_y, rng):
     model = nn.Sequential([nn.Dense(3, 5, "tanh"), nn.Dense(5, n_out)], seed=4)
     X, y = rng.standard_normal((8, 3)), make_y(rng, 8)
     result = nn.gradcheck(model, X, y, loss=loss, max_per_tensor=None)
     assert result.ok, str(result)
+
+
+def test_robust_loss_gradients_with_sample_weights_in_one_step(rng):
+    """The weighted losses' dL/dz, from outputs in one call, against central differences of the loss value."""
+    z, w = rng.standard_normal((6, 6)), rng.uniform(0.2, 2.0, 6)
+    t = rng.standard_normal((6, 2))
+    for loss in (nn.MeanAbsoluteError(), nn.Huber(0.5), nn.Quantile((0.2, 0.5, 0.7))):
+        targets = np.repeat(t, 3, axis=1) if not isinstance(loss, nn.Quantile) else t
+        _, grad = loss(z, targets, w)
+        numeric = np.empty_like(z)
+        for idx in np.ndindex(z.shape):
+            step = np.zeros_like(z)
+            step[idx] = 1e-6
+            numeric[idx] = (loss(z + step, targets, w)[0] - loss(z - step, targets, w)[0]) / 2e-6
+        assert relative_error(numeric, grad) < 1e-7, type(loss).__name__
 
 
 def test_fused_softmax_and_sigmoid_outputs_gradients(rng):

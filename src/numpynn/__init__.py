@@ -35,7 +35,7 @@ from .layers import (
     Softmax,
     Tanh,
 )
-from .losses import BinaryCrossEntropy, CrossEntropy, Loss, MeanSquaredError
+from .losses import BinaryCrossEntropy, CrossEntropy, Huber, Loss, MeanAbsoluteError, MeanSquaredError, Quantile
 from .mlp import build_mlp
 from .model import Sequential
 from .optim import (
@@ -74,9 +74,10 @@ __all__ = [
     "ELU", "GELU", "ArgumentError", "data", "datasets", "tables",
     "SGD", "ActivationLayer", "Adagrad", "Adam", "AdamW", "BatchNorm", "BinaryCrossEntropy", "CSVLogger", "Callback",
     "CosineDecay", "CrossEntropy", "DataError", "DatasetError", "Dense", "Dropout", "EarlyStopping",
-    "ExponentialDecay", "Flatten", "GradcheckResult", "History", "Identity", "JSONLogger", "Layer",
-    "LearningRateScheduler", "LeakyReLU", "Loss", "MeanSquaredError", "ModelCheckpoint", "ModelFileError",
-    "NumpynnError", "OneCycle", "Optimizer", "ProgressBar", "RMSprop", "ReLU", "ReduceLROnPlateau", "Schedule",
+    "ExponentialDecay", "Flatten", "GradcheckResult", "History", "Huber", "Identity", "JSONLogger", "Layer",
+    "LearningRateScheduler", "LeakyReLU", "Loss", "MeanAbsoluteError", "MeanSquaredError", "ModelCheckpoint",
+    "ModelFileError", "NumpynnError", "OneCycle", "Optimizer", "ProgressBar", "Quantile", "RMSprop", "ReLU",
+    "ReduceLROnPlateau", "Schedule",
     "Sequential", "ShapeError", "Sigmoid", "Softmax", "StepDecay", "Tanh", "TrainingDivergedError", "WeightAverage",
     "__version__", "build_mlp", "gradcheck",
     "initializers", "load", "losses", "metrics", "ops", "optim", "Doctor", "lr_find",

@@ -84,6 +84,13 @@ def _sizes_from_text(text: str) -> list[int]:
         raise ConfigError(f"expected comma-separated integers, got {text!r}") from None
 
 
+def _numbers_from_text(text: str) -> list[float]:
+    try:
+        return [float(v) for v in text.replace(" ", "").split(",") if v]
+    except ValueError:
+        raise ConfigError(f"expected comma-separated numbers, got {text!r}") from None
+
+
 BOOL = Kind("bool", lambda v: isinstance(v, bool), lambda t: t, names_type=True)  # a CLI switch, never parsed
 INT = Kind("int", is_int, int, names_type=True)  # True is an int to Python, not to a config
 # a file may write 1 for 1.0; the run then holds (and saves) the float
@@ -92,6 +99,11 @@ FLOAT = Kind("float", lambda v: isinstance(v, float), float, coerce=lambda v: fl
 STR = Kind("str", lambda v: isinstance(v, str), lambda t: t, names_type=True)
 SIZES = Kind("a list of positive integers", lambda v: isinstance(v, list) and all(is_int(x) and x > 0 for x in v),
              _sizes_from_text)
+# a file may write 1 for 1.0, as for FLOAT
+NUMBERS = Kind("a list of finite numbers",
+               lambda v: isinstance(v, list) and all(isinstance(x, float) and math.isfinite(x) for x in v),
+               _numbers_from_text, coerce=lambda v: [float(x) if is_int(x) else x for x in v] if isinstance(v, list)
+               else v)
 NAMES = Kind("a name or a list of names",
              lambda v: isinstance(v, str) or (isinstance(v, list) and all(isinstance(x, str) for x in v)),
              lambda t: t.split(",") if "," in t else t)
@@ -135,7 +147,17 @@ class TrainConfig:
     output: str = setting("auto", "model", "output layer: auto (logits), softmax or sigmoid",
                           choices=("auto", "softmax", "sigmoid"))
     # training
-    loss: str = setting("auto", "training", "auto, cross_entropy, binary_cross_entropy, mse")
+    loss: str = setting("auto", "training", "auto, cross_entropy, binary_cross_entropy, or for a regression mse, "
+                        "mae, huber, quantile")
+    huber_delta: float = setting(1.0, "training", "huber loss: residuals beyond this size count linearly (in the "
+                                 "target's units; log1p units with log_target)", rule=greater_than(0))
+    quantiles: list[float] = setting([0.5], "training", "quantile loss: the quantiles to predict, e.g. 0.1,0.5,0.9 "
+                                     "(one output per quantile and target)", kind=NUMBERS,
+                                     rule=Rule(lambda v: 0 < len(v) <= 99 and all(0 < q < 1 for q in v)
+                                               and len(set(v)) == len(v),
+                                               "1 to 99 different numbers strictly between 0 and 1"))
+    log_target: bool = setting(False, "training", "regression: train on log1p(y) of targets y >= 0 (prices, "
+                               "delays), predict expm1 of the output")
     optimizer: str = setting("adam", "training", "sgd, adam, adamw, rmsprop, adagrad")
     lr: float = setting(2e-3, "training", "learning rate", rule=greater_than(0))
     momentum: float = setting(0.0, "training", "SGD momentum", rule=fraction())

@@ -1,6 +1,6 @@
 """A trained model scored on a test set: the loss and metrics a run's report and `numpynn evaluate` show
-(regression: MSE, MAE, R²; classification: accuracy, top-k, calibration, confusion matrix, per-class
-precision/recall/F1), all from one forward pass."""
+(regression: MSE, RMSE, MAE, R², a quantile model's coverage; classification: accuracy, top-k, calibration,
+confusion matrix, per-class precision/recall/F1), all from one forward pass."""
 
 from __future__ import annotations
 
@@ -10,20 +10,28 @@ from typing import Any
 import numpy as np
 
 from .errors import NumpynnError, ShapeError
+from .losses import Quantile
 from .model import Sequential
 from .training import metrics as M
-from .validation import check_targets
 
 
 def evaluate_regression(model: Sequential, X: np.ndarray, y: np.ndarray) -> dict[str, Any]:
-    """Loss (with the weight penalty), MSE, MAE and R\u00b2 of a regression on X (n, features), y (n, outputs)."""
-    targets = check_targets(y, model.n_outputs, model.loss.name, model.dtype)
-    pred = model.predict(X)
-    if len(targets) != len(pred):
-        raise ShapeError(f"X and y must have the same number of samples, got {len(pred)} and {len(targets)}")
-    loss, _ = model.loss(pred, targets)
-    return {"loss": loss + model.penalty(), "mse": M.mse(targets, pred), "mae": M.mae(targets, pred),
-            "r2": M.r2(targets, pred)}
+    """Loss (the model's own, with the weight penalty), MSE, RMSE, MAE and R\u00b2 of a regression on
+    X (n, features), y (n, targets), scored on predict's values (a quantile loss's quantile nearest 0.5); a
+    quantile loss adds "coverage": per quantile, the fraction of targets at or below its prediction."""
+    loss = model.loss
+    targets = loss.check_targets(y, model.n_outputs, model.dtype)
+    logits = model.predict_logits(X)
+    if len(targets) != len(logits):
+        raise ShapeError(f"X and y must have the same number of samples, got {len(logits)} and {len(targets)}")
+    value, _ = loss(logits, targets)
+    values = model.plan.values(logits)  # what predict returns
+    pred = loss.point(values)
+    out = {"loss": value + model.penalty(), "mse": M.mse(targets, pred), "rmse": M.rmse(targets, pred),
+           "mae": M.mae(targets, pred), "r2": M.r2(targets, pred)}
+    if isinstance(loss, Quantile):
+        out["coverage"] = M.quantile_coverage(targets, values, loss.quantiles)
+    return out
 
 
 @dataclass
@@ -60,7 +68,7 @@ def evaluate_classifier(model: Sequential, X: np.ndarray, y: np.ndarray, n_class
     The loss and accuracy are model.evaluate's (the loss with the weight penalty), from the same logits.
     """
     out = classifier_outputs(model, X) if outputs is None else outputs
-    targets = check_targets(y, model.n_outputs, model.loss.name, model.dtype)
+    targets = model.loss.check_targets(y, model.n_outputs, model.dtype)
     if len(targets) != len(out.logits):
         raise ShapeError(f"X and y must have the same number of samples, got {len(out.logits)} and {len(targets)}")
     loss, _ = model.loss(out.logits, targets)

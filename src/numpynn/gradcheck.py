@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from .checks import in_range
-from .validation import check_targets, check_X
+from .validation import check_X
 
 
 @dataclass
@@ -57,7 +57,7 @@ def gradcheck(model: Any, X: Any, y: Any, *, loss: Any = None, eps: float = 1e-6
     if loss is not None:
         m.set_loss(loss)
     Xa = check_X(X, m.input_shape, m.dtype).copy()
-    ya = check_targets(y, m.n_outputs, m.loss.name, m.dtype)
+    ya = m.loss.check_targets(y, m.n_outputs, m.dtype)
     rng_state = m.rng.bit_generator.state
     pick = np.random.default_rng(seed)
 

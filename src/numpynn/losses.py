@@ -7,19 +7,25 @@
   (batch, k) of 0/1 (class labels are turned into one-hot rows by the model's target check).
   Loss: max(z, 0) - z*t + log(1 + exp(-|z|)) summed over outputs, never overflowing.
   Gradient: (sigmoid(z) - t) / batch.
-- mse: mean squared error for regression, averaged over samples and outputs.
+- regression, averaged over samples and outputs (the maths in numpynn.regression_losses): mse (squared error),
+  mae (absolute error: the median), huber (squared near 0, absolute beyond `delta`) and quantile (pinball: one
+  output per quantile and target). Each takes `log_target`: it trains on log1p(y) of targets y >= 0 and
+  predicts expm1 of the output.
 Optional per-sample weights scale each sample's term; the mean divides by their sum.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import numpy as np
 
-from .checks import lookup
-from .errors import DataError
+from . import regression_losses as R
+from .checks import in_range, lookup
+from .errors import ArgumentError, DataError, ShapeError
 from .ops import EngineSlot
+from .validation import check_targets
 
 
 class Loss:
@@ -31,6 +37,7 @@ class Loss:
     name: ClassVar[str] = ""
     is_classification: ClassVar[bool] = False
     fused_activation: ClassVar[str | None] = None  # the output activation this loss absorbs
+    target_transform: str | None = None  # what prediction applies to a regression's outputs ("expm1"), if anything
 
     def __call__(self, logits: np.ndarray, targets: np.ndarray, weights: np.ndarray | None = None):
         raise NotImplementedError
@@ -38,6 +45,21 @@ class Loss:
     def output(self, logits: np.ndarray) -> np.ndarray:
         """What the network's output means to a user: probabilities for classifiers, values for regression."""
         return logits
+
+    def point(self, values: np.ndarray) -> np.ndarray:
+        """The one prediction per target (n, targets) that regression metrics score, from `output`'s values."""
+        return values
+
+    def n_targets(self, n_outputs: int) -> int:
+        """Target columns a network of `n_outputs` outputs is trained on."""
+        return n_outputs
+
+    def check_outputs(self, n_outputs: int) -> None:
+        """Refuse a network whose output size this loss cannot use."""
+
+    def check_targets(self, y, n_outputs: int, dtype: np.dtype, name: str = "y") -> np.ndarray:
+        """y in the form this loss takes for a network of `n_outputs` outputs (numpynn.validation.check_targets)."""
+        return check_targets(y, self.n_targets(n_outputs), self.name, dtype, name)
 
     def get_config(self) -> dict[str, Any]:
         return {}
@@ -94,42 +116,187 @@ class BinaryCrossEntropy(Loss):
         return self.ops.sigmoid(logits, np.empty_like(logits))
 
 
-class MeanSquaredError(Loss):
+class RegressionLoss(Loss):
+    """Base of the regression losses: the (weighted) mean over samples and outputs of `_terms`, a function of
+    numpynn.regression_losses. With log_target the targets y (>= 0) are taken as log1p(y), and `output` (what
+    predict returns) is expm1 of the network's output."""
+
+    def __init__(self, log_target: bool = False) -> None:
+        super().__init__()
+        if not isinstance(log_target, (bool, np.bool_)):
+            raise ArgumentError(f"log_target must be True or False, got {log_target!r:.40} "
+                                f"({type(log_target).__name__})")
+        self.log_target = bool(log_target)
+
+    @property
+    def target_transform(self) -> str | None:
+        return "expm1" if self.log_target else None
+
+    def _terms(self, z: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        raise NotImplementedError
+
+    def _constant(self, t: np.ndarray) -> np.ndarray:
+        """The best constant output for (transformed) targets t (n, targets): one value per output."""
+        return t.mean(axis=0)
+
+    def __call__(self, logits, targets, weights=None):
+        n = logits.shape[0]
+        z = logits.reshape(n, -1)
+        t = targets.reshape(n, self.n_targets(z.shape[1])).astype(z.dtype, copy=False)
+        if self.log_target:
+            t = np.log1p(t)
+        w = _checked_weights(weights, z.dtype)
+        per_sample, grad = self._terms(z, t)
+        norm = 1.0 / n if w is None else 1.0 / float(w.sum())
+        k = z.shape[1]
+        if w is not None:
+            per_sample = per_sample * w
+            grad *= w.reshape(n, 1)
+        grad *= norm / k
+        return float(per_sample.sum(dtype=np.float64) * norm / k), grad.reshape(logits.shape)
+
+    def output(self, logits):
+        return np.expm1(logits) if self.log_target else logits
+
+    def check_targets(self, y, n_outputs, dtype, name="y"):
+        t = super().check_targets(y, n_outputs, dtype, name)
+        if self.log_target and (t < 0).any():
+            raise DataError(f"log_target trains on log1p({name}) and needs {name} >= 0; {name} has "
+                            f"{int((t < 0).sum())} negative values (the smallest {float(t.min()):.6g})")
+        return t
+
+    def initial_output(self, y: np.ndarray) -> tuple[np.ndarray, float]:
+        """(the best constant output per output, the spread of the targets) for training targets y (n, targets)
+        as they are given: where a network's last layer starts, so that it need not walk to the targets' scale."""
+        t = np.asarray(y, np.float64).reshape(len(y), -1)
+        if self.log_target:
+            t = np.log1p(t)
+        return self._constant(t), float(t.std(axis=0).mean())
+
+    def get_config(self):
+        return {"log_target": True} if self.log_target else {}
+
+
+class MeanSquaredError(RegressionLoss):
     """mean((y - t)^2) over samples and outputs; targets (batch,) or (batch, k)."""
 
     name = "mse"
 
-    def __call__(self, logits, targets, weights=None):
-        n = logits.shape[0]
-        w = _checked_weights(weights, logits.dtype)
-        norm = 1.0 / n if w is None else 1.0 / float(w.sum())
-        diff = logits - targets.reshape(logits.shape).astype(logits.dtype, copy=False)
-        k = diff.size // n
-        per_sample = np.einsum("ij,ij->i", diff.reshape(n, k), diff.reshape(n, k))
-        if w is not None:
-            per_sample = per_sample * w
-            diff *= w.reshape((n,) + (1,) * (diff.ndim - 1))
-        diff *= 2.0 * norm / k
-        return float(per_sample.sum(dtype=np.float64) * norm / k), diff
+    def _terms(self, z, t):
+        return R.squared(z, t)
+
+
+class MeanAbsoluteError(RegressionLoss):
+    """mean(|y - t|) over samples and outputs: a prediction of the median, robust to outliers."""
+
+    name = "mae"
+
+    def _terms(self, z, t):
+        return R.absolute(z, t)
+
+    def _constant(self, t):
+        return np.median(t, axis=0)
+
+
+class Huber(RegressionLoss):
+    """Squared error for residuals up to `delta` (halved), absolute error beyond: the mean's efficiency on the
+    bulk of the data, the median's indifference to its outliers. `delta` is in the targets' units (log1p units
+    with log_target)."""
+
+    name = "huber"
+
+    def __init__(self, delta: float = 1.0, log_target: bool = False) -> None:
+        super().__init__(log_target)
+        if not in_range(delta, 0, open_lo=True) or isinstance(delta, (bool, np.bool_)):
+            raise ArgumentError(f"huber delta must be a finite number > 0, got {delta!r:.40}")
+        self.delta = float(delta)
+
+    def _terms(self, z, t):
+        return R.huber(z, t, self.delta)
+
+    def _constant(self, t):
+        return np.median(t, axis=0)
+
+    def get_config(self):
+        return {"delta": self.delta, **super().get_config()}
+
+
+class Quantile(RegressionLoss):
+    """The pinball loss of each of `quantiles` (each in (0, 1)): a network with m * len(quantiles) outputs
+    predicts, for each of m targets, one value per quantile (target-major: output j * len(quantiles) + i is
+    target j's quantiles[i]). Metrics score the quantile nearest 0.5."""
+
+    name = "quantile"
+    MAX_QUANTILES = 99
+
+    def __init__(self, quantiles: float | Sequence[float] = (0.5,), log_target: bool = False) -> None:
+        super().__init__(log_target)
+        qs = [quantiles] if in_range(quantiles) or isinstance(quantiles, (bool, np.bool_)) else quantiles
+        try:
+            if isinstance(qs, (str, bytes, dict)):
+                raise TypeError
+            qs = list(qs)
+        except TypeError:
+            raise ArgumentError(f"quantiles must be a number in (0, 1) or a list of them, got {quantiles!r:.60}") \
+                from None
+        bad = next((q for q in qs if isinstance(q, (bool, np.bool_)) or not in_range(q, 0, 1, open_lo=True,
+                                                                                        open_hi=True)), None)
+        if not qs or len(qs) > self.MAX_QUANTILES or bad is not None:
+            got = f"{bad!r:.40}" if bad is not None else f"{len(qs)} of them"
+            raise ArgumentError(f"quantiles must be 1 to {self.MAX_QUANTILES} numbers strictly between 0 and 1, "
+                                f"got {got}")
+        if len(set(qs)) != len(qs):
+            raise ArgumentError(f"quantiles must differ from each other, got {qs}")
+        self.quantiles = tuple(float(q) for q in qs)
+
+    def n_targets(self, n_outputs):
+        return n_outputs // len(self.quantiles)
+
+    def check_outputs(self, n_outputs):
+        q = len(self.quantiles)
+        if n_outputs % q:
+            raise ShapeError(f"a quantile loss with {q} quantiles needs {q} outputs per target (a multiple of {q}), "
+                             f"the network has {n_outputs}")
+
+    def _terms(self, z, t):
+        return R.pinball(z, t, np.asarray(self.quantiles, dtype=z.dtype))
+
+    def _constant(self, t):
+        return np.quantile(t, self.quantiles, axis=0).T.reshape(-1)  # target-major, as the outputs
+
+    def point(self, values):
+        middle = int(np.argmin(np.abs(np.asarray(self.quantiles) - 0.5)))
+        return values.reshape(len(values), -1, len(self.quantiles))[:, :, middle]
+
+    def get_config(self):
+        return {"quantiles": list(self.quantiles), **super().get_config()}
 
 
 LOSSES: dict[str, type[Loss]] = {
     "cross_entropy": CrossEntropy, "categorical_cross_entropy": CrossEntropy,
     "binary_cross_entropy": BinaryCrossEntropy, "bce": BinaryCrossEntropy,
     "mse": MeanSquaredError, "mean_squared_error": MeanSquaredError,
+    "mae": MeanAbsoluteError, "mean_absolute_error": MeanAbsoluteError,
+    "huber": Huber, "quantile": Quantile, "pinball": Quantile,
 }
+
+
+REGRESSION_LOSSES = ("mse", "mae", "huber", "quantile")  # the names a run's config chooses from
 
 
 def get_loss(loss: str | Loss | None, n_outputs: int) -> Loss:
     """Resolve a loss: an instance, a name, or None for the default from the output size
     (1 output -> binary cross-entropy, more -> cross-entropy)."""
     if isinstance(loss, Loss):
-        return loss
-    if loss is None or loss == "auto":
-        return BinaryCrossEntropy() if n_outputs == 1 else CrossEntropy()
-    if isinstance(loss, dict):
-        return loss_from_config(loss)
-    return lookup(LOSSES, loss, "loss", also="or a Loss instance")()
+        resolved = loss
+    elif loss is None or loss == "auto":
+        resolved = BinaryCrossEntropy() if n_outputs == 1 else CrossEntropy()
+    elif isinstance(loss, dict):
+        resolved = loss_from_config(loss)
+    else:
+        resolved = lookup(LOSSES, loss, "loss", also="or a Loss instance")()
+    resolved.check_outputs(n_outputs)
+    return resolved
 
 
 def loss_from_config(spec: dict) -> Loss:

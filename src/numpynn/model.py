@@ -30,7 +30,7 @@ from .training import fit as training_fit
 from .training import step as training_step
 from .training.history import History
 from .training.metrics import compute_metrics
-from .validation import check_batch_size, check_integer, check_targets, check_X
+from .validation import check_batch_size, check_integer, check_X
 
 PREDICT_BATCH = 8192  # rows per forward pass in predict/evaluate: bounds memory on large inputs
 
@@ -303,15 +303,16 @@ class Sequential:
         return self.plan.probability_columns(self.loss.output(self._batched_logits(X, batch_size)))
 
     def predict(self, X: Any, batch_size: int | None = None) -> np.ndarray:
-        """Class labels (n,) for classifiers; values (n, k) for regression."""
+        """Class labels (n,) for classifiers; values (n, k) for regression (expm1 of the outputs for a loss
+        with log_target; one column per quantile and target for a quantile loss)."""
         logits = self._batched_logits(check_X(X, self.input_shape, self.dtype), batch_size)
-        return self.plan.labels(logits) if self.loss.is_classification else logits
+        return self.plan.labels(logits) if self.loss.is_classification else self.plan.values(logits)
 
     def evaluate(self, X: Any, y: Any, metrics: Sequence[str] | None = None,
                  batch_size: int | None = None) -> dict[str, float]:
         """Loss and metrics on (X, y), e.g. {'loss': 0.21, 'accuracy': 0.94}."""
         Xa = check_X(X, self.input_shape, self.dtype)
-        ya = check_targets(y, self.n_outputs, self.loss.name, self.dtype)
+        ya = self.loss.check_targets(y, self.n_outputs, self.dtype)
         if len(Xa) != len(ya):
             raise ShapeError(f"X and y must have the same number of samples, got {len(Xa)} and {len(ya)}")
         logits = self._batched_logits(Xa, batch_size)

@@ -2,7 +2,8 @@
 
 A model's prediction runs its steps (`Sequential.steps`: an activation layer after a Dense runs inside it, the
 loss's output activation is taken out) without Dropout, each by its layer's `infer` (BatchNorm with its
-running statistics), then the output rule: softmax or sigmoid probabilities, or the values themselves. The
+running statistics), then the output rule: softmax or sigmoid probabilities, or the values themselves (expm1
+of them for a model trained on log1p of its targets). The
 model's predict/evaluate (and the engine's predictor, for a stack of Dense layers), both exporters, the serve
 page and saliency all read this plan, so none of them can disagree on what a model computes.
 
@@ -24,18 +25,23 @@ from .ops import Activation
 OUTPUTS = {
     "cross_entropy": "softmax",            # probabilities = softmax(z), label = argmax(z)
     "binary_cross_entropy": "sigmoid",     # probabilities = sigmoid(z) per column (one-vs-rest), label = argmax(z)
-    "mse": None,                           # values = z
+    "mse": None,                           # values = z (or expm1(z): the plan's target_transform)
+    "mae": None,
+    "huber": None,
+    "quantile": None,                      # values = z, one column per quantile and target
 }
 
 
 ELEMENTWISE = ("activation", "batchnorm")  # a new array, or in place on an input the plan owns
-ALLOCATING = ("dense", "exp")  # always a new array
+ALLOCATING = ("dense", "exp", "expm1")  # always a new array
+TARGET_TRANSFORMS = {"exp": np.exp, "expm1": np.expm1}  # a regression's values from its outputs
 
 
 @dataclass(frozen=True)
 class Step:
     """One step of a prediction. `op` is "dense", "batchnorm", "activation", "flatten", "exp" (a Poisson
-    regressor's log link, added by the exporters) or "layer" (a layer of another kind, run by its `infer`,
+    regressor's log link) or "expm1" (a model trained with log_target), both added by the exporters from the
+    plan's `target_transform`, or "layer" (a layer of another kind, run by its `infer`,
     which the exporters cannot write); `activation` is what a dense or activation step applies; `name` is the
     layer's index in `model.layers`."""
 
@@ -59,15 +65,18 @@ class Step:
         """This step's output for x; `inplace`: x is the plan's own, and an elementwise step may overwrite it."""
         if self.op in ELEMENTWISE:
             return self.layer.infer(x, inplace=inplace)
-        return np.exp(x) if self.op == "exp" else self.layer.infer(x)
+        if self.op in TARGET_TRANSFORMS:
+            return TARGET_TRANSFORMS[self.op](x)
+        return self.layer.infer(x)
 
 
 @dataclass(frozen=True)
 class Plan:
     """A model's prediction: `steps` from its input (per-sample `input_shape`, None where a first Flatten()
     was given none) to its logits, then `output`: "softmax", "sigmoid", "sigmoid_binary" (one output:
-    predict_proba's [1 - p, p]) or None (regression: the values themselves). `squeeze` drops the values'
-    column axis (a one-target regressor); `class_names` are the exporters' (empty for a model's own plan)."""
+    predict_proba's [1 - p, p]) or None (regression: the values, after `target_transform`: None, or "expm1"
+    for a model trained with log_target). `squeeze` drops the values' column axis (a one-target regressor);
+    `class_names` are the exporters' (empty for a model's own plan)."""
 
     dtype: np.dtype
     input_shape: tuple[int, ...] | None
@@ -77,6 +86,7 @@ class Plan:
     preprocessing: dict[str, Any]
     class_names: tuple[str, ...] = ()
     squeeze: bool = False
+    target_transform: str | None = None
 
     @property
     def is_classifier(self) -> bool:
@@ -99,6 +109,10 @@ class Plan:
             x = step.run(x)
             out.append((step, x))
         return out
+
+    def values(self, logits: np.ndarray) -> np.ndarray:
+        """predict's values (n, k) of a regression's logits (n, k): the target transform of them, if any."""
+        return logits if self.target_transform is None else TARGET_TRANSFORMS[self.target_transform](logits)
 
     def labels(self, logits: np.ndarray) -> np.ndarray:
         """predict's class labels (n,) for a classifier's logits (n, k): a one-output binary model's z > 0."""
@@ -128,7 +142,9 @@ def plan_of_model(model: Any) -> Plan:
     if output == "sigmoid" and model.n_outputs == 1:
         output = "sigmoid_binary"
     shape = tuple(int(d) for d in model.input_shape) if model.input_shape is not None else None
-    return Plan(model.dtype, shape, steps, output, model.n_outputs, dict(model.preprocessing))
+    transform = model.loss.target_transform if model.loss is not None else None
+    return Plan(model.dtype, shape, steps, output, model.n_outputs, dict(model.preprocessing),
+                target_transform=transform)
 
 
 def _step(layer: Layer, name: str) -> Step | None:

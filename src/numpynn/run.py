@@ -24,7 +24,7 @@ from .config import ConfigError, TrainConfig
 from .data.table import Frame
 from .errors import TrainingDivergedError
 from .evaluation import classifier_outputs, evaluate_classifier, evaluate_regression
-from .losses import CrossEntropy, Loss, get_loss
+from .losses import REGRESSION_LOSSES, CrossEntropy, Huber, Loss, Quantile, get_loss
 from .mlp import build_mlp
 from .model import Sequential
 from .optim import Optimizer, build_optimizer
@@ -114,26 +114,47 @@ def build_model(config: TrainConfig, n_features: int, n_outputs: int,
 
 def resolve_loss(config: TrainConfig, n_outputs: int, task: str = "classification") -> Loss:
     """The config's loss: "auto" is mse for a regression, binary cross-entropy for a sigmoid output, else chosen
-    from the output size; label smoothing goes to cross-entropy and is refused for any other loss rather than
-    ignored; a loss that does not fit the task is refused."""
+    from the output size; a regression's loss takes huber_delta, quantiles and log_target. A setting of one loss
+    given to another (label smoothing, huber_delta, quantiles) is refused rather than ignored; so is a loss (or
+    log_target) that does not fit the task."""
     name = config.loss
-    if task == "regression":
-        if name not in ("auto", "mse"):
-            raise ConfigError(f"a regression trains with loss mse; this run asks for {name}")
+    regression = task == "regression"
+    if regression:
+        if name not in ("auto", *REGRESSION_LOSSES):
+            raise ConfigError(f"a regression trains with loss {', '.join(REGRESSION_LOSSES)} (auto: mse); this run "
+                              f"asks for {name}")
         if config.output != "auto":
             raise ConfigError(f"a regression needs the linear output (output auto), got {config.output}")
-        name = "mse"
+        name = "mse" if name == "auto" else name
     if name == "auto":
         name = "binary_cross_entropy" if config.output == "sigmoid" else None
-    loss = get_loss(name, n_outputs)
+    loss = get_loss(name, n_outputs) if name not in ("huber", "quantile") else None  # those two: below
+    shown, defaults = name if loss is None else loss.name, TrainConfig()
     if config.label_smoothing:
-        if loss.name != "cross_entropy":
-            raise ConfigError(f"label_smoothing applies to cross_entropy; this run's loss is {loss.name}")
+        if shown != "cross_entropy":
+            raise ConfigError(f"label_smoothing applies to cross_entropy; this run's loss is {shown}")
         loss = CrossEntropy(config.label_smoothing)
-    if task != "regression" and not loss.is_classification:
-        raise ConfigError(f"loss {loss.name} is for a regression, and this run's task is classification: use "
+    for setting, applies in (("huber_delta", "huber"), ("quantiles", "quantile")):
+        if getattr(config, setting) != getattr(defaults, setting) and name != applies:
+            raise ConfigError(f"{setting} applies to loss {applies}; this run's loss is {shown}")
+    if loss is not None and loss.is_classification and config.log_target:
+        raise ConfigError(f"log_target applies to a regression's targets; this run's loss is {shown}")
+    if not regression and (loss is None or not loss.is_classification):
+        raise ConfigError(f"loss {shown} is for a regression, and this run's task is classification: use "
                           "cross_entropy (or auto), or --task regression for numeric targets")
+    if name == "huber":
+        loss = Huber(config.huber_delta, log_target=config.log_target)
+    elif name == "quantile":
+        loss = Quantile(config.quantiles, log_target=config.log_target)
+    elif config.log_target:
+        loss = type(loss)(log_target=True)
+    loss.check_outputs(n_outputs)
     return loss
+
+
+def outputs_per_target(config: TrainConfig) -> int:
+    """A regression network's outputs per target column: one per quantile for the quantile loss, else one."""
+    return len(config.quantiles) if config.loss == "quantile" else 1
 
 
 def optimizer_for(config: TrainConfig, steps_per_epoch: int) -> Optimizer:
@@ -223,7 +244,8 @@ class _RunPlan:
 def _plan(config: TrainConfig, out: Path, resume: bool, log) -> _RunPlan:
     """The data, loss, memory, model, optimizer, callbacks and augmentation of a run."""
     rd = load_run_data(config, log=log)
-    n_out = rd.y_train.shape[1] if rd.is_regression else n_outputs_for(config, len(rd.class_names))
+    n_out = rd.y_train.shape[1] * outputs_per_target(config) if rd.is_regression else \
+        n_outputs_for(config, len(rd.class_names))
     loss = resolve_loss(config, n_out, rd.task)
     check_memory(config, len(rd.X_train), rd.X_train.shape[1], n_out)
     model = build_model(config, rd.X_train.shape[1], n_out, rd.preprocessing)
@@ -354,11 +376,12 @@ def timing(history, n_train: int) -> dict[str, float]:
 
 
 def start_at_target_mean(model: Sequential, y: np.ndarray) -> None:
-    """Start a regression's output at the targets' mean and spread (output bias = mean, weights scaled by the
-    std), so that targets far from 0 (prices, ages) need not be reached one small optimizer step at a time."""
+    """Start a regression's output at the targets' best constant and spread (output bias = the loss's constant:
+    the mean for mse, the median, the quantiles; weights scaled by the std; both of log1p(y) with log_target),
+    so that targets far from 0 (prices, ages) need not be reached one small optimizer step at a time."""
     last = model.layers[-1]
     if "b" not in last.params or "W" not in last.params:
         return
-    y = np.asarray(y, np.float64)
-    last.params["b"][...] = y.mean(axis=0)
-    last.params["W"][...] *= max(float(y.std(axis=0).mean()), 1e-12)
+    bias, spread = model.loss.initial_output(y)
+    last.params["b"][...] = bias
+    last.params["W"][...] *= max(spread, 1e-12)

@@ -1,4 +1,5 @@
-"""`numpynn evaluate`: loss, accuracy and per-class figures (or MSE/MAE/R² for a regression) of a saved model."""
+"""`numpynn evaluate`: loss, accuracy and per-class figures (or MSE/RMSE/MAE/R² for a regression) of a saved
+model."""
 
 from __future__ import annotations
 
@@ -46,8 +47,11 @@ def run(args) -> int:
         if args.json:
             print(json.dumps(result))
         else:
-            print(f"{args.split} samples: {len(X):,}   loss: {result['loss']:.6g}   MSE: {result['mse']:.6g}   "
-                  f"MAE: {result['mae']:.6g}   R\u00b2: {result['r2']:.4f}")
+            print(f"{args.split} samples: {len(X):,}   loss ({model.loss.name}): {result['loss']:.6g}   "
+                  f"MSE: {result['mse']:.6g}   RMSE: {result['rmse']:.6g}   MAE: {result['mae']:.6g}   "
+                  f"R\u00b2: {result['r2']:.4f}")
+            if "coverage" in result:  # a quantile model: how often the target fell at or below each quantile
+                print("coverage: " + "   ".join(f"q{q}: {100 * c:.1f}%" for q, c in result["coverage"].items()))
         return 0
     result = evaluate_classifier(model, X, y, len(names))
     if args.json:

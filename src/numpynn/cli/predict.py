@@ -120,6 +120,15 @@ def _table(header: list[str], rows) -> str:
     return buf.getvalue()
 
 
+def _value_names(model, label: str, k: int) -> list[str]:
+    """The CSV header of a regression's k values: the label column, or one column per output (per quantile)."""
+    quantiles = getattr(model.loss, "quantiles", None)
+    if quantiles is not None:
+        targets = [label] if k == len(quantiles) else [f"output_{j}" for j in range(k // len(quantiles))]
+        return [f"{t}_q{q:g}" for t in targets for q in quantiles]
+    return [label] if k == 1 else [f"output_{j}" for j in range(k)]
+
+
 def run(args) -> int:
     from ..tables import prepare
 
@@ -139,8 +148,7 @@ def run(args) -> int:
         if args.json:
             print(json.dumps({"predictions": values.tolist()}))
             return 0
-        header = ["row"] + ([str(prep.get("label_column", "prediction"))] if values.shape[1] == 1
-                            else [f"output_{j}" for j in range(values.shape[1])])
+        header = ["row"] + _value_names(model, str(prep.get("label_column", "prediction")), values.shape[1])
         _emit(_table(header, ([i, *(f"{v:.7g}" for v in row)] for i, row in enumerate(values))), args.out)
         return 0
     names = class_names_of(model)

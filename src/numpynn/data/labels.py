@@ -18,6 +18,7 @@ from ..errors import DatasetError
 MAX_CLASSES = 1000  # more outputs than this is a regression target or a mistake, not a class set
 AUTO_MAX_CLASSES = 50  # task "auto": whole-number targets with more distinct values than this are a regression
 TASKS = ("auto", "classification", "regression")
+REGRESSION_LOSSES = ("mse", "mae", "huber", "quantile")  # a config's regression losses (numpynn.losses has them)
 
 
 def _plausible_span(n_distinct: int) -> int:
@@ -137,18 +138,18 @@ def is_number(text: str) -> bool:
 def choose_task(y: np.ndarray, task: str = "auto", loss: str = "auto") -> str:
     """The task of a table's targets: "classification" or "regression".
 
-    The stated rule for task "auto": a regression loss (mse) means regression; text targets are classes;
-    numeric targets are classes when all are whole numbers taking at most AUTO_MAX_CLASSES distinct values,
-    otherwise (a fractional value, or many distinct values) a regression.
+    The stated rule for task "auto": a regression loss (mse, mae, huber, quantile) means regression; text
+    targets are classes; numeric targets are classes when all are whole numbers taking at most AUTO_MAX_CLASSES
+    distinct values, otherwise (a fractional value, or many distinct values) a regression.
     """
     if task not in TASKS:
         raise DatasetError(f"task must be one of {TASKS}, got {task!r}")
     if task != "auto":
         return task
     y = np.asarray(y)
-    if loss == "mse":
+    if loss in REGRESSION_LOSSES:
         if y.dtype.kind in "OUS" and not all(is_number(v) for v in np.unique(y).tolist()):
-            raise DatasetError(f"loss mse trains a regression, but the targets are text (e.g. {str(y[0])!r}); "
+            raise DatasetError(f"loss {loss} trains a regression, but the targets are text (e.g. {str(y[0])!r}); "
                                "train the classes with loss cross_entropy (or auto)")
         return "regression"
     if y.dtype.kind in "OUSb":

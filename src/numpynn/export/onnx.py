@@ -178,7 +178,19 @@ def _emit(g: _Graph, step: Step, x: str) -> str:
         return g.node("Flatten", [x], axis=1)
     if step.op == "exp":
         return g.node("Exp", [x])
+    if step.op == "expm1":  # ONNX has no Expm1, and exp(x) - 1 loses the digits of a small x
+        return _expm1(g, x, name)
     raise ExportError(f"step {name}: no ONNX form for {step.op!r}")
+
+
+def _expm1(g: _Graph, x: str, name: str) -> str:
+    """expm1(x) to a few ulps: 2 t / (1 - t) with t = tanh(x / 2) where |x| < 1 (no cancellation there), else
+    exp(x) - 1 (no cancellation there either)."""
+    one = g.const(f"{name}.one", 1.0)
+    t = g.node("Tanh", [g.node("Mul", [x, g.const(f"{name}.half", 0.5)])])
+    small = g.node("Div", [g.node("Add", [t, t]), g.node("Sub", [one, t])])
+    large = g.node("Sub", [g.node("Exp", [x]), one])
+    return g.node("Where", [g.node("Less", [g.node("Abs", [x]), one]), small, large])
 
 
 def _activation(g: _Graph, act: Activation, x: str, name: str) -> str:

@@ -1,5 +1,6 @@
 """The model's plan (numpynn.plan) as the exporters take it: checked (finite numbers, layers they can write, an
-input shape), with class names, an estimator's output transform, and the preprocessing constants both write.
+input shape), with class names, a regression's output transform (an estimator's exp, a log_target model's
+expm1) as a last step, and the preprocessing constants both write.
 
 Both exporters (ONNX and the NumPy file) translate the plan the model itself predicts with, so they agree
 with it on what a model computes: Dropout is gone, BatchNorm uses its running statistics, an activation layer
@@ -85,8 +86,8 @@ def plan_of(obj: Any, class_names: Any = None) -> Plan:
     plan = _model_plan(model, class_names)
     if getattr(obj, "out_activation_", None) == "exp":  # NumpynnRegressor(loss="poisson"): a log link
         plan = replace(plan, steps=plan.steps + (Step("exp", "target"),))
-    if model.loss.name == "mse" and getattr(obj, "n_outputs_", 0) == 1 and hasattr(obj, "out_activation_"):
-        plan = replace(plan, squeeze=True)  # a one-target regressor predicts (n,), as scikit-learn's
+    if not model.loss.is_classification and model.n_outputs == 1 and hasattr(obj, "out_activation_"):
+        plan = replace(plan, squeeze=True)  # a one-output regressor predicts (n,), as scikit-learn's
     return plan
 
 
@@ -107,6 +108,8 @@ def _model_plan(model: Any, class_names: Any) -> Plan:
                                   f"is not exported")
         if step.activation is not None:
             _check_activation(step.activation, step.name)
+    if plan.target_transform is not None:  # log_target: the exporters write expm1 as the plan's last step
+        plan = replace(plan, steps=plan.steps + (Step(plan.target_transform, "target"),), target_transform=None)
     return replace(plan, class_names=_class_names(class_names, model, plan.output))
 
 

@@ -155,6 +155,8 @@ def _statement(step) -> str:
         return "x = x.reshape(len(x), -1)  # Flatten"
     if step.op == "exp":
         return "x = np.exp(x)  # the log link of a Poisson regressor"
+    if step.op == "expm1":
+        return "x = np.expm1(x)  # the model was trained on log1p of its targets"
     raise ExportError(f"step {n}: no Python form for {step.op!r}")
 
 

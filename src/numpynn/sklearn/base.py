@@ -128,6 +128,7 @@ class BaseMLP(BaseEstimator):
         model = build_network(layer_units, acts, self.out_activation_,
                               init="glorot_uniform" if self.init == "auto" else self.init, dropout=self.dropout,
                               batchnorm=self.batchnorm, seed=seed, dtype=dtype)
+        self._set_model_loss(model)
         if self.init == "auto":
             set_dense_weights(model, [W for W, _ in weights], [b for _, b in weights])
         self.model_ = model
@@ -160,6 +161,7 @@ class BaseMLP(BaseEstimator):
         if len(dense) != len(coefs) or any(np.shape(W) != ly.params["W"].shape for W, ly in zip(coefs, dense,
                                                                                                 strict=False)):
             model = self.model_ = network_from_weights(coefs, intercepts, self.activation, self.out_activation_)
+            self._set_model_loss(model)
             self._point_at(model)
             return model
         same = all(W is ly.params["W"] and b is ly.params["b"] for W, b, ly in zip(coefs, intercepts, dense,
@@ -186,7 +188,7 @@ class BaseMLP(BaseEstimator):
             y = y.reshape((-1, 1))
         sample_weight = self._with_class_weight(y, sample_weight)
         self.n_outputs_ = y.shape[1]
-        layer_units = [X.shape[1], *hidden, self.n_outputs_]
+        layer_units = [X.shape[1], *hidden, self._network_outputs(self.n_outputs_)]
         self._random_state = check_random_state(self.random_state)
         if first_pass:
             self._check_memory(layer_units, X.shape[0], X.dtype.itemsize)
@@ -195,6 +197,7 @@ class BaseMLP(BaseEstimator):
         if [ly.params["W"].shape for ly in dense_layers(model)] != list(pairwise(layer_units)):
             raise ValueError(f"the network has layers {[c.shape for c in self.coefs_]}, but the data and "
                              f"hidden_layer_sizes ask for {list(pairwise(layer_units))}; fit without warm_start")
+        self._set_model_loss(model)  # a warm start trains with the loss the parameters name now
         if sample_weight is not None:
             sample_weight = sample_weight.astype(model.dtype, copy=False)
         with model.training_engine(self._engine(model)):
@@ -275,6 +278,13 @@ class BaseMLP(BaseEstimator):
     # --- for subclasses ------------------------------------------------------------------------------------
     def _with_class_weight(self, y: np.ndarray, sample_weight):
         return sample_weight
+
+    def _network_outputs(self, n_targets: int) -> int:
+        """The network's outputs for n_targets target columns (binarized labels or values)."""
+        return n_targets
+
+    def _set_model_loss(self, model: Sequential) -> None:
+        """Give the network the numpynn loss the parameters name, where it is not the one its output implies."""
 
     def _validate_input(self, X, y, incremental: bool, reset: bool):
         raise NotImplementedError

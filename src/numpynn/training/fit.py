@@ -23,7 +23,7 @@ from ..errors import DataError, TrainingDivergedError
 from ..losses import Loss
 from ..ops import training_engine
 from ..optim import Adam, Optimizer, get_optimizer
-from ..validation import all_finite, check_integer, check_lengths, check_targets, check_X
+from ..validation import all_finite, check_integer, check_lengths, check_X
 from .callbacks import Callback, ProgressBar
 from .history import History
 from .metrics import check_metrics_fit, compute_metrics
@@ -40,8 +40,9 @@ def fit(model, X: Any, y: Any, *, loss: str | Loss | None = None, optimizer: str
         sample_weight: Any = None, resume: bool = False, precision: str = "float32") -> History:
     """Train `model` on (X, y) and return its History.
 
-    - loss: "cross_entropy", "binary_cross_entropy", "mse", a Loss, or None (kept from an earlier fit, else
-      chosen from the output size).
+    - loss: "cross_entropy", "binary_cross_entropy", "mse", "mae", "huber", "quantile", a Loss (e.g.
+      Huber(delta=2.0), Quantile((0.1, 0.5, 0.9)), MeanSquaredError(log_target=True)), or None (kept from an
+      earlier fit, else chosen from the output size).
     - optimizer: an Optimizer or a name; None keeps the model's current optimizer (continuing its state),
       else Adam(1e-3).
     - batch_size=None is full-batch gradient descent.
@@ -158,9 +159,9 @@ class _TrainData:
 
 
 def _prepare_data(model, X, y, sample_weight, validation_data, validation_split) -> _TrainData:
-    loss_name, dtype = model.loss.name, model.dtype
+    loss, dtype = model.loss, model.dtype
     X = check_X(X, model.input_shape, dtype)
-    y = check_targets(y, model.n_outputs, loss_name, dtype)
+    y = loss.check_targets(y, model.n_outputs, dtype)
     check_lengths(X, y)
     w = None
     if sample_weight is not None:
@@ -177,7 +178,7 @@ def _prepare_data(model, X, y, sample_weight, validation_data, validation_split)
                 if isinstance(validation_data, (tuple, list)) else type(validation_data).__name__
             raise TypeError(f"validation_data must be a pair (X_val, y_val), got a {got}")
         Xv = check_X(validation_data[0], model.input_shape, dtype, "X_val")
-        yv = check_targets(validation_data[1], model.n_outputs, loss_name, dtype, "y_val")
+        yv = loss.check_targets(validation_data[1], model.n_outputs, dtype, "y_val")
         check_lengths(Xv, yv, "X_val", "y_val")
     elif validation_split:  # the same held-out rows every time: the split is seeded by the model's seed
         rows, val_idx = validation_rows(len(X), validation_split, model.seed)

@@ -18,7 +18,7 @@ import numpy as np
 
 from ..checks import in_range
 from ..optim import get_optimizer
-from ..validation import check_lengths, check_targets, check_X
+from ..validation import check_lengths, check_X
 
 SUGGESTION_RULE = "the rate at the lowest smoothed loss, divided by 10"
 
@@ -66,7 +66,7 @@ def lr_find(model, X: Any, y: Any, *, optimizer: str = "adam", start_lr: float =
     if model.loss is None:
         model.set_loss(None)
     Xa = check_X(X, model.input_shape, model.dtype)
-    ya = check_targets(y, model.n_outputs, model.loss.name, model.dtype)
+    ya = model.loss.check_targets(y, model.n_outputs, model.dtype)
     check_lengths(Xa, ya)
     if seed is not None and not in_range(seed, 0, integer=True):
         raise ValueError(f"seed must be an integer >= 0 or None, got {seed!r:.40}")

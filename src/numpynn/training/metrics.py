@@ -70,6 +70,19 @@ def mae(y_true, y_pred) -> float:
     return float(np.mean(np.abs(y_true.reshape(y_pred.shape) - y_pred)))
 
 
+def rmse(y_true, y_pred) -> float:
+    return mse(y_true, y_pred) ** 0.5
+
+
+def quantile_coverage(y_true, y_pred, quantiles: Sequence[float]) -> dict[str, float]:
+    """For each quantile q (name "q" as %g), the fraction of targets at or below their predicted q-quantile (q for
+    a calibrated model); y_pred (n, targets * len(quantiles)), target-major as the quantile loss's outputs."""
+    y_pred = np.asarray(y_pred, np.float64)
+    t = np.asarray(y_true, np.float64).reshape(len(y_pred), -1, 1)
+    below = (t <= y_pred.reshape(len(y_pred), -1, len(quantiles))).mean(axis=(0, 1))
+    return {f"{q:g}": float(b) for q, b in zip(quantiles, below, strict=True)}
+
+
 def r2(y_true, y_pred) -> float:
     """Coefficient of determination, averaged uniformly over outputs."""
     y_true, y_pred = np.asarray(y_true, np.float64), np.asarray(y_pred, np.float64)
@@ -171,9 +184,10 @@ def check_metrics_fit(names: Iterable[str], loss: Any) -> None:
 
 def compute_metrics(names: Sequence[str], y: np.ndarray, logits: np.ndarray, loss: Any) -> dict[str, float]:
     """Each named metric of a model's logits against y: on probabilities (the loss's output) for classifiers,
-    on the values for regression."""
+    on the values predict returns for regression (the loss's point prediction of each target: a quantile loss's
+    quantile nearest 0.5)."""
     if not names:
         return {}
     check_metrics_fit(names, loss)
-    scores = loss.output(logits) if loss.is_classification else logits
+    scores = loss.output(logits) if loss.is_classification else loss.point(loss.output(logits))
     return {name: get_metric(name)(y, scores) for name in names}
