@@ -366,3 +366,19 @@ def test_a_many_valued_category_trains_through_an_embedding_from_the_raw_file(tm
     rows.write_text("x,shop\n0.1,shop3\n-0.2,never-seen\n0.0,\n")
     assert main(["predict", str(out / "model.safetensors"), str(rows), "--json"]) == 0
     assert len(json.loads(capsys.readouterr().out.splitlines()[-1])["labels"]) == 3
+
+
+def test_loading_a_model_file_checks_its_table_record(tmp_path):
+    import numpynn as nn
+
+    (X, y), _, prep = tables.load(PENGUINS, label_column="species")
+    model = nn.build_mlp(X.shape[1], [4], 3, seed=0)
+    bad = json.loads(json.dumps(prep))
+    bad["table"]["columns"][3]["factor"] = "1"
+    model.preprocessing = bad
+    model.save(tmp_path / "m.safetensors")
+    with pytest.raises(ModelFileError, match=r"preprocessing\.table\.columns\[3\]\.factor must be a finite number"):
+        nn.load(tmp_path / "m.safetensors")
+    model.preprocessing = prep
+    model.save(tmp_path / "m.safetensors")
+    assert nn.load(tmp_path / "m.safetensors").preprocessing["table"] == prep["table"]

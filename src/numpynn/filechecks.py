@@ -155,10 +155,6 @@ def preprocessing(value: Any, field: str = "preprocessing", n_features: int | No
             for i, v in enumerate(values):
                 number(v, f"{field}.{key}" + (f"[{i}]" if isinstance(prep[key], list) else ""),
                        positive=key == "std")
-    if "table" in prep:
-        from .tables.record import check_record
-
-        check_record(prep["table"], f"{field}.table", n_features)
     if "input_shape" in prep:
         dims = shape(prep["input_shape"], f"{field}.input_shape")
         if dims is not None and n_features is not None and math.prod(dims) != n_features:

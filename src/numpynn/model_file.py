@@ -168,7 +168,12 @@ def _build(cls: Any, file: ModelFile) -> Sequential:
         model.set_loss(loss_from_config(loss) if loss is not None else None)
     model.metrics = check_metric_names(meta.get("metrics", []))
     n_features = math.prod(model.input_shape) if model.input_shape else None
-    model.preprocessing = checks.preprocessing(meta.get("preprocessing", {}), n_features=n_features)
+    prep = checks.preprocessing(meta.get("preprocessing", {}), n_features=n_features)
+    if "table" in prep:  # a table's record: its columns, statistics and categories
+        from .tables.record import check_record
+
+        check_record(prep["table"], "preprocessing.table", n_features)
+    model.preprocessing = prep
     return model
 
 

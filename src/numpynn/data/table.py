@@ -166,8 +166,8 @@ def _column_of(name: str, values: Any, source: str) -> np.ndarray:
         raise DatasetError(f"{source}: column {name!r} must be one-dimensional, got shape {a.shape}")
     if a.dtype.kind in "iuf":
         return a.astype(np.float32)
-    if a.dtype.kind == "b":
-        return text_column(["true" if v else "false" for v in a.tolist()])
+    if a.dtype.kind == "b":  # booleans are two categories, "true" and "false", as text_column spells them
+        return text_column(a.tolist())
     if a.dtype.kind == "M":
         return a.astype("datetime64[s]")
     if a.dtype.kind in "OUS":
@@ -189,10 +189,8 @@ def _from_pandas(df: Any, source: str) -> Frame:
         if isinstance(s, pd.DataFrame):  # two columns of one name
             raise DatasetError(f"{source}: more than one column is named {name!r}; each needs a name of its own")
         dtype = s.dtype
-        if isinstance(dtype, pd.CategoricalDtype) or pd.api.types.is_bool_dtype(dtype) and s.isna().any():
+        if isinstance(dtype, pd.CategoricalDtype) or pd.api.types.is_bool_dtype(dtype):
             col = text_column(s.astype(object).tolist())
-        elif pd.api.types.is_bool_dtype(dtype):
-            col = text_column(["true" if v else "false" for v in s.tolist()])
         elif pd.api.types.is_numeric_dtype(dtype):
             col = s.to_numpy(dtype=np.float32, na_value=np.nan)
         elif pd.api.types.is_datetime64_any_dtype(dtype):
@@ -212,13 +210,10 @@ def _from_polars(df: Any, source: str) -> Frame:
     for s in df.get_columns():
         dtype = s.dtype
         if dtype.is_numeric():
-            col = s.cast(pl.Float32).to_numpy()
-            col = np.where(np.isnan(col), np.nan, col).astype(np.float32) if s.null_count() else col
+            col = s.cast(pl.Float32).to_numpy()  # a null becomes NaN
         elif dtype in (pl.Datetime, pl.Date) or isinstance(dtype, (pl.Datetime, pl.Date)):
             col = s.cast(pl.Datetime("ms")).to_numpy().astype("datetime64[s]")
-        elif dtype == pl.Boolean:
-            col = text_column([None if v is None else ("true" if v else "false") for v in s.to_list()])
-        else:
+        else:  # text, categories, booleans
             col = text_column(s.cast(pl.String).to_list())
         names.append(str(s.name))
         columns.append(np.asarray(col))
@@ -242,8 +237,6 @@ def _from_arrow(table: Any, source: str, rows: np.ndarray | None = None) -> Fram
             if t != pa.float32():
                 col = pc.cast(col, pa.float32())
             values = col.to_numpy(zero_copy_only=False).astype(np.float32, copy=False)
-        elif pa.types.is_boolean(t):
-            values = text_column([None if v is None else ("true" if v else "false") for v in col.to_pylist()])
         elif pa.types.is_timestamp(t) or pa.types.is_date(t):
             values = pc.cast(col, pa.timestamp("s")).to_numpy(zero_copy_only=False).astype("datetime64[s]")
         elif pa.types.is_null(t):

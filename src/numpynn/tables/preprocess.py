@@ -21,7 +21,7 @@ import numpy as np
 from ..data.table import Frame
 from ..errors import DatasetError
 from .record import PARTS as DATE_PARTS
-from .record import SCALINGS, VERSION
+from .record import SCALINGS, VERSION, width_of
 from .schema import ColumnSchema, as_dates
 
 CLIP = 3.0  # the smooth clip's bound
@@ -140,15 +140,6 @@ def fit(frame: Frame, schema: Sequence[ColumnSchema], *, scaling: str = "robust"
             entries.append(_categorical_entry(c.name, text_of(col), onehot_max))
     dropped = [{"name": c.name, "kind": c.kind, "why": c.why} for c in schema if not c.used]
     return {"version": VERSION, "scaling": scaling, "columns": entries, "dropped": dropped}
-
-
-def width_of(entry: dict[str, Any]) -> int:
-    """How many model inputs one record entry makes."""
-    if entry["kind"] in ("numeric", "datetime"):
-        return 1 + bool(entry["indicator"])
-    if entry["encoding"] == "onehot":
-        return len(entry["categories"]) + bool(entry["missing"])
-    return 1
 
 
 def n_inputs(record: dict[str, Any]) -> int:

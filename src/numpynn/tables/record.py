@@ -6,11 +6,14 @@ compute with a non-finite constant. The limits are far beyond any table numpynn 
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
+from .. import filechecks
 from ..checks import is_int
 from ..errors import ModelFileError
+from ..filechecks import flag as _flag
+from ..filechecks import number as _real
+from ..filechecks import obj
 
 MAX_COLUMNS = 100_000
 MAX_CATEGORIES = 1_000_000  # over all columns
@@ -21,28 +24,27 @@ VERSION = 1
 
 
 def _text(value: Any, field: str) -> str:
-    if not isinstance(value, str) or len(value) > MAX_TEXT:
-        raise ModelFileError(f"{field} must be a string of at most {MAX_TEXT} characters, got {str(value)[:60]!r}")
+    """A string of at most MAX_TEXT characters."""
+    filechecks.text(value, field)
+    if len(value) > MAX_TEXT:
+        raise ModelFileError(f"{field} must be a string of at most {MAX_TEXT} characters, got {len(value):,}")
     return value
 
 
-def _real(value: Any, field: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ModelFileError(f"{field} must be a finite number, got {str(value)[:60]!r}")
-    return float(value)
-
-
-def _flag(value: Any, field: str) -> bool:
-    if not isinstance(value, bool):
-        raise ModelFileError(f"{field} must be true or false, got {str(value)[:60]!r}")
-    return value
+def width_of(entry: dict[str, Any]) -> int:
+    """How many model inputs one (checked) record entry makes: a value and its missing flag, one per category and
+    the missing slot (one-hot), or one code column (embedding)."""
+    if entry["kind"] in ("numeric", "datetime"):
+        return 1 + bool(entry["indicator"])
+    if entry["encoding"] == "onehot":
+        return len(entry["categories"]) + bool(entry["missing"])
+    return 1
 
 
 def check_record(record: Any, field: str = "preprocessing.table", n_features: int | None = None) -> dict[str, Any]:
     """The record itself when it is well formed (and makes `n_features` inputs, when given), else a
     ModelFileError naming the first bad value."""
-    if not isinstance(record, dict):
-        raise ModelFileError(f"{field} must be an object, got {type(record).__name__}")
+    obj(record, field)
     if record.get("version") != VERSION:
         raise ModelFileError(f"{field}.version must be {VERSION} (this numpynn's), got {record.get('version')!r}")
     if record.get("scaling") not in SCALINGS:
@@ -53,8 +55,7 @@ def check_record(record: Any, field: str = "preprocessing.table", n_features: in
     total = width = 0
     for i, e in enumerate(columns):
         at = f"{field}.columns[{i}]"
-        if not isinstance(e, dict):
-            raise ModelFileError(f"{at} must be an object")
+        obj(e, at)
         _text(e.get("name"), f"{at}.name")
         kind = e.get("kind")
         if kind in ("numeric", "datetime"):
@@ -64,7 +65,6 @@ def check_record(record: Any, field: str = "preprocessing.table", n_features: in
             _flag(e.get("indicator"), f"{at}.indicator")
             if kind == "datetime" and e.get("part") not in PARTS:
                 raise ModelFileError(f"{at}.part must be one of {PARTS}, got {e.get('part')!r}")
-            width += 1 + e["indicator"]
         elif kind == "categorical":
             cats = e.get("categories")
             if not isinstance(cats, list):
@@ -81,21 +81,18 @@ def check_record(record: Any, field: str = "preprocessing.table", n_features: in
             if encoding == "embedding":
                 if not is_int(e.get("dim")) or not 1 <= e["dim"] <= 1024:
                     raise ModelFileError(f"{at}.dim must be an integer in 1..1024, got {e.get('dim')!r}")
-                width += 1
-            elif encoding == "onehot":
-                width += len(cats) + e["missing"]
-            else:
+            elif encoding != "onehot":
                 raise ModelFileError(f"{at}.encoding must be 'onehot' or 'embedding', got {encoding!r}")
         else:
             raise ModelFileError(f"{at}.kind must be numeric, datetime or categorical, got {kind!r}")
+        width += width_of(e)
     if n_features is not None and width != n_features:
         raise ModelFileError(f"{field} makes {width:,} inputs for a model of {n_features:,}")
     dropped = record.get("dropped", [])
     if not isinstance(dropped, list) or len(dropped) > MAX_COLUMNS:
         raise ModelFileError(f"{field}.dropped must be a list of at most {MAX_COLUMNS:,} columns")
     for i, d in enumerate(dropped):
-        if not isinstance(d, dict):
-            raise ModelFileError(f"{field}.dropped[{i}] must be an object")
+        obj(d, f"{field}.dropped[{i}]")
         for key in ("name", "kind", "why"):
             _text(d.get(key), f"{field}.dropped[{i}].{key}")
     return record
