@@ -32,8 +32,8 @@ ODD_PENGUINS = """island,bill_length_mm,bill_depth_mm,flipper_length_mm,body_mas
 Atlantis,39.1,18.7,181,3750,male,2007,x
 Dream,NA,,N/A,6300,,2009,y
 ,55.0,13.0,230,4000,female,2008,z
-Biscoe,,,,,,,
-Torgersen,30.0,22.0,170,2700,unknown,2031,
+Biscoe,,,,,NA,,
+null,30.0,22.0,170,2700,unknown,2031,
 """
 
 
@@ -372,3 +372,15 @@ def test_the_deploy_page_table_snippet_runs(tmp_path, monkeypatch, capsys):
     want = numpynn_says(model, tmp_path / "new-penguins.csv").argmax(1)
     names = model.preprocessing["class_names"]
     assert capsys.readouterr().out.strip().splitlines()[-1] == str([names[k] for k in want])
+
+
+def test_the_numpy_file_reads_a_csv_as_numpynn_does_header_or_not_any_delimiter(tmp_path):
+    body = ["2.5;red;2020-01-03", "4;red;2024-02-29T12:30:00", "NA;blue;", "-1;;1999-12-31 23:00", "0.5;N/A;?"]
+    (tmp_path / "named.csv").write_text("w;color;when\n" + "\n".join(body) + "\n")
+    (tmp_path / "bare.tsv").write_text("\n".join(b.replace(";", "\t") for b in body) + "\n")
+    for path in (tmp_path / "named.csv", tmp_path / "bare.tsv"):
+        frame = read_table(path)
+        record, _ = tables.learn(frame, scaling="standardize")
+        module = _import(export_python(identity_model(record), tmp_path / f"{path.stem}.py")[0])
+        np.testing.assert_array_equal(module.preprocess(path), tables.prepare(path, {"table": record}))
+    assert read_table(tmp_path / "bare.tsv").names == ["column 1", "column 2", "column 3"]
