@@ -169,7 +169,14 @@ def test_penguins_from_the_csv_predict_alike_in_onnxruntime(tmp_path, capsys):
     s = session(path.with_suffix(".onnx"))
     assert {i.name: i.type for i in s.get_inputs()}["body_mass_g"] == "tensor(float)"
     (tmp_path / "odd.csv").write_text(ODD_PENGUINS)
-    for rows in (PENGUINS, tmp_path / "odd.csv"):
+    sources = [PENGUINS, tmp_path / "odd.csv"]
+    try:  # the table as its package ships it, a DataFrame with NaN and pandas' text
+        import palmerpenguins
+
+        sources.append(palmerpenguins.load_penguins())
+    except ImportError:
+        pass
+    for rows in sources:
         frame = read_table(rows)
         got, want = predicted(s, frame), numpynn_says(model, frame)
         np.testing.assert_allclose(got["probabilities"], want, rtol=TOL, atol=TOL)
@@ -263,6 +270,9 @@ def test_the_numpy_file_takes_a_csv_a_dict_of_columns_and_row_dicts_without_nump
                                       (py, columns, model), (py, records, model)])
     text = py.read_text()
     assert "def preprocess(rows):" in text and "Atlantis" not in text and "Adelie" in text  # class names only
+    palmerpenguins = pytest.importorskip("palmerpenguins")
+    df = palmerpenguins.load_penguins()  # a DataFrame (here, where pandas is): its columns by .items()
+    np.testing.assert_array_equal(_import(py).preprocess(df), tables.prepare(df, model.preprocessing))
 
 
 def test_an_embedding_coded_table_exports_its_codes(tmp_path, numpy_only):  # noqa: F811
