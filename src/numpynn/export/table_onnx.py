@@ -84,7 +84,7 @@ def emit_table(g: Graph, record: dict[str, Any]) -> str:
             parts += _scaled(g, value, g.node("IsNaN", [value]), e, at)
         elif e["kind"] == "datetime":
             if e["name"] not in dates:
-                dates[e["name"]] = _date_parts(g, x, f"prep.{e['name']}")
+                dates[e["name"]] = _date_parts(g, x, f"prep.date{i}")
             d = dates[e["name"]]
             parts += _scaled(g, d[e["part"]], d["missing"], e, at)
         else:

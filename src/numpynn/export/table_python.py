@@ -29,7 +29,7 @@ def record_bytes(record: dict[str, Any]) -> np.ndarray:
 def table_lines(n_inputs: int) -> list[str]:
     """The file's table section: constants, the readers, `preprocess(rows)`."""
     return [f"TABLE = json.loads(W.pop({WEIGHT!r}).tobytes())  # the preprocessing learned from the training rows",
-            f"MISSING = {MISSING!r}  # cells numpynn reads as missing",
+            "# the spellings of a missing cell, as numpynn reads them", f"MISSING = {MISSING!r}",
             f"DELIMITERS = {DELIMITERS!r}", f"CLIP = {CLIP!r}", f"N_INPUTS = {int(n_inputs)!r}",
             *_SOURCE.splitlines()]
 
