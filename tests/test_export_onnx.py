@@ -161,7 +161,7 @@ def test_the_export_command_writes_both_formats(tmp_path, capsys):
                  str(tmp_path / "p.py"), "--class-names", ",".join("abcdefghij")]) == 0
     assert (tmp_path / "p.npz").is_file() and "CLASS_NAMES = ['a', 'b'," in (tmp_path / "p.py").read_text()
     assert main(["export", str(tmp_path / "model.safetensors"), "--format", "python", "--raw-input"]) == 2
-    assert "--raw-input and --opset apply to --format onnx" in capsys.readouterr().err
+    assert "--raw-input, --prepared-input and --opset apply to --format onnx" in capsys.readouterr().err
 
 
 def test_the_readme_deploy_commands_and_snippet_work(tmp_path, monkeypatch, capsys):
@@ -214,9 +214,35 @@ def test_a_model_trained_with_per_column_standardisation_exports_in_both_formats
         got = run(out, rows.astype(raw_type))
         np.testing.assert_allclose(got["probabilities"], want, rtol=1e-5, atol=1e-5)
         np.testing.assert_array_equal(got["label"], want.argmax(1))
+    # the default takes the raw rows too (it took standardised ones, and raw rows came out wrong at probability 1)
     assert main(["export", str(run_dir / "model.safetensors"), "--out", str(tmp_path / "model.onnx")]) == 0
+    (raw,) = session(tmp_path / "model.onnx").get_inputs()
+    assert (raw.name, raw.type) == ("raw", "tensor(float)")
+    np.testing.assert_allclose(run(tmp_path / "model.onnx", rows.astype(np.float32))["probabilities"], want,
+                               rtol=1e-5, atol=1e-5)
+    out = tmp_path / "prepared.onnx"
+    assert main(["export", str(run_dir / "model.safetensors"), "--prepared-input", "--out", str(out)]) == 0
     prepared = apply_preprocessing(rows, model.preprocessing)
-    np.testing.assert_allclose(run(tmp_path / "model.onnx", prepared)["probabilities"], want, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(run(out, prepared)["probabilities"], want, rtol=1e-5, atol=1e-5)
+
+
+def test_a_scaled_model_of_rows_takes_float32_rows_that_no_uint8_could_hold(tmp_path):
+    # as numpynn trained on rows of numbers with --normalize scale: the largest |value| (a body mass in g)
+    rng = np.random.default_rng(0)
+    rows = np.c_[rng.uniform(2700, 6300, 40), rng.uniform(30, 60, 40)].astype(np.float32)
+    model = nn.Sequential([nn.Dense(2, 4, "tanh"), nn.Dense(4, 3)], seed=0)
+    model.preprocessing = {"normalize": "scale", "max_value": 6300.0, "input_shape": [2], "label_column": "species",
+                           "feature_names": ["body_mass_g", "bill_length_mm"]}
+    want = model.predict_proba(apply_preprocessing(rows, model.preprocessing))
+    for raw_input in (True, None):  # --raw-input, and the default
+        path = export_onnx(model, tmp_path / "m.onnx", raw_input=raw_input)
+        (raw,) = session(path).get_inputs()
+        assert raw.type == "tensor(float)"  # was uint8, which wraps 4,000 g around
+        np.testing.assert_allclose(run(path, rows)["probabilities"], want, rtol=1e-5, atol=1e-5)
+    image = nn.Sequential([nn.Dense(784, 4), nn.Dense(4, 3)], seed=0)
+    image.preprocessing = {"normalize": "scale", "max_value": 255.0, "input_shape": [28, 28]}
+    assert session(export_onnx(image, tmp_path / "i.onnx", raw_input=True)).get_inputs()[0].type == "tensor(uint8)"
+    assert session(export_onnx(image, tmp_path / "i.onnx")).get_inputs()[0].name == "x"  # images: as before
 
 
 def test_a_preprocessing_record_that_would_not_load_is_refused_by_both_formats(tmp_path):

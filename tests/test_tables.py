@@ -324,28 +324,6 @@ def test_numbers_stored_as_text_and_booleans_of_any_spelling_read_alike():
         np.arange(4))))
 
 
-def test_a_table_model_exports_its_prepared_inputs_and_never_a_silent_raw_row(tmp_path):
-    pytest.importorskip("onnxruntime")
-    import onnxruntime as ort
-
-    import numpynn as nn
-    from numpynn.errors import ExportError
-    from numpynn.export import export_onnx, export_python
-
-    (X, y), (Xt, _), prep = tables.load(PENGUINS, label_column="species")
-    model = nn.build_mlp(X.shape[1], [8], 3, seed=0)
-    model.preprocessing = prep
-    model.fit(X, y, epochs=2, verbose=0)
-    with pytest.raises(ExportError, match="trained on a table"):
-        export_python(model, tmp_path / "m.py")
-    with pytest.raises(ExportError, match="trained on a table"):
-        export_onnx(model, tmp_path / "raw.onnx", raw_input="float32")
-    export_onnx(model, tmp_path / "m.onnx")
-    session = ort.InferenceSession(str(tmp_path / "m.onnx"))
-    got = session.run(None, {session.get_inputs()[0].name: Xt})
-    np.testing.assert_allclose(got[-1] if got[-1].ndim == 2 else got[0], model.predict_proba(Xt), atol=1e-5)
-
-
 def test_a_many_valued_category_trains_through_an_embedding_from_the_raw_file(tmp_path, capsys):
     import numpynn as nn
 

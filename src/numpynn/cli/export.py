@@ -14,9 +14,14 @@ def add_parser(sub) -> None:
     p.add_argument("--format", choices=("onnx", "python"), default="onnx")
     p.add_argument("--out", type=Path, default=None,
                    help="the file to write (default: MODEL.onnx, or predict_MODEL.py beside the model)")
-    p.add_argument("--raw-input", nargs="?", const="uint8", default=None, choices=("uint8", "float32", "float64"),
-                   help="ONNX: the graph takes raw samples of this type (default uint8 pixels) and prepares them "
-                        "as `numpynn predict` does")
+    given = p.add_mutually_exclusive_group()
+    given.add_argument("--raw-input", nargs="?", const=True, default=None, choices=("uint8", "float32", "float64"),
+                       help="ONNX: the graph takes raw samples (default: their natural type, uint8 pixels or float32 "
+                            "rows) and prepares them as `numpynn predict` does; a table model and a model of rows "
+                            "take their raw input without it")
+    given.add_argument("--prepared-input", action="store_true",
+                       help="ONNX: the graph takes the model's inputs already prepared (for a table model, the "
+                            "matrix numpynn.tables.prepare makes)")
     p.add_argument("--class-names", default=None,
                    help="comma-separated names of the classes (default: those the model records, else 0..k-1)")
     p.add_argument("--opset", type=int, default=None, help="ONNX opset (default 17, the least allowed)")
@@ -29,13 +34,14 @@ def run(args) -> int:
         from ..export.onnx import DEFAULT_OPSET, export_onnx
 
         out = args.out or args.model.with_suffix(".onnx")
-        export_onnx(model, out, raw_input=args.raw_input or False, class_names=names,
+        raw = False if args.prepared_input else args.raw_input
+        export_onnx(model, out, raw_input=raw, class_names=names,
                     opset=DEFAULT_OPSET if args.opset is None else args.opset)
         print(f"wrote {out}")
         return 0
-    if args.raw_input or args.opset is not None:
-        raise NumpynnError("--raw-input and --opset apply to --format onnx; the Python file always has "
-                           "preprocess(raw)")
+    if args.raw_input or args.prepared_input or args.opset is not None:
+        raise NumpynnError("--raw-input, --prepared-input and --opset apply to --format onnx; the Python file "
+                           "always has preprocess(raw)")
     from ..export.python import export_python
 
     out = args.out or args.model.with_name(f"predict_{args.model.stem}.py")

@@ -1,9 +1,11 @@
 """ONNX export: a numpynn model (or fitted estimator) as an ONNX graph that onnxruntime and others run.
 
-The graph takes a dynamic batch of model inputs `x` (or, with `raw_input`, of raw samples `raw`, prepared in
-the graph exactly as `numpynn predict` prepares them) and gives `probabilities` (predict_proba's columns) and
-`label` (the class index predict returns) for a classifier, or `values` for regression. The class names and
-the preprocessing record are in the model's metadata. Built with the `onnx` package's helpers (the `onnx`
+The graph takes a dynamic batch of what `numpynn predict` takes, prepared in the graph exactly as numpynn
+prepares it: a table model's raw columns (one input per column, numpynn.export.table_onnx), or raw rows `raw` of
+a model of numbers (scaled or standardised); an image model takes its model inputs `x` unless `raw_input` asks
+for raw pixels. It gives `probabilities` (predict_proba's columns) and `label` (the class index predict
+returns) for a classifier, or `values` for regression. The class names, the preprocessing record and, for a
+table, which input is which column are in the model's metadata. Built with the `onnx` package's helpers (the `onnx`
 extra); `onnx.checker` checks the model, with shape inference, before anything is written.
 """
 
@@ -22,7 +24,9 @@ from ..checks import in_range
 from ..errors import ExportError
 from ..ops import Activation
 from ..version import __version__
-from .plan import Plan, Step, alpha_of, plan_of, preparation
+from .onnx_graph import Graph
+from .plan import Plan, Preparation, Step, alpha_of, plan_of, preparation
+from .table_onnx import ML_DOMAIN, ML_OPSET, emit_table, input_specs
 
 DEFAULT_OPSET = 17  # the oldest opset with every operator used here in its current form; onnxruntime >= 1.13
 MIN_OPSET = 17
@@ -38,31 +42,40 @@ def _onnx():
         raise ExportError("ONNX export needs the onnx package: pip install 'numpynn[onnx]'") from None
 
 
-def export_onnx(obj: Any, path: str | os.PathLike, *, raw_input: bool | str = False, class_names: Any = None,
+def export_onnx(obj: Any, path: str | os.PathLike, *, raw_input: bool | str | None = None, class_names: Any = None,
                 opset: int = DEFAULT_OPSET) -> Path:
     """Write `obj` (a Sequential, or a fitted NumpynnClassifier/NumpynnRegressor) to `path` as ONNX, atomically.
 
-    raw_input: False (the graph takes model inputs), True or "uint8" (raw pixels), "float32"/"float64" (raw
-    values of that type): the preprocessing runs in the graph. class_names: k names (default: those the model
-    records, else "0".."k-1"). Returns the path."""
+    raw_input: what the graph takes. None (the default): what `numpynn predict` takes: a table model's raw
+    columns, one input per column (numpynn.export.table_onnx says which type each is); a model of rows of numbers
+    (a CSV or an array of features, scaled or standardised) the raw rows `raw` as float32; an image model, or one
+    with no preprocessing recorded, its model inputs `x`. True: the raw samples in their natural type (a table's
+    columns, rows as float32, image pixels as uint8); "uint8"/"float32"/"float64": raw samples of that type
+    (not for a table); False: the model inputs `x`, already prepared (for a table, the matrix
+    numpynn.tables.prepare makes). The preprocessing of raw samples runs in the graph. class_names: k names
+    (default: those the model records, else "0".."k-1"). Returns the path."""
     proto = to_onnx(obj, raw_input=raw_input, class_names=class_names, opset=opset)
     data = proto.SerializeToString()
     atomic_write_bytes(path, data)
     return Path(path)
 
 
-def to_onnx(obj: Any, *, raw_input: bool | str = False, class_names: Any = None, opset: int = DEFAULT_OPSET):
+def to_onnx(obj: Any, *, raw_input: bool | str | None = None, class_names: Any = None, opset: int = DEFAULT_OPSET):
     """The checked onnx.ModelProto of `obj` (see export_onnx)."""
     onnx = _onnx()
     newest = onnx.defs.onnx_opset_version()
     if not in_range(opset, MIN_OPSET, newest, integer=True):
         raise ExportError(f"opset must be an integer from {MIN_OPSET} to {newest} (this onnx package's newest), "
                           f"got {opset!r}")
-    raw = _raw_type(raw_input)
     plan = plan_of(obj, class_names)
-    g = _Graph(onnx, plan.dtype)
-    if raw:
-        x = _preprocess(g, g.input("raw", np.dtype(raw), preparation(plan).raw_shape), plan)
+    prep = preparation(plan)
+    raw = _raw_type(raw_input, prep)
+    g = Graph(onnx, plan.dtype)
+    if raw == "table":
+        x = emit_table(g, prep.table)
+        x = g.node("Cast", [x], to=g.elem(plan.dtype)) if plan.dtype != np.float32 else x
+    elif raw:
+        x = _preprocess(g, g.input("raw", np.dtype(raw), prep.raw_shape), plan, prep)
     else:
         x = g.input("x", plan.dtype, plan.input_shape)
     for step in plan.steps:
@@ -71,15 +84,20 @@ def to_onnx(obj: Any, *, raw_input: bool | str = False, class_names: Any = None,
     graph = onnx.helper.make_graph(g.nodes, "numpynn", g.inputs, g.outputs, g.initializers,
                                    doc_string=_describe(plan, raw))
     opsets = [onnx.helper.make_opsetid("", opset)]
+    if raw == "table":
+        opsets.append(onnx.helper.make_opsetid(ML_DOMAIN, ML_OPSET))
     model = onnx.helper.make_model(graph, opset_imports=opsets, producer_name="numpynn",
                                    producer_version=__version__,
                                    ir_version=onnx.helper.find_min_ir_version_for(opsets))
-    onnx.helper.set_model_props(model, {
+    props = {
         "class_names": _json(list(plan.class_names), "class names"),
         "preprocessing": _json(plan.preprocessing, "preprocessing"),
-        "input": "raw" if raw else "model",
+        "input": {"table": "table", None: "model"}.get(raw, "raw"),
         "dtype": plan.dtype.name,
-    })
+    }
+    if raw == "table":  # which input is which column, of what type, and how a missing cell is written
+        props["inputs"] = _json(input_specs(prep.table), "inputs")
+    onnx.helper.set_model_props(model, props)
     if model.ByteSize() > _PROTOBUF_LIMIT:
         raise ExportError(f"the model's weights take {model.ByteSize() / 2**30:.1f} GiB; an ONNX file holds at "
                           f"most 2 GiB")
@@ -90,14 +108,20 @@ def to_onnx(obj: Any, *, raw_input: bool | str = False, class_names: Any = None,
     return model
 
 
-def _raw_type(raw_input: bool | str) -> str | None:
-    if raw_input is False or raw_input is None:
+def _raw_type(raw_input: bool | str | None, prep: Preparation) -> str | None:
+    """What the graph takes: "table" (a table's columns), a raw sample dtype's name, or None (model inputs)."""
+    if raw_input is not None and not isinstance(raw_input, bool) and raw_input not in RAW_TYPES:
+        raise ExportError(f"raw_input must be None, True, False or one of {RAW_TYPES}, got {raw_input!r}")
+    if raw_input is False:
         return None
-    if raw_input is True:
-        return "uint8"
-    if raw_input not in RAW_TYPES:
-        raise ExportError(f"raw_input must be True, False or one of {RAW_TYPES}, got {raw_input!r}")
-    return raw_input
+    if prep.kind == "table":
+        if raw_input not in (None, True):
+            raise ExportError(f"a table model's raw input is one input per column, each of its own type; "
+                              f"raw_input={raw_input!r} names one type for all: leave it out (or True)")
+        return "table"
+    if raw_input is None:  # rows of numbers take their raw values; images and unprepared inputs their model inputs
+        return prep.raw_type if prep.rows and prep.kind in ("scale", "standardize") else None
+    return prep.raw_type if raw_input is True else raw_input
 
 
 def _json(value: Any, what: str) -> str:
@@ -109,43 +133,8 @@ def _json(value: Any, what: str) -> str:
                           f"metadata: {exc}") from None
 
 
-class _Graph:
-    """Nodes, initializers and value infos, each named once."""
-
-    def __init__(self, onnx, dtype: np.dtype) -> None:
-        self.onnx, self.dtype = onnx, dtype
-        self.nodes: list = []
-        self.initializers: list = []
-        self.inputs: list = []
-        self.outputs: list = []
-        self._n = 0
-
-    def elem(self, dtype: np.dtype) -> int:
-        return self.onnx.helper.np_dtype_to_tensor_dtype(np.dtype(dtype))
-
-    def input(self, name: str, dtype: np.dtype, shape: tuple[int, ...]) -> str:
-        self.inputs.append(self.onnx.helper.make_tensor_value_info(name, self.elem(dtype), ["batch", *shape]))
-        return name
-
-    def output(self, name: str, dtype: np.dtype, shape: list) -> None:
-        self.outputs.append(self.onnx.helper.make_tensor_value_info(name, self.elem(dtype), shape))
-
-    def const(self, name: str, value: Any, dtype: np.dtype | None = None) -> str:
-        a = np.asarray(value, dtype=dtype or self.dtype)
-        self.initializers.append(self.onnx.numpy_helper.from_array(a, name))
-        return name
-
-    def node(self, op: str, inputs: list[str], out: str | None = None, **attrs: Any) -> str:
-        if out is None:
-            self._n += 1
-            out = f"{op.lower()}_{self._n}"
-        self.nodes.append(self.onnx.helper.make_node(op, inputs, [out], **attrs))
-        return out
-
-
-def _preprocess(g: _Graph, x: str, plan: Plan) -> str:
+def _preprocess(g: Graph, x: str, plan: Plan, prep: Preparation) -> str:
     """The nodes of `apply_preprocessing` (numpynn.data): in float32, as it computes, then the model's dtype."""
-    prep = preparation(plan)
     f32 = np.dtype(np.float32) if prep.kind is not None else plan.dtype  # nothing recorded: inputs as they are
     x = g.node("Cast", [x], to=g.elem(f32))
     if prep.per_feature:  # one statistic per feature: the features in one axis first
@@ -162,7 +151,7 @@ def _preprocess(g: _Graph, x: str, plan: Plan) -> str:
     return g.node("Cast", [x], to=g.elem(plan.dtype)) if plan.dtype != f32 else x
 
 
-def _emit(g: _Graph, step: Step, x: str) -> str:
+def _emit(g: Graph, step: Step, x: str) -> str:
     name = step.name
     if step.op == "dense":
         x = g.node("Gemm", [x, g.const(f"{name}.W", step.tensors["W"]), g.const(f"{name}.b", step.tensors["b"])])
@@ -185,7 +174,7 @@ def _emit(g: _Graph, step: Step, x: str) -> str:
     raise ExportError(f"step {name}: no ONNX form for {step.op!r}")
 
 
-def _expm1(g: _Graph, x: str, name: str) -> str:
+def _expm1(g: Graph, x: str, name: str) -> str:
     """expm1(x) to a few ulps: 2 t / (1 - t) with t = tanh(x / 2) where |x| < 1 (no cancellation there), else
     exp(x) - 1 (no cancellation there either)."""
     one = g.const(f"{name}.one", 1.0)
@@ -195,7 +184,7 @@ def _expm1(g: _Graph, x: str, name: str) -> str:
     return g.node("Where", [g.node("Less", [g.node("Abs", [x]), one]), small, large])
 
 
-def _embedding(g: _Graph, step: Step, x: str) -> str:
+def _embedding(g: Graph, step: Step, x: str) -> str:
     """Embedding.infer: the ordinary columns, then for each code column a Gather of its table's rows at the
     int64-cast codes, all concatenated. The graph trusts the codes (numpynn refuses a code outside 0..rows-1;
     onnxruntime refuses one too large, counts a negative one from the end and truncates a fraction)."""
@@ -208,7 +197,7 @@ def _embedding(g: _Graph, step: Step, x: str) -> str:
     return g.node("Concat", parts, axis=1) if len(parts) > 1 else g.node("Identity", parts)
 
 
-def _activation(g: _Graph, act: Activation, x: str, name: str) -> str:
+def _activation(g: Graph, act: Activation, x: str, name: str) -> str:
     """The activation as numpynn.ops.activations computes it (the same formula, for the same numbers)."""
     simple = {"relu": "Relu", "sigmoid": "Sigmoid", "tanh": "Tanh"}
     if act.name in simple:
@@ -218,10 +207,11 @@ def _activation(g: _Graph, act: Activation, x: str, name: str) -> str:
     if act.name == "leaky_relu":  # max(x, alpha x), for 0 <= alpha < 1
         return g.node("Max", [x, g.node("Mul", [x, g.const(f"{name}.alpha", alpha_of(act))])])
     if act.name == "elu":  # x for x > 0, alpha (exp(x) - 1) otherwise; exp of min(x, 0) never overflows
-        neg = g.node("Min", [x, g.const(f"{name}.zero", 0.0)])
+        zero = g.const(f"{name}.zero", 0.0)
+        neg = g.node("Min", [x, zero])
         neg = g.node("Mul", [g.node("Sub", [g.node("Exp", [neg]), g.const(f"{name}.one", 1.0)]),
                              g.const(f"{name}.alpha", alpha_of(act))])
-        return g.node("Where", [g.node("Greater", [x, f"{name}.zero"]), x, neg])
+        return g.node("Where", [g.node("Greater", [x, zero]), x, neg])
     if act.name == "gelu":  # 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
         cube = g.node("Mul", [g.node("Mul", [x, x]), x])
         inner = g.node("Add", [x, g.node("Mul", [cube, g.const(f"{name}.k", 0.044715)])])
@@ -233,7 +223,7 @@ def _activation(g: _Graph, act: Activation, x: str, name: str) -> str:
     raise ExportError(f"layer {name}: the activation {act.name!r} has no ONNX form")
 
 
-def _outputs(g: _Graph, z: str, plan: Plan) -> None:
+def _outputs(g: Graph, z: str, plan: Plan) -> None:
     k = plan.n_outputs
     if plan.output is None:
         if plan.squeeze:
@@ -261,5 +251,7 @@ def _outputs(g: _Graph, z: str, plan: Plan) -> None:
 
 def _describe(plan: Plan, raw: str | None) -> str:
     what = "class probabilities and labels" if plan.is_classifier else "predicted values"
-    given = f"raw samples ({raw}), prepared in the graph" if raw else "model inputs (already prepared)"
+    given = ("a table's raw columns, one input per column (the metadata's 'inputs'), prepared in the graph"
+             if raw == "table" else f"raw samples ({raw}), prepared in the graph" if raw else
+             "model inputs (already prepared)")
     return f"numpynn {__version__} model: {given} -> {what}"

@@ -27,16 +27,25 @@ __all__ = ["OUTPUTS", "Plan", "Preparation", "Step", "alpha_of", "plan_of", "pre
 
 @dataclass(frozen=True)
 class Preparation:
-    """What `preprocess(raw)` computes, the arithmetic of numpynn.data.apply_preprocessing: raw samples as
-    float32 (flattened first when a statistic is per feature), then `x * scale` ("scale"), `(x - mean) / std`
-    ("standardize") or nothing more ("none"), then the model's input shape and dtype. `kind` None: nothing was
-    recorded, and the inputs are taken as they are, in the model's dtype. `tensors` are float32, each a scalar
-    or one value per feature; `raw_shape` is the shape of one raw sample."""
+    """What `preprocess(raw)` computes. For arrays, the arithmetic of numpynn.data.apply_preprocessing: raw
+    samples as float32 (flattened first when a statistic is per feature), then `x * scale` ("scale"), `(x - mean)
+    / std` ("standardize") or nothing more ("none"), then the model's input shape and dtype; `kind` None: nothing
+    was recorded, and the inputs are taken as they are, in the model's dtype. `tensors` are float32, each a scalar
+    or one value per feature; `raw_shape` is the shape of one raw sample. `kind` "table": `table` is the
+    checked record numpynn.tables.transform replays on a table's columns. `rows`: the raw samples are rows of a
+    table (one value per feature), not images."""
 
     kind: str | None
     tensors: dict[str, np.ndarray]
     per_feature: bool
     raw_shape: tuple[int, ...]
+    table: dict[str, Any] | None = None
+    rows: bool = False
+
+    @property
+    def raw_type(self) -> str:
+        """The raw samples' natural dtype: float32 for rows (a body mass of 4,000 g), uint8 for image pixels."""
+        return "float32" if self.rows else "uint8"
 
 
 def preparation(plan: Plan) -> Preparation:
@@ -44,14 +53,14 @@ def preparation(plan: Plan) -> Preparation:
     prep = plan.preprocessing
     if not prep:
         return Preparation(None, {}, False, plan.input_shape)
-    if "table" in prep:  # text and missing cells need a graph of their own; never a silent identity
-        raise ExportError("this model was trained on a table: its raw rows (text, missing cells) cannot be "
-                          "exported yet; export it without --raw-input (ONNX), whose input is the prepared matrix "
-                          "numpynn.tables.prepare(rows, model.preprocessing) makes")
     try:
         filechecks.preprocessing(prep, "the model's preprocessing", n_features=math.prod(plan.input_shape))
     except ModelFileError as exc:
         raise ExportError(str(exc)) from None
+    if "table" in prep:
+        if len(plan.input_shape) != 1:
+            raise ExportError(f"a table model takes one row of inputs, got an input shape {plan.input_shape}")
+        return Preparation("table", {}, False, plan.input_shape, table=prep["table"], rows=True)
     kind = prep.get("normalize", "none")
     tensors: dict[str, np.ndarray] = {}
     if kind == "scale":  # as scale_to_unit: one float32 factor
@@ -61,7 +70,9 @@ def preparation(plan: Plan) -> Preparation:
         tensors["std"] = np.asarray(prep["std"], np.float64).astype(np.float32)
     shape = prep.get("input_shape")
     raw_shape = tuple(int(d) for d in shape) if isinstance(shape, list) and shape else plan.input_shape
-    return Preparation(kind, tensors, any(a.ndim for a in tensors.values()), raw_shape)
+    # a recorded one-axis input shape: rows of a table (a CSV or an array of features); images record (h, w)
+    rows = isinstance(shape, list) and len(shape) == 1
+    return Preparation(kind, tensors, any(a.ndim for a in tensors.values()), raw_shape, rows=rows)
 
 
 def alpha_of(act: Activation) -> float:

@@ -1,10 +1,12 @@
 """Export as one readable Python file that predicts with NumPy alone, its weights in a .npz beside it.
 
 The file holds the forward pass as a few lines of `x @ W + b` and activations (each written as numpynn
-computes it, so the numbers agree), the preprocessing of raw samples, and the class names; the weights and the
-preprocessing constants are plain arrays in `<file>.npz`, loaded with `allow_pickle=False`. Both files are
-written atomically. Every string that comes from the user (the file's name, class names) is written as its
-`repr()`, so no name can become code; the docstring names the files only when their names are plain.
+computes it, so the numbers agree), the preprocessing of raw samples (for a table model, `preprocess(rows)` of
+numpynn.export.table_python: a dict of columns, row dicts or a CSV file), and the class names; the weights and
+the preprocessing constants are plain arrays in `<file>.npz`, loaded with `allow_pickle=False` (a table's record
+as JSON bytes in it). Both files are written atomically. Every string that comes from the user (the file's name,
+class names) is written as its `repr()`, and column names and categories only as data in the .npz, so no name can
+become code; the docstring names the files only when their names are plain.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from ..errors import ExportError
 from ..ops import Activation
 from ..version import __version__
 from .plan import Plan, Preparation, alpha_of, plan_of, preparation
+from .table_python import WEIGHT, record_bytes, table_lines
 
 _GELU_C = float(np.sqrt(2.0 / np.pi))
 _PLAIN = re.compile(r"[A-Za-z0-9_.-]+")  # a file name shown as it is in the docstring and its shell command
@@ -65,8 +68,11 @@ def export_python(obj: Any, path: str | os.PathLike, *, class_names: Any = None)
         raise ExportError(f"the file name {str(path)!r} cannot be a file's name on this system (a NUL "
                           f"character, or text its file names cannot encode)")
     plan = plan_of(obj, class_names)
+    prep = preparation(plan)
     weights = {f"{s.name}.{key}": np.ascontiguousarray(a) for s in plan.steps for key, a in s.tensors.items()}
-    weights |= {f"prep.{key}": a for key, a in preparation(plan).tensors.items()}
+    weights |= {f"prep.{key}": a for key, a in prep.tensors.items()}
+    if prep.table is not None:  # the record as data, never as code
+        weights[WEIGHT] = record_bytes(prep.table)
     npz = path.with_suffix(".npz")
     source = python_source(plan, npz.name)  # before anything is written: a refusal leaves no file
     with atomic_writer(npz) as f:
@@ -84,14 +90,16 @@ def python_source(plan: Plan, weights_name: str) -> str:
     used |= {"softmax"} if plan.output == "softmax" else {"sigmoid"} if plan.output else set()
     used |= {"embed"} if any(s.op == "embedding" for s in plan.steps) else set()
     n_in = ", ".join(map(str, plan.input_shape))
-    lines = [*_docstring(plan, weights_name), "", "import sys", "from pathlib import Path", "", "import numpy as np",
-             "",
+    table = prep.table is not None
+    stdlib = ["import csv", "import io", "import json", "import sys"] if table else ["import sys"]
+    lines = [*_docstring(plan, weights_name), "", *stdlib, "from pathlib import Path", "", "import numpy as np", "",
              f"CLASS_NAMES = {list(plan.class_names)!r}" if plan.is_classifier else "",
              f"DTYPE = np.{plan.dtype.name}",
              f"W = dict(np.load(Path(__file__).with_name({weights_name!r}), allow_pickle=False))", ""]
     for name in sorted(used - {"identity", "linear"}):
         lines += ["", *_FUNCTIONS[name], ""]
-    lines += ["", *_preprocess(plan, prep), "", "", "def forward(x):",
+    lines += ["", *(table_lines(plan.input_shape[0]) if table else _preprocess(plan, prep)), "", "",
+              "def forward(x):",
               f'    """Model inputs (n, {n_in}) -> the network\'s output (n, {plan.n_outputs})."""',
               "    x = np.asarray(x, dtype=DTYPE)",
               f"    if x.shape[1:] != {plan.input_shape!r}:",
@@ -100,7 +108,8 @@ def python_source(plan: Plan, weights_name: str) -> str:
         lines += [f"    {_statement(step)}"]
     lines += ["    return x", ""]
     lines += _predictors(plan)
-    lines += ["", 'if __name__ == "__main__":', "    samples = preprocess(np.load(sys.argv[1], allow_pickle=False))"]
+    read = "sys.argv[1]" if table else "np.load(sys.argv[1], allow_pickle=False)"  # a CSV file, or an .npy
+    lines += ["", 'if __name__ == "__main__":', f"    samples = preprocess({read})"]
     if plan.is_classifier:
         lines += ["    for label in predict(samples):", "        print(CLASS_NAMES[label])"]
     else:
@@ -114,8 +123,9 @@ def _docstring(plan: Plan, weights_name: str) -> list[str]:
     stem = Path(weights_name).stem
     usage = "one class per line" if plan.is_classifier else "one row of values per line"
     script = f"{stem}.py" if _PLAIN.fullmatch(stem) else "<this file>"
+    samples = "rows.csv   # a table's rows" if "table" in plan.preprocessing else "samples.npy   # raw samples"
     lines = [f'"""Predictions of a numpynn model (exported by numpynn {__version__}) with NumPy alone.', "",
-             f"    python {script} samples.npy   # raw samples -> {usage}"]
+             f"    python {script} {samples} -> {usage}"]
     if stem.isidentifier() and stem.isascii() and not keyword.iskeyword(stem):
         names = "predict_proba, predict" if plan.is_classifier else "predict"
         lines += [f"    from {stem} import preprocess, {names}"]
