@@ -242,8 +242,8 @@ class BaseMLP(BaseEstimator):
         if not table:
             return validate_data(self, X, y, accept_sparse=["csr", "csc"], multi_output=True,
                                  dtype=(np.float64, np.float32), y_numeric=y_numeric, reset=reset)
-        y_checked = _check_y(y, multi_output=True, y_numeric=y_numeric, estimator=self)
         X = frames.learn_inputs(self, X, y) if reset else frames.replay_inputs(self, X, self._network().dtype)
+        y_checked = _check_y(y, multi_output=True, y_numeric=y_numeric, estimator=self)
         check_consistent_length(X, y_checked)
         return X, y_checked
 

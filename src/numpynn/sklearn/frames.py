@@ -95,22 +95,25 @@ def categorical_columns(X: Any) -> list[str]:
     return []
 
 
-def frame_of(X: Any, names: list[str] | None = None) -> Frame:
+def frame_of(X: Any, names: list[str] | None = None, owner: str = "the estimator") -> Frame:
     """X as a Frame: a DataFrame or Table by its column names; an array's columns named `names` (those fit saw)
-    or x0, x1, ...; (n_samples, n_columns) in, one Frame column per column out."""
+    or x0, x1, ...; (n_samples, n_columns) in, one Frame column per column out. Messages use scikit-learn's words."""
     if library_of(X) is not None:
         return read_table(X)
     if sparse.issparse(X):
         raise DataError("the table preprocessing takes a DataFrame or a dense array, got a sparse matrix; use "
                         "preprocess='none' for sparse input")
     a = np.asarray(X)
+    if a.dtype.kind == "c":
+        raise DataError("Complex data not supported: the table preprocessing takes numbers, text and dates")
     if a.ndim != 2:
-        raise DataError(f"expected a 2-D table (n_samples, n_features), got an array of shape {a.shape}")
+        raise DataError(f"expected a 2-D table (n_samples, n_features), got an array of shape {a.shape}. Reshape "
+                        "your data: X.reshape(-1, 1) for one feature, X.reshape(1, -1) for one sample")
     if names is None:
         names = [f"x{j}" for j in range(a.shape[1])]
     elif len(names) != a.shape[1]:
-        raise DataError(f"X has {a.shape[1]} features, but the estimator was fitted on a table of {len(names)} "
-                        f"columns ({', '.join(map(repr, names[:10]))}{', ...' if len(names) > 10 else ''})")
+        raise DataError(f"X has {a.shape[1]} features, but {owner} is expecting {len(names)} features as input "
+                        f"(fit's columns {', '.join(map(repr, names[:10]))}{', ...' if len(names) > 10 else ''})")
     return read_table({n: a[:, j] for j, n in enumerate(names)}, name="X")
 
 
@@ -118,10 +121,15 @@ def learn_inputs(est: Any, X: Any, y: Any) -> np.ndarray:
     """fit's X as model inputs (n, n_inputs) float32, the table preprocessing learned from its rows and kept on
     `est`; sets `n_features_in_` (X's columns) and `feature_names_in_` (where they are strings) as scikit-learn
     does. y (as fit was given it) names the label column when it is a named Series."""
+    if y is None:
+        raise ValueError(f"{type(est).__name__} requires y to be passed, but the target y is None.")
     frame = frame_of(X)
-    if frame.n_rows == 0:
-        raise DataError(f"Found array with 0 sample(s) (shape=(0, {len(frame.names)})) while a minimum of 1 is "
-                        "required.")
+    shape = (frame.n_rows, len(frame.names))
+    if not frame.names:
+        raise DataError(f"Found array with 0 feature(s) (shape={shape}) while a minimum of 1 is required.")
+    if frame.n_rows < 2:  # one row is constant in every column: nothing to learn a scaling or categories from
+        raise DataError(f"Found array with {frame.n_rows} sample(s) (shape={shape}) while a minimum of 2 is "
+                        "required by the table preprocessing (n_samples = 1 has nothing to scale).")
     record, _ = tables.learn(frame, categorical=categorical_columns(X))
     est.n_features_in_ = len(frame.names)
     if _string_names(X):
@@ -150,7 +158,7 @@ def replay_inputs(est: Any, X: Any, dtype: Any) -> np.ndarray:
         if hasattr(est, "feature_names_in_"):  # scikit-learn's warning for the same case
             warnings.warn(f"X does not have valid feature names, but {type(est).__name__} was fitted with feature "
                           "names", UserWarning, stacklevel=4)
-        frame = frame_of(X, est._table_preprocessing["feature_names"])
+        frame = frame_of(X, est._table_preprocessing["feature_names"], type(est).__name__)
     else:
         frame = read_table(X)
     return tables.transform(est._table_preprocessing["table"], frame, dtype)
