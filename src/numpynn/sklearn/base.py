@@ -29,8 +29,8 @@ from ..model import PREDICT_BATCH, Sequential
 from ..ops import training_engine
 from ..tables import embedding_spec
 from ..validation import astype_finite
-from . import frames
 from .convert import build_network, dense_layers, network_from_weights, set_dense_weights
+from .frames import PREPROCESS, embedded_width, learn_inputs, model_preprocessing, replay_inputs, takes_table
 from .lbfgs import fit_lbfgs
 from .solvers import STOCHASTIC_SOLVERS
 from .stochastic import fit_stochastic
@@ -74,7 +74,7 @@ class BaseMLP(BaseEstimator):
         "batchnorm": ["boolean"],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
         "precision": [StrOptions({"float32", "bf16"})],
-        "preprocess": [StrOptions(set(frames.PREPROCESS))],
+        "preprocess": [StrOptions(set(PREPROCESS))],
     }
 
     # --- the network --------------------------------------------------------------------------------
@@ -200,7 +200,7 @@ class BaseMLP(BaseEstimator):
             y = y.reshape((-1, 1))
         sample_weight = self._with_class_weight(y, sample_weight)
         self.n_outputs_ = y.shape[1]
-        n_in = frames.embedded_width(self._embedding_spec(), X.shape[1])
+        n_in = embedded_width(self._embedding_spec(), X.shape[1])
         layer_units = [n_in, *hidden, self._network_outputs(self.n_outputs_)]
         self._random_state = check_random_state(self.random_state)
         if first_pass:
@@ -236,13 +236,13 @@ class BaseMLP(BaseEstimator):
         as validate_data checks it."""
         if reset:
             self.__dict__.pop("_table_preprocessing", None)
-            table = frames.takes_table(X, self.preprocess)
+            table = takes_table(X, self.preprocess)
         else:
             table = "_table_preprocessing" in self.__dict__
         if not table:
             return validate_data(self, X, y, accept_sparse=["csr", "csc"], multi_output=True,
                                  dtype=(np.float64, np.float32), y_numeric=y_numeric, reset=reset)
-        X = frames.learn_inputs(self, X, y) if reset else frames.replay_inputs(self, X, self._network().dtype)
+        X = learn_inputs(self, X, y) if reset else replay_inputs(self, X, self._network().dtype)
         y_checked = _check_y(y, multi_output=True, y_numeric=y_numeric, estimator=self)
         check_consistent_length(X, y_checked)
         return X, y_checked
@@ -255,7 +255,7 @@ class BaseMLP(BaseEstimator):
     def _record_inputs(self, model: Sequential) -> None:
         """A table's preprocessing onto the model, so that its file, `numpynn predict` and the exports replay it."""
         if "_table_preprocessing" in self.__dict__:
-            model.preprocessing = frames.model_preprocessing(self)
+            model.preprocessing = model_preprocessing(self)
 
     def _engine(self, model: Sequential):
         """The engine of the matrix products while training: the model's own, or the bf16 one (numpynn.ops)."""
@@ -286,7 +286,7 @@ class BaseMLP(BaseEstimator):
     def _forward_pass_fast(self, X, check_input: bool = True) -> np.ndarray:
         """The network's outputs after the output activation, (n, n_outputs_), in the input's float dtype."""
         if check_input:
-            X = frames.replay_inputs(self, X, self._network().dtype) if "_table_preprocessing" in self.__dict__ \
+            X = replay_inputs(self, X, self._network().dtype) if "_table_preprocessing" in self.__dict__ \
                 else validate_data(self, X, accept_sparse=["csr", "csc"], reset=False)
         model = self._network()
         out_dtype = np.result_type(X.dtype, model.dtype) if X.dtype.kind == "f" else model.dtype
