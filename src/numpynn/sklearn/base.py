@@ -18,7 +18,7 @@ from scipy import sparse
 from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, Options, StrOptions
-from sklearn.utils.validation import _check_sample_weight, validate_data
+from sklearn.utils.validation import _check_sample_weight, _check_y, check_consistent_length, validate_data
 
 from .. import memory
 from ..checks import is_int
@@ -27,8 +27,10 @@ from ..initializers import INITIALIZERS
 from ..layers import ACTIVATION_LAYERS
 from ..model import PREDICT_BATCH, Sequential
 from ..ops import training_engine
+from ..tables import embedding_spec
 from ..validation import astype_finite
 from .convert import build_network, dense_layers, network_from_weights, set_dense_weights
+from .frames import PREPROCESS, embedded_width, learn_inputs, model_preprocessing, replay_inputs, takes_table
 from .lbfgs import fit_lbfgs
 from .solvers import STOCHASTIC_SOLVERS
 from .stochastic import fit_stochastic
@@ -72,6 +74,7 @@ class BaseMLP(BaseEstimator):
         "batchnorm": ["boolean"],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
         "precision": [StrOptions({"float32", "bf16"})],
+        "preprocess": [StrOptions(set(PREPROCESS))],
     }
 
     # --- the network --------------------------------------------------------------------------------
@@ -109,8 +112,9 @@ class BaseMLP(BaseEstimator):
                              f"({n_hidden}), got {self.activation!r}")
         return acts
 
-    def _initialize(self, y: np.ndarray, layer_units: list[int], dtype) -> None:
-        """The first network and the fitted attributes of a new fit (scikit-learn's `_initialize`)."""
+    def _initialize(self, y: np.ndarray, layer_units: list[int], dtype, n_inputs: int | None = None) -> None:
+        """The first network and the fitted attributes of a new fit (scikit-learn's `_initialize`); layer_units
+        are the Dense layers' ([n_inputs, ...] unless a table's Embedding comes first)."""
         self.n_iter_ = 0
         self.t_ = 0
         self.n_outputs_ = y.shape[1]
@@ -124,11 +128,15 @@ class BaseMLP(BaseEstimator):
             for fan_in, fan_out in pairwise(layer_units):
                 bound = np.sqrt(factor / (fan_in + fan_out))
                 weights.append((rs.uniform(-bound, bound, (fan_in, fan_out)), rs.uniform(-bound, bound, fan_out)))
-        seed = int(rs.randint(np.iinfo(np.int32).max)) if self.dropout or self.init != "auto" else 0
+        embedding = self._embedding_spec()
+        drawn = self.dropout or self.init != "auto" or embedding is not None  # layers that draw from the seed
+        seed = int(rs.randint(np.iinfo(np.int32).max)) if drawn else 0
         model = build_network(layer_units, acts, self.out_activation_,
                               init="glorot_uniform" if self.init == "auto" else self.init, dropout=self.dropout,
-                              batchnorm=self.batchnorm, seed=seed, dtype=dtype)
+                              batchnorm=self.batchnorm, seed=seed, dtype=dtype, embedding=embedding,
+                              n_inputs=n_inputs)
         self._set_model_loss(model)
+        self._record_inputs(model)
         if self.init == "auto":
             set_dense_weights(model, [W for W, _ in weights], [b for _, b in weights])
         self.model_ = model
@@ -160,8 +168,12 @@ class BaseMLP(BaseEstimator):
         dense = dense_layers(model) if model is not None else []
         if len(dense) != len(coefs) or any(np.shape(W) != ly.params["W"].shape for W, ly in zip(coefs, dense,
                                                                                                 strict=False)):
+            if self._embedding_spec() is not None:
+                raise ValueError(f"coefs_ of shapes {[np.shape(W) for W in coefs]} do not fit the network, whose "
+                                 "first layer embeds the table's categories; fit again rather than set them")
             model = self.model_ = network_from_weights(coefs, intercepts, self.activation, self.out_activation_)
             self._set_model_loss(model)
+            self._record_inputs(model)
             self._point_at(model)
             return model
         same = all(W is ly.params["W"] and b is ly.params["b"] for W, b, ly in zip(coefs, intercepts, dense,
@@ -188,11 +200,12 @@ class BaseMLP(BaseEstimator):
             y = y.reshape((-1, 1))
         sample_weight = self._with_class_weight(y, sample_weight)
         self.n_outputs_ = y.shape[1]
-        layer_units = [X.shape[1], *hidden, self._network_outputs(self.n_outputs_)]
+        n_in = embedded_width(self._embedding_spec(), X.shape[1])
+        layer_units = [n_in, *hidden, self._network_outputs(self.n_outputs_)]
         self._random_state = check_random_state(self.random_state)
         if first_pass:
             self._check_memory(layer_units, X.shape[0], X.dtype.itemsize)
-            self._initialize(y, layer_units, X.dtype)
+            self._initialize(y, layer_units, X.dtype, n_inputs=X.shape[1])
         model = self._network()
         if [ly.params["W"].shape for ly in dense_layers(model)] != list(pairwise(layer_units)):
             raise ValueError(f"the network has layers {[c.shape for c in self.coefs_]}, but the data and "
@@ -216,6 +229,33 @@ class BaseMLP(BaseEstimator):
                 self.__dict__.pop(attr, None)
             raise TrainingDivergedError(f"{NON_FINITE} ({where})")
         return self
+
+    def _validate_X_y(self, X, y, reset: bool, y_numeric: bool = False):
+        """(X, y) checked by scikit-learn's validate_data, or, for a table (numpynn.sklearn.frames), X as the model
+        inputs of the table preprocessing (learned from X when `reset`, else the one fit learned) and y checked
+        as validate_data checks it."""
+        if reset:
+            self.__dict__.pop("_table_preprocessing", None)
+            table = takes_table(X, self.preprocess)
+        else:
+            table = "_table_preprocessing" in self.__dict__
+        if not table:
+            return validate_data(self, X, y, accept_sparse=["csr", "csc"], multi_output=True,
+                                 dtype=(np.float64, np.float32), y_numeric=y_numeric, reset=reset)
+        X = learn_inputs(self, X, y) if reset else replay_inputs(self, X, self._network().dtype)
+        y_checked = _check_y(y, multi_output=True, y_numeric=y_numeric, estimator=self)
+        check_consistent_length(X, y_checked)
+        return X, y_checked
+
+    def _embedding_spec(self) -> dict[str, list[int]] | None:
+        """The Embedding a table's many-valued categories need first in the network, or None."""
+        prep = self.__dict__.get("_table_preprocessing")
+        return embedding_spec(prep["table"]) if prep else None
+
+    def _record_inputs(self, model: Sequential) -> None:
+        """A table's preprocessing onto the model, so that its file, `numpynn predict` and the exports replay it."""
+        if "_table_preprocessing" in self.__dict__:
+            model.preprocessing = model_preprocessing(self)
 
     def _engine(self, model: Sequential):
         """The engine of the matrix products while training: the model's own, or the bf16 one (numpynn.ops)."""
@@ -246,7 +286,8 @@ class BaseMLP(BaseEstimator):
     def _forward_pass_fast(self, X, check_input: bool = True) -> np.ndarray:
         """The network's outputs after the output activation, (n, n_outputs_), in the input's float dtype."""
         if check_input:
-            X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False)
+            X = replay_inputs(self, X, self._network().dtype) if "_table_preprocessing" in self.__dict__ \
+                else validate_data(self, X, accept_sparse=["csr", "csc"], reset=False)
         model = self._network()
         out_dtype = np.result_type(X.dtype, model.dtype) if X.dtype.kind == "f" else model.dtype
         X = _as_model_input(X, model.dtype)
@@ -272,7 +313,9 @@ class BaseMLP(BaseEstimator):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = True
+        tags.input_tags.sparse = self.preprocess != "table"
+        if self.preprocess == "table":  # any table: text, categories and missing cells
+            tags.input_tags.allow_nan = tags.input_tags.string = tags.input_tags.categorical = True
         return tags
 
     # --- for subclasses ------------------------------------------------------------------------------------

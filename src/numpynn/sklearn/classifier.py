@@ -10,7 +10,7 @@ from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import _check_partial_fit_first_call, type_of_target, unique_labels
-from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
+from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from .base import BaseMLP
 
@@ -101,6 +101,13 @@ PARAMETERS_DOC = """
     precision : {'float32', 'bf16'}, default='float32'
         The matrix products while training: 'bf16' rounds their inputs to bfloat16 and sums in float32 (float32
         data, CPUs with AMX-BF16/AVX512-BF16 and numpynn[bf16]); weights and predictions stay float32.
+    preprocess : {'auto', 'table', 'none'}, default='auto'
+        How X becomes the network's inputs. 'auto': a DataFrame (pandas, polars, or a pyarrow Table) with a
+        text, categorical or date column or a missing cell goes through numpynn's table preprocessing (as
+        `numpynn train` on a file: median imputation with missing flags, robust scaling, one-hot or embedded
+        categories, learned from the rows given to fit and kept in `model_.preprocessing`); anything else
+        (arrays, sparse matrices, numeric DataFrames without missing cells) is taken as scikit-learn takes it,
+        with MLPClassifier's numbers. 'table': every X through the table preprocessing; 'none': never.
 """
 
 
@@ -129,7 +136,7 @@ class NumpynnClassifier(ClassifierMixin, BaseMLP):
                  shuffle=True, random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
                  nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1, beta_1=0.9, beta_2=0.999,
                  epsilon=1e-8, n_iter_no_change=10, max_fun=15000, init="auto", dropout=0.0, batchnorm=False,
-                 weight_decay=0.0, class_weight=None, precision="float32"):
+                 weight_decay=0.0, class_weight=None, precision="float32", preprocess="auto"):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.solver = solver
@@ -159,11 +166,11 @@ class NumpynnClassifier(ClassifierMixin, BaseMLP):
         self.weight_decay = weight_decay
         self.precision = precision
         self.class_weight = class_weight
+        self.preprocess = preprocess
 
     # --- targets ------------------------------------------------------------------------------------------
     def _validate_input(self, X, y, incremental, reset):
-        X, y = validate_data(self, X, y, accept_sparse=["csr", "csc"], multi_output=True,
-                             dtype=(np.float64, np.float32), reset=reset)
+        X, y = self._validate_X_y(X, y, reset)
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         if not hasattr(self, "classes_") or (not self.warm_start and not incremental):

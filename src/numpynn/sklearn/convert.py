@@ -27,12 +27,17 @@ def numpynn_activation(name: str) -> str:
 
 def build_network(layer_units: Sequence[int], activations: Sequence[str], out_activation: str, *,
                   init: str = "glorot_uniform", dropout: float = 0.0, batchnorm: bool = False, seed: int = 0,
-                  dtype: Any = "float64") -> Sequential:
+                  dtype: Any = "float64", embedding: dict[str, list[int]] | None = None,
+                  n_inputs: int | None = None) -> Sequential:
     """A Sequential for layer_units [n_in, hidden..., n_out]: Dense layers with the hidden `activations`
-    (scikit-learn's or numpynn's names), raw logits out, and the loss that matches `out_activation`."""
+    (scikit-learn's or numpynn's names), raw logits out, and the loss that matches `out_activation`.
+    With `embedding` (numpynn.tables.embedding_spec) an Embedding of the model's `n_inputs` columns comes
+    first, and n_in is the width it gives the first Dense."""
     units = [int(u) for u in layer_units]
-    model = build_mlp(units[0], units[1:-1], units[-1], activation=[numpynn_activation(a) for a in activations],
-                      init=init, dropout=dropout, batchnorm=batchnorm, seed=seed, dtype=np.dtype(dtype).name)
+    extra = {} if embedding is None else {"embedding": embedding}
+    model = build_mlp(units[0] if embedding is None else int(n_inputs), units[1:-1], units[-1],
+                      activation=[numpynn_activation(a) for a in activations], init=init, dropout=dropout,
+                      batchnorm=batchnorm, seed=seed, dtype=np.dtype(dtype).name, **extra)
     model.set_loss(OUTPUT_LOSSES[out_activation])
     return model
 

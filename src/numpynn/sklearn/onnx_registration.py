@@ -21,6 +21,10 @@ _ONNX_ACTIVATIONS = ("identity", "logistic", "tanh", "relu")
 
 def check_convertible(est) -> None:
     """Raise ValueError when skl2onnx's MLP converter would not compute what the estimator computes."""
+    if "_table_preprocessing" in est.__dict__:
+        raise ValueError("this estimator was fitted on a table and prepares its columns itself (numpynn's table "
+                         "preprocessing), which skl2onnx's MLP converter has no form for; export it with "
+                         "numpynn.export.export_onnx(est, path), whose graph takes the raw columns")
     if est.batchnorm:
         raise ValueError("skl2onnx's MLP converter has no batch normalisation; this network has batchnorm=True")
     if est.activation not in _ONNX_ACTIVATIONS:

@@ -10,7 +10,7 @@ from sklearn.base import RegressorMixin, _fit_context
 from sklearn.metrics import r2_score
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
+from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from ..losses import Huber, Loss, MeanAbsoluteError, Quantile
 from .base import BaseMLP
@@ -57,7 +57,8 @@ class NumpynnRegressor(RegressorMixin, BaseMLP):
                  max_iter=200, shuffle=True, random_state=None, tol=1e-4, verbose=False, warm_start=False,
                  momentum=0.9, nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1, beta_1=0.9,
                  beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000, init="auto", dropout=0.0,
-                 batchnorm=False, weight_decay=0.0, precision="float32", quantile=None, delta=1.0):
+                 batchnorm=False, weight_decay=0.0, precision="float32", quantile=None, delta=1.0,
+                 preprocess="auto"):
         self.loss = loss
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -89,6 +90,7 @@ class NumpynnRegressor(RegressorMixin, BaseMLP):
         self.precision = precision
         self.quantile = quantile
         self.delta = delta
+        self.preprocess = preprocess
 
     def _numpynn_loss(self) -> Loss | None:
         """The numpynn loss of loss='absolute_error', 'huber' or 'quantile' (None for scikit-learn's two)."""
@@ -112,8 +114,7 @@ class NumpynnRegressor(RegressorMixin, BaseMLP):
         model.set_loss(loss if loss is not None else "mse")
 
     def _validate_input(self, X, y, incremental, reset):
-        X, y = validate_data(self, X, y, accept_sparse=["csr", "csc"], multi_output=True, y_numeric=True,
-                             dtype=(np.float64, np.float32), reset=reset)
+        X, y = self._validate_X_y(X, y, reset, y_numeric=True)
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         if self.loss == "poisson" and (y < 0).any():
