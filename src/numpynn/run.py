@@ -109,7 +109,7 @@ def _streamed_run_data(config: TrainConfig, log) -> RunData:
                                validation_split=config.validation_split, seed=config.seed,
                                dtype=np.float64 if config.dtype == "float64" else np.float32)
     names = table.class_names
-    log(f"{table.scan.how}; task: {table.task}" + (f" ({len(names)} classes: {', '.join(names[:10])}"
+    log(f"{table.how}; task: {table.task}" + (f" ({len(names)} classes: {', '.join(names[:10])}"
                                                    f"{', ...' if len(names) > 10 else ''})" if names else ""))
     log(f"first pass over the table: {time.perf_counter() - t0:.1f} s. {table.describe(config.batch_size)}")
     log(tables.describe(table.schema, table.label, table.record))

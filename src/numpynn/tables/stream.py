@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -23,18 +24,19 @@ from typing import Any
 import numpy as np
 
 from ..data.parquet_parts import ParquetParts, frame_of, is_parquet_source, open_parts
+from ..data.prefetch import ahead
 from ..errors import DatasetError
 from ..memory import available_bytes, gib
 from .prepare import learn
 from .preprocess import n_inputs, required_columns, transform
-from .scan import TRAIN, Scan, scan, split_codes
+from .scan import READ_ROWS, TRAIN, Scan, scan, split_codes
 from .schema import ColumnSchema
 from .stream_labels import label_cells
 
 SAMPLE_ROWS = 100_000  # training rows the preprocessing is learned from
 HELD_OUT_ROWS = 100_000  # at most this many validation rows, and as many test rows, are held in memory
 TEST_FRACTION = 0.2  # as a table read whole: 80/20, unless that many rows would pass HELD_OUT_ROWS
-BUFFER_BYTES = 64 << 20  # the shuffle buffer of prepared rows
+BUFFER_BYTES = 32 << 20  # the shuffle buffer of prepared rows (held twice: as read, and shuffled)
 STREAM_SHARE = 0.25  # stream a table whose rows would take more than this share of the memory available
 PROBE_ROWS = 512  # sample rows the Doctor watches
 
@@ -69,8 +71,9 @@ class StreamedTable:
     def __init__(self, parts: ParquetParts, found: Scan, record: dict[str, Any], schema: list[ColumnSchema], *,
                  dtype: Any, test_fraction: float, validation_fraction: float, seed: int,
                  buffer_bytes: int = BUFFER_BYTES) -> None:
-        self.parts, self.scan, self.record, self.schema = parts, found, record, schema
-        self.label, self.coder = found.label, found.coder
+        # the scan's Frames are prepared here and not kept: only the counts and how the label was chosen stay
+        self.parts, self.record, self.schema = parts, record, schema
+        self.label, self.coder, self.how, self.counts = found.label, found.coder, found.how, found.counts
         self.dtype = np.dtype(dtype)
         self.test_fraction, self.validation_fraction, self.seed = test_fraction, validation_fraction, seed
         self.buffer_bytes = buffer_bytes
@@ -99,7 +102,7 @@ class StreamedTable:
 
     def describe(self, batch_size: int) -> str:
         """How the table is streamed (with minibatches of `batch_size`), in sentences for the log."""
-        n_train, n_val, n_test = self.scan.counts
+        n_train, n_val, n_test = self.counts
         files = len(self.parts.files)
         held_val = 0 if self.validation is None else len(self.validation[0])
         val = (f"validation: a seeded {100 * self.validation_fraction:.3g} % of the other rows ({held_val:,} held"
@@ -114,48 +117,53 @@ class StreamedTable:
                 "rows.")
 
     def buffer_rows(self, batch_size: int) -> int:
-        """Rows in the shuffle buffer: about `buffer_bytes` of prepared rows, at least four minibatches."""
-        return max(4 * batch_size, self.buffer_bytes // max(1, self.n_inputs * self.dtype.itemsize))
+        """Rows in the shuffle buffer: about `buffer_bytes` of prepared rows, at least four minibatches, at most
+        every training row."""
+        rows = max(4 * batch_size, self.buffer_bytes // max(1, self.n_inputs * self.dtype.itemsize))
+        return min(rows, self.n_rows)
 
     def batches(self, rng: np.random.Generator, batch_size: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        """One epoch of minibatches (x (batch, n_inputs), y) of every training row once; all full but the last."""
+        """One epoch of minibatches (x (batch, n_inputs), y) of every training row once; all full but the last.
+        Each is a view into the epoch's buffers, valid until the next one is asked for."""
         limit = self.buffer_rows(batch_size)
-        xs: list[np.ndarray] = []
-        ys: list[np.ndarray] = []
+        size = limit + READ_ROWS  # room for the rows left over and one more chunk
+        regression = self.task == "regression"
+        fill, out = (np.empty((size, self.n_inputs), self.dtype) for _ in range(2))
+        y_fill, y_out = (np.empty((size, 1) if regression else size, self.dtype if regression else np.int64)
+                         for _ in range(2))
         have = 0
-        for k in rng.permutation(len(self.parts.pieces)).tolist():
-            for x, y in self.chunks(k):
-                xs.append(x)
-                ys.append(y)
+        order = rng.permutation(len(self.parts.pieces)).tolist()
+        chunks = ahead(chunk for k in order for chunk in self.chunks(k))  # the next chunk is read while training
+        with contextlib.closing(chunks):
+            for x, y in chunks:
+                fill[have:have + len(x)], y_fill[have:have + len(x)] = x, y
                 have += len(x)
                 if have >= limit:
-                    X, Y = _shuffled(xs, ys, rng)
-                    full = len(X) // batch_size * batch_size
-                    for s in range(0, full, batch_size):
-                        yield X[s:s + batch_size], Y[s:s + batch_size]
-                    xs, ys, have = [X[full:].copy()], [Y[full:].copy()], len(X) - full
-                    del X, Y
+                    full = have // batch_size * batch_size
+                    yield from _shuffled_batches(fill, y_fill, out, y_out, have, full, batch_size, rng)
+                    fill[:have - full], y_fill[:have - full] = out[full:have], y_out[full:have]
+                    have -= full
         if have:
-            X, Y = _shuffled(xs, ys, rng)
-            for s in range(0, len(X), batch_size):
-                yield X[s:s + batch_size], Y[s:s + batch_size]
+            yield from _shuffled_batches(fill, y_fill, out, y_out, have, have, batch_size, rng)
 
     def chunks(self, k: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """The training rows of row group `k`, prepared: (x, y) per record batch read, in file order."""
         piece = self.parts.pieces[k]
         codes = split_codes(k, piece.rows, self.test_fraction, self.validation_fraction, self.seed)
+        features = self.columns[:-1]
         at = 0
-        for batch in self.parts.batches(piece, self.columns):
+        for batch in self.parts.batches(piece, self.columns, READ_ROWS):
             n = batch.num_rows
-            train = np.flatnonzero(codes[at:at + n] == TRAIN)
-            rows = piece.first_row + at + 1 + train
+            rows = np.arange(piece.first_row + at + 1, piece.first_row + at + 1 + n, dtype=np.int64)
+            train = codes[at:at + n] == TRAIN
             at += n
-            if len(train) == 0:
+            if not train.any():
                 continue
-            if len(train) < n:
-                batch = batch.take(train)
-            x = transform(self.record, frame_of(batch, piece, rows), self.dtype)
+            # the whole batch is prepared, then its held-out rows dropped: cheaper than taking rows from Arrow's
+            x = transform(self.record, frame_of(batch.select(features), piece, rows), self.dtype)
             y = self.coder.encode(label_cells(batch.column(self.label), self.label, str(piece.file)), str(piece.file))
+            if not train.all():
+                x, y = x[train], y[train]
             yield x, self._targets(y)
 
     def preprocessing(self) -> dict[str, Any]:
@@ -169,13 +177,14 @@ class StreamedTable:
         return prep
 
 
-def _shuffled(xs: list[np.ndarray], ys: list[np.ndarray], rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    X = np.concatenate(xs) if len(xs) > 1 else xs[0]
-    Y = np.concatenate(ys) if len(ys) > 1 else ys[0]
-    xs.clear()
-    ys.clear()
-    order = rng.permutation(len(X))
-    return np.take(X, order, axis=0), Y[order]
+def _shuffled_batches(fill: np.ndarray, y_fill: np.ndarray, out: np.ndarray, y_out: np.ndarray, have: int,
+                      upto: int, batch_size: int, rng: np.random.Generator) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """The first `have` rows of the fill buffers shuffled into `out`, handed out in batches up to row `upto`."""
+    order = rng.permutation(have)
+    np.take(fill[:have], order, axis=0, out=out[:have], mode="clip")  # mode "raise" would copy first
+    np.take(y_fill[:have], order, axis=0, out=y_out[:have], mode="clip")
+    for s in range(0, upto, batch_size):
+        yield out[s:min(s + batch_size, upto)], y_out[s:min(s + batch_size, upto)]
 
 
 def open_stream(source: str | Path, *, label_column: int | str | None = None, task: str = "auto",
