@@ -16,7 +16,7 @@ pq = pytest.importorskip("pyarrow.parquet")
 from numpynn import Sequential, tables  # noqa: E402
 from numpynn.cli import main  # noqa: E402
 from numpynn.config import TrainConfig  # noqa: E402
-from numpynn.data import load_dataset  # noqa: E402
+from numpynn.data import load_dataset, prefetch  # noqa: E402
 from numpynn.data.parquet_parts import decoded_bytes, open_parts, read_whole  # noqa: E402
 from numpynn.data.prefetch import ahead  # noqa: E402
 from numpynn.data.table import Frame, read_table, text_column  # noqa: E402
@@ -155,14 +155,17 @@ def test_an_epoch_hands_out_every_training_row_once_prepared_as_the_whole_table_
     np.testing.assert_array_equal(table.validation[1], (whole.column("y")[codes == 1] == "yes").astype(np.int64))
 
 
-def test_the_same_generator_gives_the_same_epoch_and_another_a_different_one(folder):
+def test_the_same_generator_gives_the_same_epoch_and_another_a_different_one(folder, monkeypatch):
     table = tables.open_stream(folder, label_column="y", buffer_bytes=20_000)
 
     def epoch(seed):
         return np.concatenate([x.copy() for x, _ in table.batches(np.random.default_rng(seed), 50)])
 
-    np.testing.assert_array_equal(epoch(1), epoch(1))
-    assert not np.array_equal(epoch(1), epoch(2))
+    first = epoch(1)
+    np.testing.assert_array_equal(first, epoch(1))
+    assert not np.array_equal(first, epoch(2))
+    monkeypatch.setattr(prefetch, "usable_cpus", lambda: 4)  # read ahead in a thread: the very same epoch
+    np.testing.assert_array_equal(first, epoch(1))
 
 
 def test_the_preprocessing_is_learned_from_a_bounded_sample(folder):
@@ -314,8 +317,17 @@ def test_full_batch_training_is_refused_for_a_streamed_table(folder, tmp_path):
 
 # ---- reading ahead --------------------------------------------------------------------------------------------
 
-def test_reading_ahead_keeps_the_order_passes_errors_on_and_stops_when_closed():
-    assert list(ahead(iter(range(100)))) == list(range(100))
+@pytest.fixture
+def cpus(monkeypatch):
+    """Reading ahead in its thread, as on a machine of 4 CPUs (on fewer than 3 it reads in the caller's)."""
+    monkeypatch.setattr(prefetch, "usable_cpus", lambda: 4)
+
+
+def test_reading_ahead_keeps_the_order_passes_errors_on_and_stops_when_closed(cpus):
+    before = threading.active_count()
+    items = ahead(iter(range(100)))
+    assert next(items) == 0 and threading.active_count() == before + 1  # a thread of its own
+    assert list(items) == list(range(1, 100))
 
     def failing():
         yield 1
@@ -323,7 +335,6 @@ def test_reading_ahead_keeps_the_order_passes_errors_on_and_stops_when_closed():
 
     with pytest.raises(DatasetError, match="bad row group"):
         list(ahead(failing()))
-    before = threading.active_count()
     made = []
 
     def endless():

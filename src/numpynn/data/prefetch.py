@@ -1,9 +1,11 @@
 """Reading ahead: the items of an iterator made in a thread of their own, at most `depth` of them waiting, so that
 reading and preparing the next chunk of a table overlaps with training on the last one.
 
-Only where the process may use two CPUs or more (else the items are made in the caller's thread, as they would
-be without it). The order of the items is the iterator's own, so a seeded run repeats exactly; an exception in
-the thread is raised in the caller's; closing the generator early stops the thread after its current item.
+Only where the process may use MIN_CPUS or more (else the items are made in the caller's thread, as they would
+be without it): on two cores the thread competes with training's own two threads (OpenBLAS's), and epochs were
+slower with it than without (docs/performance.md). The order of the items is the iterator's own, so a seeded
+run repeats exactly; an exception in the thread is raised in the caller's; closing the generator early stops the
+thread after its current item.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import TypeVar
 
 T = TypeVar("T")
 _DONE = object()
+MIN_CPUS = 3
 
 
 def usable_cpus() -> int:
@@ -27,7 +30,7 @@ def usable_cpus() -> int:
 
 def ahead(items: Iterator[T], depth: int = 2) -> Iterator[T]:
     """The items of `items`, made up to `depth` ahead in a background thread where there is a CPU for it."""
-    if usable_cpus() < 2:
+    if usable_cpus() < MIN_CPUS:
         yield from items
         return
     waiting: queue.Queue = queue.Queue(maxsize=depth)
