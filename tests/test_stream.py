@@ -301,6 +301,28 @@ def test_a_streamed_run_scores_close_to_the_in_memory_run_on_the_same_table(fold
     assert (predicted == rows.column("y")).mean() > 0.9
 
 
+def test_a_streamed_run_resumed_goes_on_exactly_as_the_uninterrupted_one(folder, tmp_path, monkeypatch, capsys):
+    """The first pass is seeded: a resumed run finds the same sample, preprocessing and held-out rows, and the
+    epochs' order comes from the model's Generator, which the model file keeps."""
+    from numpynn import run as run_module
+
+    from .test_resume_cli import _CtrlC
+
+    build = run_module.build_callbacks
+    args = ["--label-column", "y", "--stream", "on", "--hidden", "8", "--epochs", "3", "--batch-size", "64",
+            "--no-report", "--quiet", "--dataset", str(folder)]
+    assert main(["train", *args, "--out", str(tmp_path / "whole")]) == 0
+    monkeypatch.setattr(run_module, "build_callbacks", lambda *a, **k: [*build(*a, **k), _CtrlC(1)])
+    assert main(["train", *args, "--out", str(tmp_path / "parted")]) == 130
+    monkeypatch.setattr(run_module, "build_callbacks", build)
+    assert main(["train", "--resume", str(tmp_path / "parted"), "--quiet", "--no-report"]) == 0
+    a, b = (Sequential.load(tmp_path / d / "model.safetensors") for d in ("whole", "parted"))
+    assert a.epoch == b.epoch == 3
+    for key, w in a.get_weights().items():
+        assert w.tobytes() == b.get_weights()[key].tobytes(), key
+    assert a.history.batch_loss == b.history.batch_loss
+
+
 def test_a_folder_that_fits_in_memory_trains_whole_from_the_command_line(folder, tmp_path, capsys):
     assert load_dataset(str(folder), label_column="y").train[0].n_rows == 4800
     code = main(["train", "--dataset", str(folder), "--label-column", "y", "--hidden", "8", "--epochs", "1",
