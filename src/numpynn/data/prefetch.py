@@ -2,8 +2,8 @@
 reading and preparing the next chunk of a table overlaps with training on the last one.
 
 Only where the process may use MIN_CPUS or more (else the items are made in the caller's thread, as they would
-be without it): on two cores the thread competes with training's own two threads (OpenBLAS's), and epochs were
-slower with it than without (docs/performance.md). The order of the items is the iterator's own, so a seeded
+be without it): on two cores the thread competes with training's own two threads (OpenBLAS's), and it showed no
+steady gain there (docs/performance.md). The order of the items is the iterator's own, so a seeded
 run repeats exactly; an exception in the thread is raised in the caller's; closing the generator early stops the
 thread after its current item.
 """
