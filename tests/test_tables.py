@@ -344,3 +344,25 @@ def test_a_table_model_exports_its_prepared_inputs_and_never_a_silent_raw_row(tm
     session = ort.InferenceSession(str(tmp_path / "m.onnx"))
     got = session.run(None, {session.get_inputs()[0].name: Xt})
     np.testing.assert_allclose(got[-1] if got[-1].ndim == 2 else got[0], model.predict_proba(Xt), atol=1e-5)
+
+
+def test_a_many_valued_category_trains_through_an_embedding_from_the_raw_file(tmp_path, capsys):
+    import numpynn as nn
+
+    rng = np.random.default_rng(0)
+    n = 1200
+    shop = rng.integers(0, 40, n)
+    effect = rng.normal(size=40)
+    x = rng.normal(size=n)
+    target = (effect[shop] + 0.3 * x > 0).astype(int)
+    lines = ["shop,x,label"] + [f"shop{s},{v:.4f},{t}" for s, v, t in zip(shop, x, target, strict=True)]
+    (tmp_path / "t.csv").write_text("\n".join(lines) + "\n")
+    out = _train(tmp_path, tmp_path / "t.csv", "--epochs", "40")
+    model = nn.load(out / "model.safetensors")
+    assert type(model.layers[0]).__name__ == "Embedding"
+    assert model.preprocessing["table"]["columns"][0]["encoding"] == "embedding"
+    assert json.loads((out / "metrics.json").read_text())["test"]["accuracy"] > 0.85  # only the shop's code tells
+    rows = tmp_path / "rows.csv"
+    rows.write_text("x,shop\n0.1,shop3\n-0.2,never-seen\n0.0,\n")
+    assert main(["predict", str(out / "model.safetensors"), str(rows), "--json"]) == 0
+    assert len(json.loads(capsys.readouterr().out.splitlines()[-1])["labels"]) == 3

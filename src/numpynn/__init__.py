@@ -26,6 +26,7 @@ from .layers import (
     BatchNorm,
     Dense,
     Dropout,
+    Embedding,
     Flatten,
     Identity,
     Layer,
@@ -73,7 +74,7 @@ load = Sequential.load  # nn.load("model.safetensors")
 __all__ = [
     "ELU", "GELU", "ArgumentError", "data", "datasets", "tables",
     "SGD", "ActivationLayer", "Adagrad", "Adam", "AdamW", "BatchNorm", "BinaryCrossEntropy", "CSVLogger", "Callback",
-    "CosineDecay", "CrossEntropy", "DataError", "DatasetError", "Dense", "Dropout", "EarlyStopping",
+    "CosineDecay", "CrossEntropy", "DataError", "DatasetError", "Dense", "Dropout", "EarlyStopping", "Embedding",
     "ExponentialDecay", "Flatten", "GradcheckResult", "History", "Huber", "Identity", "JSONLogger", "Layer",
     "LearningRateScheduler", "LeakyReLU", "Loss", "MeanAbsoluteError", "MeanSquaredError", "ModelCheckpoint",
     "ModelFileError", "NumpynnError", "OneCycle", "Optimizer", "ProgressBar", "Quantile", "RMSprop", "ReLU",

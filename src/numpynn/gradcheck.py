@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from .checks import in_range
+from .layers import Embedding
 from .validation import check_X
 
 
@@ -46,7 +47,8 @@ def relative_error(numeric: np.ndarray, analytic: np.ndarray) -> float:
 def gradcheck(model: Any, X: Any, y: Any, *, loss: Any = None, eps: float = 1e-6, tolerance: float = 1e-6,
               max_per_tensor: int | None = 200, check_input: bool = True, training: bool = True,
               seed: int = 0) -> GradcheckResult:
-    """Check every parameter's gradient (and dL/dX) of `model` on (X, y) against central differences.
+    """Check every parameter's gradient (and dL/dX) of `model` on (X, y) against central differences; dL/dX
+    of a first Embedding's code columns is not checked (a code moved by eps is no code).
 
     `max_per_tensor` samples that many elements per tensor (None checks all). Returns a GradcheckResult.
     """
@@ -70,8 +72,11 @@ def gradcheck(model: Any, X: Any, y: Any, *, loss: Any = None, eps: float = 1e-6
     dx = m.backward(dlogits, input_grad=check_input)
     analytic = {key: g.copy() for key, _, g in m.parameters()}
     tensors = {key: p for key, p, _ in m.parameters()}
+    inputs = None  # every input element, or (a first Embedding) those of its ordinary columns: codes are discrete
     if check_input and dx is not None:
         analytic["input"], tensors["input"] = dx.copy(), Xa
+        if isinstance(m.layers[0], Embedding):
+            inputs = np.arange(Xa.size).reshape(Xa.shape)[:, m.layers[0].plain].reshape(-1)
     # BatchNorm running statistics move on every training forward; restore them so only parameters change
     buffers = {f"{i}.{n}": b for i, ly in enumerate(m.layers) for n, b in ly.buffers.items()}
     saved = {k: b.copy() for k, b in buffers.items()}
@@ -79,9 +84,9 @@ def gradcheck(model: Any, X: Any, y: Any, *, loss: Any = None, eps: float = 1e-6
     errors = {}
     for key, t in tensors.items():
         flat = t.reshape(-1)
-        idx = np.arange(flat.size)
-        if max_per_tensor is not None and flat.size > max_per_tensor:
-            idx = pick.choice(flat.size, max_per_tensor, replace=False)
+        idx = inputs if key == "input" and inputs is not None else np.arange(flat.size)
+        if max_per_tensor is not None and idx.size > max_per_tensor:
+            idx = idx[pick.choice(idx.size, max_per_tensor, replace=False)]
         numeric = np.empty(len(idx))
         for j, i in enumerate(idx):
             orig = flat[i]

@@ -14,7 +14,7 @@ import numpy as np
 from . import filechecks as checks
 from .errors import ModelFileError, NumpynnError
 from .io import ModelFile, read_model_file, write_model_file
-from .layers import layer_from_config
+from .layers import Embedding, layer_from_config
 from .losses import loss_from_config, loss_to_config
 from .optim import optimizer_from_config
 from .training.history import History
@@ -33,16 +33,22 @@ def save(model: Sequential, path: str | os.PathLike, *, include_optimizer: bool 
         meta["training"], optimizer = training_state(model)
     # non-finite tensors are named by write_model_file; finite weights may still overflow on every input
     if model.input_shape and all_finite(model.flat.values) \
-            and not all_finite(model.predict_logits(_probe(model.input_shape, model.dtype))):
+            and not all_finite(model.predict_logits(_probe(model.input_shape, model.dtype, model.layers[0]))):
         raise NumpynnError(f"refusing to save {os.fspath(path)!r}: the model's outputs overflow to NaN or inf on "
                            f"inputs of the usual scale (the model diverged); the existing file, if any, is left "
                            f"as it was")
     write_model_file(path, meta, model.get_weights(), optimizer)
 
 
-def _probe(input_shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
-    """A few standard-normal inputs, the same every time: a model whose outputs overflow on them is no model."""
-    return np.random.default_rng(0).standard_normal((8, *input_shape)).astype(dtype)
+def _probe(input_shape: tuple[int, ...], dtype: np.dtype, first: Any = None) -> np.ndarray:
+    """A few standard-normal inputs, the same every time: a model whose outputs overflow on them is no model.
+    A first Embedding's code columns get codes of their range (the first few, and the last)."""
+    x = np.random.default_rng(0).standard_normal((8, *input_shape)).astype(dtype)
+    if isinstance(first, Embedding):
+        top = np.asarray(first.cardinalities) - 1
+        x[:, list(first.columns)] = np.minimum(np.arange(8)[:, None], top)
+        x[-1, list(first.columns)] = top
+    return x
 
 
 def load(cls: Any, path: str | os.PathLike) -> Sequential:

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from .layers import ActivationLayer, BatchNorm, Dense, Dropout, Flatten, Layer
+from .layers import ActivationLayer, BatchNorm, Dense, Dropout, Embedding, Flatten, Layer
 from .ops import Activation
 
 # what the model's last output becomes: the loss's output activation and predict_proba's columns
@@ -33,16 +33,16 @@ OUTPUTS = {
 
 
 ELEMENTWISE = ("activation", "batchnorm")  # a new array, or in place on an input the plan owns
-ALLOCATING = ("dense", "exp", "expm1")  # always a new array
+ALLOCATING = ("dense", "embedding", "exp", "expm1")  # always a new array
 TARGET_TRANSFORMS = {"exp": np.exp, "expm1": np.expm1}  # a regression's values from its outputs
 
 
 @dataclass(frozen=True)
 class Step:
-    """One step of a prediction. `op` is "dense", "batchnorm", "activation", "flatten", "exp" (a Poisson
-    regressor's log link) or "expm1" (a model trained with log_target), both added by the exporters from the
-    plan's `target_transform`, or "layer" (a layer of another kind, run by its `infer`,
-    which the exporters cannot write); `activation` is what a dense or activation step applies; `name` is the
+    """One step of a prediction. `op` is "dense", "batchnorm", "activation", "flatten", "embedding", "exp" (a
+    Poisson regressor's log link) or "expm1" (a model trained with log_target), both added by the exporters from
+    the plan's `target_transform`, or "layer" (a layer of another kind, run by its `infer`, which the exporters
+    cannot write); `activation` is what a dense or activation step applies; `name` is the
     layer's index in `model.layers`."""
 
     op: str
@@ -53,12 +53,16 @@ class Step:
     @property
     def tensors(self) -> dict[str, np.ndarray]:
         """The numbers an exporter writes: dense W, b; batchnorm mean, scale, beta (y = (x - mean) * scale +
-        beta, with the float operations of BatchNorm.infer)."""
+        beta, with the float operations of BatchNorm.infer); embedding "plain" (the ordinary columns' positions,
+        int64) and the tables E0, E1, ... (the code columns are `layer.columns`)."""
         layer = self.layer
         if self.op == "dense":
             return {"W": layer.params["W"], "b": layer.params["b"]}
         if self.op == "batchnorm":
             return {"mean": layer.buffers["running_mean"], "scale": layer.scale(), "beta": layer.params["beta"]}
+        if self.op == "embedding":
+            return {"plain": layer.plain.astype(np.int64), **{f"E{i}": layer.params[f"E{i}"]
+                                                               for i in range(len(layer.columns))}}
         return {}
 
     def run(self, x: np.ndarray, inplace: bool = False) -> np.ndarray:
@@ -156,6 +160,8 @@ def _step(layer: Layer, name: str) -> Step | None:
         return Step("batchnorm", name, layer)
     if isinstance(layer, Flatten):
         return Step("flatten", name, layer)
+    if isinstance(layer, Embedding):
+        return Step("embedding", name, layer)
     if isinstance(layer, ActivationLayer) and type(layer).__module__ == "numpynn.layers.activations":
         return None if layer.act.name in ("identity", "linear") else Step("activation", name, layer, layer.act)
     return Step("layer", name, layer)

@@ -176,6 +176,8 @@ def _emit(g: _Graph, step: Step, x: str) -> str:
         return g.node("Add", [x, g.const(f"{name}.beta", t["beta"])])
     if step.op == "flatten":
         return g.node("Flatten", [x], axis=1)
+    if step.op == "embedding":
+        return _embedding(g, step, x)
     if step.op == "exp":
         return g.node("Exp", [x])
     if step.op == "expm1":  # ONNX has no Expm1, and exp(x) - 1 loses the digits of a small x
@@ -191,6 +193,19 @@ def _expm1(g: _Graph, x: str, name: str) -> str:
     small = g.node("Div", [g.node("Add", [t, t]), g.node("Sub", [one, t])])
     large = g.node("Sub", [g.node("Exp", [x]), one])
     return g.node("Where", [g.node("Less", [g.node("Abs", [x]), one]), small, large])
+
+
+def _embedding(g: _Graph, step: Step, x: str) -> str:
+    """Embedding.infer: the ordinary columns, then for each code column a Gather of its table's rows at the
+    int64-cast codes, all concatenated. The graph trusts the codes (numpynn refuses a code outside 0..rows-1;
+    onnxruntime refuses one too large, counts a negative one from the end and truncates a fraction)."""
+    name, t, int64 = step.name, step.tensors, np.dtype(np.int64)
+    parts = [g.node("Gather", [x, g.const(f"{name}.plain", t["plain"], int64)], axis=1)] if t["plain"].size else []
+    for i, column in enumerate(step.layer.columns):
+        code = g.node("Gather", [x, g.const(f"{name}.column{i}", column, int64)], axis=1)  # (batch,)
+        code = g.node("Cast", [code], to=g.elem(int64))
+        parts.append(g.node("Gather", [g.const(f"{name}.E{i}", t[f"E{i}"]), code], axis=0))  # (batch, dim)
+    return g.node("Concat", parts, axis=1) if len(parts) > 1 else g.node("Identity", parts)
 
 
 def _activation(g: _Graph, act: Activation, x: str, name: str) -> str:

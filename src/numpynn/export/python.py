@@ -27,7 +27,7 @@ _GELU_C = float(np.sqrt(2.0 / np.pi))
 _PLAIN = re.compile(r"[A-Za-z0-9_.-]+")  # a file name shown as it is in the docstring and its shell command
 _DTYPES = ("float32", "float64")
 
-# the activations as numpynn.ops.activations computes them, for the file's readers
+# the activations as numpynn.ops.activations computes them, and Embedding's lookup, for the file's readers
 _FUNCTIONS = {
     "relu": ["def relu(x):", "    return np.maximum(x, 0)"],
     "leaky_relu": ["def leaky_relu(x, alpha):", "    return np.maximum(x, alpha * x)"],
@@ -37,6 +37,15 @@ _FUNCTIONS = {
     "sigmoid": ["def sigmoid(x):", '    """1 / (1 + exp(-x)), without overflow."""',
                 "    return (np.tanh(x * 0.5) + 1) * 0.5"],
     "tanh": ["def tanh(x):", "    return np.tanh(x)"],
+    "embed": ["def embed(x, plain, tables):",
+              '    """The ordinary columns, then for each (code column, table) the table\'s row of each code."""',
+              "    parts = [x[:, plain]]",
+              "    for column, table in tables:",
+              "        codes = x[:, column]",
+              "        if not np.all((codes >= 0) & (codes < len(table)) & (codes == np.floor(codes))):",
+              '            raise ValueError(f"column {column} must hold category codes 0..{len(table) - 1}")',
+              "        parts.append(table[codes.astype(np.int64)])",
+              "    return np.concatenate(parts, axis=1)"],
     "softmax": ["def softmax(x):", '    """Row-wise, shifted by the row maximum so exp never overflows."""',
                 "    e = np.exp(x - x.max(axis=1, keepdims=True))", "    return e / e.sum(axis=1, keepdims=True)"],
 }
@@ -73,6 +82,7 @@ def python_source(plan: Plan, weights_name: str) -> str:
     prep = preparation(plan)
     used = {s.activation.name for s in plan.steps if s.activation is not None}
     used |= {"softmax"} if plan.output == "softmax" else {"sigmoid"} if plan.output else set()
+    used |= {"embed"} if any(s.op == "embedding" for s in plan.steps) else set()
     n_in = ", ".join(map(str, plan.input_shape))
     lines = [*_docstring(plan, weights_name), "", "import sys", "from pathlib import Path", "", "import numpy as np",
              "",
@@ -153,6 +163,10 @@ def _statement(step) -> str:
                 f"# BatchNorm: scale = gamma / sqrt(running_var + eps)")
     if step.op == "flatten":
         return "x = x.reshape(len(x), -1)  # Flatten"
+    if step.op == "embedding":
+        layer = step.layer
+        tables = ", ".join(f'({c}, W["{n}.E{i}"])' for i, c in enumerate(layer.columns))
+        return f'x = embed(x, W["{n}.plain"], [{tables}])  # Embedding {layer.n_in} -> {layer.output_shape[0]}'
     if step.op == "exp":
         return "x = np.exp(x)  # the log link of a Poisson regressor"
     if step.op == "expm1":

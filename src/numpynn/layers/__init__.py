@@ -15,10 +15,11 @@ from .activations import (
 from .base import LAYERS, Layer, layer_from_config
 from .dense import Dense
 from .dropout import Dropout
+from .embedding import Embedding
 from .norm import BatchNorm
 from .reshape import Flatten
 
 __all__ = [
-    "ACTIVATION_LAYERS", "ActivationLayer", "BatchNorm", "Dense", "Dropout", "ELU", "Flatten", "GELU", "Identity",
-    "LAYERS", "Layer", "LeakyReLU", "ReLU", "Sigmoid", "Softmax", "Tanh", "layer_from_config",
+    "ACTIVATION_LAYERS", "ActivationLayer", "BatchNorm", "Dense", "Dropout", "ELU", "Embedding", "Flatten", "GELU",
+    "Identity", "LAYERS", "Layer", "LeakyReLU", "ReLU", "Sigmoid", "Softmax", "Tanh", "layer_from_config",
 ]
