@@ -370,3 +370,20 @@ def test_reading_ahead_keeps_the_order_passes_errors_on_and_stops_when_closed(cp
     assert [next(items) for _ in range(3)] == [0, 1, 2]
     items.close()
     assert threading.active_count() == before and len(made) < 10
+
+
+def test_a_many_valued_category_learned_from_the_sample_feeds_an_embedding(tmp_path):
+    folder = tmp_path / "cities"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for f in range(2):
+        city = rng.integers(0, 40, 3000)
+        y = np.where(city % 2 == 0, "even", "odd")
+        pq.write_table(pa.table({"city": [f"c{c}" for c in city], "x": rng.normal(size=3000), "y": y}),
+                       folder / f"part-{f}.parquet", row_group_size=1000)
+    config = TrainConfig(dataset=str(folder), label_column="y", hidden=[16], epochs=5, lr=5e-3, batch_size=64,
+                         stream="on", doctor=False)
+    result = train_run(config, tmp_path / "run", log=lambda m: None, verbose=0, report=False)
+    entry = next(e for e in result.model.preprocessing["table"]["columns"] if e["name"] == "city")
+    assert entry["encoding"] == "embedding" and type(result.model.layers[0]).__name__ == "Embedding"
+    assert result.test_metrics["accuracy"] > 0.95
