@@ -25,7 +25,8 @@ CHANGED = dict(hidden=[7, 5], activation=["tanh", "relu"], init="he_normal", bia
                average_start_epoch=2, seed=11, dtype="float64", precision="bf16", dataset="data/my file.csv",
                validation_split=0.2, normalize="standardize", augment=False, shift=1.0, rotate=5.5, elastic=0.5,
                elastic_sigma=4.0, scale=0.15, noise=0.01, flip=0.5, doctor=False, label_column="species",
-               task="regression", categorical=["island", "year"], numeric=["code"], drop=["rownames"])
+               task="regression", categorical=["island", "year"], numeric=["code"], drop=["rownames"],
+               stream="on")
 
 
 def train_parser() -> argparse.ArgumentParser:

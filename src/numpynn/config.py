@@ -214,6 +214,9 @@ class TrainConfig:
     task: str = setting("auto", "data", "classification, regression or auto (mse loss, fractional targets or "
                         "more than 50 distinct values: regression; else classes)",
                         choices=("auto", "classification", "regression"))
+    stream: str = setting("auto", "data", "a Parquet file or folder: read it row group by row group every epoch "
+                          "(on), whole (off), or auto: stream when it would take more than a quarter of the memory "
+                          "available", choices=("auto", "on", "off"))
 
     def __post_init__(self) -> None:
         self.validate()

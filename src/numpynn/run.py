@@ -44,16 +44,32 @@ class RunData:
     image_shape: tuple[int, ...] | None
     preprocessing: dict[str, Any]
     task: str = "classification"
+    # a table streamed from disk (numpynn.tables.StreamedTable): training reads it every epoch, X_train and y_train
+    # hold its sample (prepared), `validation` its held-out validation rows
+    stream: Any = None
+    validation: tuple[np.ndarray, np.ndarray] | None = None
 
     @property
     def is_regression(self) -> bool:
         return self.task == "regression"
 
+    @property
+    def n_train(self) -> int:
+        """Rows of the training split, those fit holds out for validation included."""
+        if self.stream is None:
+            return len(self.X_train)
+        return self.stream.n_rows + (0 if self.validation is None else len(self.validation[0]))
+
 
 def load_run_data(config: TrainConfig, log=print) -> RunData:
     """The config's dataset, normalised and flattened, with what a model file must remember about it:
     the preprocessing, the task, the class names, and for a table its columns and label column. A table's
-    preprocessing (numpynn.tables) is learned from its training split only."""
+    preprocessing (numpynn.tables) is learned from its training split only. A Parquet table too large for memory
+    (or any, with stream on) is streamed instead (`_streamed_run_data`)."""
+    streams, why = tables.stream_decision(config.dataset, config.stream)
+    if streams:
+        log(why)
+        return _streamed_run_data(config, log)
     ds = datasets.load_dataset(config.dataset, label_column=config.label_column or None, task=config.task,
                                loss=config.loss, log=log)
     for note in ds.notes:
@@ -78,6 +94,28 @@ def load_run_data(config: TrainConfig, log=print) -> RunData:
     if ds.task == "regression":  # targets as the model's dtype, one column
         yr, ytr = yr.astype(config.dtype).reshape(len(yr), -1), ytr.astype(config.dtype).reshape(len(ytr), -1)
     return RunData(datasets.flatten(X), yr, datasets.flatten(Xt), ytr, ds.class_names, image_shape, prep, ds.task)
+
+
+def _streamed_run_data(config: TrainConfig, log) -> RunData:
+    """A Parquet table read row group by row group: a first pass learns the labels, a sample for the
+    preprocessing and the held-out rows (numpynn.tables.stream); each epoch then reads it again."""
+    if not config.batch_size:
+        raise ConfigError("a streamed table trains in minibatches: batch_size 0 (full batch) would hold every row "
+                          "at once")
+    t0 = time.perf_counter()
+    table = tables.open_stream(config.dataset, label_column=config.label_column or None, task=config.task,
+                               loss=config.loss, scaling={"auto": "robust"}.get(config.normalize, config.normalize),
+                               categorical=config.categorical, numeric=config.numeric, drop=config.drop,
+                               validation_split=config.validation_split, seed=config.seed,
+                               dtype=np.float64 if config.dtype == "float64" else np.float32)
+    names = table.class_names
+    log(f"{table.how}; task: {table.task}" + (f" ({len(names)} classes: {', '.join(names[:10])}"
+                                                   f"{', ...' if len(names) > 10 else ''})" if names else ""))
+    log(f"first pass over the table: {time.perf_counter() - t0:.1f} s. {table.describe(config.batch_size)}")
+    log(tables.describe(table.schema, table.label, table.record))
+    (X, y), (Xt, yt) = table.sample, table.test
+    return RunData(X, y, Xt, yt, names, None, table.preprocessing(), table.task, stream=table,
+                   validation=table.validation)
 
 
 def _prepare_table(config: TrainConfig, train: Frame, test: Frame, label: str | None,
@@ -209,7 +247,7 @@ def train_run(config: TrainConfig, out_dir: str | Path, *, log=print, verbose: i
     if not resume:  # written once the run is known to start: a refused run leaves the folder as it was
         atomic_write_bytes(out / "config.toml", config.to_toml().encode())
     rd, n_val = plan.data, plan.n_val
-    log(f"training on {config.dataset}: {len(rd.X_train) - n_val:,} train, {n_val:,} validation, "
+    log(f"training on {config.dataset}: {rd.n_train - n_val:,} train, {n_val:,} validation, "
         f"{len(rd.X_test):,} test samples; {plan.model.n_params():,} parameters")
     model, history, seconds = _fit(plan, config, resume, verbose)
     if history.interrupted:
@@ -247,7 +285,7 @@ def _plan(config: TrainConfig, out: Path, resume: bool, log) -> _RunPlan:
     n_out = rd.y_train.shape[1] * outputs_per_target(config) if rd.is_regression else \
         n_outputs_for(config, len(rd.class_names))
     loss = resolve_loss(config, n_out, rd.task)
-    check_memory(config, len(rd.X_train), rd.X_train.shape[1], n_out)
+    check_memory(config, rd.n_train, rd.X_train.shape[1], n_out)
     model = build_model(config, rd.X_train.shape[1], n_out, rd.preprocessing)
     model.preprocessing = rd.preprocessing
     model.set_loss(loss)
@@ -259,10 +297,12 @@ def _plan(config: TrainConfig, out: Path, resume: bool, log) -> _RunPlan:
         start_at_target_mean(model, rd.y_train)
     # the rows fit will hold out (it splits the same way), to count the steps per epoch and report the split
     n_val = 0
-    if config.validation_split:
+    if rd.stream is not None:  # the stream holds out its own validation rows
+        n_val = 0 if rd.validation is None else len(rd.validation[0])
+    elif config.validation_split:
         n_val = len(validation_rows(len(rd.X_train), config.validation_split, model.seed)[1])
-    batch = config.batch_size or (len(rd.X_train) - n_val)
-    steps = math.ceil((len(rd.X_train) - n_val) / min(batch, len(rd.X_train) - n_val))
+    n_fit = rd.n_train - n_val
+    steps = math.ceil(n_fit / min(config.batch_size or n_fit, n_fit))
     optimizer = None if resume else optimizer_for(config, steps)  # resumed: the file's, with its state
     augment = None
     if config.augment and rd.image_shape is not None and len(rd.image_shape) == 2:
@@ -276,9 +316,12 @@ def _fit(plan: _RunPlan, config: TrainConfig, resume: bool, verbose: int) -> tup
     """Train the planned model: (model, history, seconds of training). A divergence says what the file holds."""
     model, rd = plan.model, plan.data
     t0 = time.perf_counter()
+    X, y, held = rd.X_train, rd.y_train, {"validation_split": config.validation_split}
+    if rd.stream is not None:  # the training rows come from disk every epoch; the validation rows are held
+        X, y, held = rd.stream, None, {"validation_data": rd.validation}
     try:
-        history = model.fit(rd.X_train, rd.y_train, optimizer=plan.optimizer, epochs=config.epochs,
-                            batch_size=config.batch_size or None, validation_split=config.validation_split,
+        history = model.fit(X, y, optimizer=plan.optimizer, epochs=config.epochs,
+                            batch_size=config.batch_size or None, **held,
                             metrics=["mae"] if rd.is_regression else ["accuracy"], callbacks=plan.callbacks,
                             verbose=verbose, augment=plan.augment, resume=resume, precision=config.precision)
     except TrainingDivergedError as exc:
@@ -303,8 +346,8 @@ def _write_results(out: Path, config: TrainConfig, model: Sequential, history: H
         test = evaluate_classifier(model, rd.X_test, rd.y_test, len(rd.class_names), outputs=outputs)
     summary = {"test": test, "train_seconds": seconds, "epochs": model.epoch, "interrupted": history.interrupted,
                "stopped_early": history.stopped_early, "dataset": config.dataset, "task": rd.task,
-               "samples": {"train": len(rd.X_train) - n_val, "validation": n_val, "test": len(rd.X_test)},
-               "timing": timing(history, len(rd.X_train) - n_val)}
+               "samples": {"train": rd.n_train - n_val, "validation": n_val, "test": len(rd.X_test)},
+               "timing": timing(history, rd.n_train - n_val)}
     atomic_write_bytes(out / "metrics.json", json.dumps(summary, indent=1).encode())
     result = (f"test R\u00b2 {test['r2']:.4f} (MSE {test['mse']:.4g}, MAE {test['mae']:.4g})" if rd.is_regression
               else f"test accuracy {100 * test['accuracy']:.2f}% (loss {test['loss']:.4f})")
@@ -361,7 +404,7 @@ def _interrupted_before_any_epoch(out: Path, config: TrainConfig, rd: RunData, n
     atomic_write_bytes(out / "history.csv", history.to_csv().encode())
     summary = {"test": None, "train_seconds": seconds, "epochs": 0, "interrupted": True, "stopped_early": False,
                "dataset": config.dataset, "model_saved": False,
-               "samples": {"train": len(rd.X_train) - n_val, "validation": n_val, "test": len(rd.X_test)}}
+               "samples": {"train": rd.n_train - n_val, "validation": n_val, "test": len(rd.X_test)}}
     atomic_write_bytes(out / "metrics.json", json.dumps(summary, indent=1).encode())
     return RunResult(out, model, {}, seconds, True, None)
 

@@ -25,6 +25,7 @@ from .files import open_regular
 from .formats import check_keras_arrays, load_npz_arrays, split_mnist_784
 from .idx import read_idx
 from .labels import choose_task, class_labels, encode_with, regression_targets
+from .parquet_parts import is_parquet_source, read_whole
 from .registry import DATASETS, MNIST_FILES, SPLITS, DataFile, DatasetSpec, cache_dir, get_spec, register
 from .table import TABLE_SUFFIXES, Frame, label_of, read_table
 from .transforms import flatten as flatten_images
@@ -302,6 +303,8 @@ def load_dataset(name_or_path: str | os.PathLike | Any, *, label_column: int | s
         return load_frame(read_table(name_or_path), label_column, task, loss, class_names, whole)
     p = Path(name_or_path)
     named = isinstance(name_or_path, str) and name_or_path in DATASETS
+    if not named and p.is_dir() and is_parquet_source(p):  # a folder of Parquet files: one table
+        return load_frame(read_whole(p), label_column, task, loss, class_names, whole)
     if not named and (p.suffix == ".npz" or p.suffix.lower() in TABLE_SUFFIXES):
         return _load_table(p, label_column, task, loss, class_names, whole)
     if task == "regression":

@@ -242,10 +242,27 @@ def _from_arrow(table: Any, source: str, rows: np.ndarray | None = None) -> Fram
         elif pa.types.is_null(t):
             values = np.full(len(col), np.nan, np.float32)
         else:
-            values = text_column(pc.cast(col, pa.string()).to_pylist())
+            values = _text_cells(pc.cast(col, pa.string()))
         names.append(str(name))
         columns.append(values)
     return Frame(names, columns, source, rows)
+
+
+def _text_cells(col: Any) -> np.ndarray:
+    """An Arrow text column as `text_column` makes its cells, each distinct value converted once: a column of a
+    few categories costs a look-up per row, not a Python string."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    parts = []
+    for chunk in (col.chunks if isinstance(col, pa.ChunkedArray) else [col]):
+        encoded = pc.dictionary_encode(chunk)
+        texts = text_column(encoded.dictionary.to_pylist() + [None])  # the last slot: missing cells
+        codes = encoded.indices.fill_null(len(texts) - 1).to_numpy(zero_copy_only=False)
+        parts.append(texts[codes])
+    if not parts:
+        return np.empty(0, dtype=object)
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
 
 # ---- files ------------------------------------------------------------------------------------------------------

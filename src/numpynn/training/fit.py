@@ -27,6 +27,7 @@ from ..validation import all_finite, check_integer, check_lengths, check_X
 from .callbacks import Callback, ProgressBar
 from .history import History
 from .metrics import check_metrics_fit, compute_metrics
+from .source import BatchSource, checked_batches, is_batch_source
 from .split import validation_rows
 
 Augment = Callable[[np.ndarray, np.random.Generator], np.ndarray]
@@ -39,6 +40,10 @@ def fit(model, X: Any, y: Any, *, loss: str | Loss | None = None, optimizer: str
         rng: np.random.Generator | None = None, augment: Augment | None = None,
         sample_weight: Any = None, resume: bool = False, precision: str = "float32") -> History:
     """Train `model` on (X, y) and return its History.
+
+    X may instead be a batch source (numpynn.training.source: a table streamed from disk, numpynn.tables.
+    open_stream) with y None: its minibatches are trained on as they come (it draws their order from `rng`);
+    it takes validation_data, not validation_split, and neither sample_weight nor full-batch training.
 
     - loss: "cross_entropy", "binary_cross_entropy", "mse", "mae", "huber", "quantile", a Loss (e.g.
       Huber(delta=2.0), Quantile((0.1, 0.5, 0.9)), MeanSquaredError(log_target=True)), or None (kept from an
@@ -66,7 +71,10 @@ def fit(model, X: Any, y: Any, *, loss: str | Loss | None = None, optimizer: str
     if metrics is not None:
         check_metrics_fit(metrics, model.loss)
         model.metrics = list(metrics)
-    data = _prepare_data(model, X, y, sample_weight, validation_data, validation_split)
+    if is_batch_source(X):
+        data = _prepare_source(model, X, y, sample_weight, validation_data, validation_split, batch_size)
+    else:
+        data = _prepare_data(model, X, y, sample_weight, validation_data, validation_split)
     n = data.n_train
     bs = n if batch_size is None else min(batch_size, n)
     # one batch and no augmentation: the order of rows cannot change the gradient, so train on them in place
@@ -88,7 +96,7 @@ def fit(model, X: Any, y: Any, *, loss: str | Loss | None = None, optimizer: str
     model.stop_training = False
     history.interrupted = history.stopped_early = False
     for cb in cbs:
-        cb.on_train_begin({"epochs": last_epoch, "steps_per_epoch": run.steps, "samples": n, "X": data.X})
+        cb.on_train_begin({"epochs": last_epoch, "steps_per_epoch": run.steps, "samples": n, "X": data.probe})
     with _sigint_stops() as interrupted, model.training_engine(engine):
         for epoch in range(model.epoch + 1, last_epoch + 1):
             for cb in cbs:
@@ -134,18 +142,27 @@ def _check_arguments(epochs, batch_size, validation_split) -> tuple[int, int | N
 
 @dataclass
 class _TrainData:
-    """Checked training arrays; `rows` lists the training rows of X when some are held out (no copy is made)."""
+    """Checked training arrays; `rows` lists the training rows of X when some are held out (no copy is made).
+    Or a batch source, X and y then None."""
 
-    X: np.ndarray
-    y: np.ndarray
+    X: np.ndarray | None
+    y: np.ndarray | None
     w: np.ndarray | None
     rows: np.ndarray | None
     X_val: np.ndarray | None
     y_val: np.ndarray | None
+    source: BatchSource | None = None
 
     @property
     def n_train(self) -> int:
+        if self.source is not None:
+            return self.source.n_rows
         return len(self.X) if self.rows is None else len(self.rows)
+
+    @property
+    def probe(self) -> np.ndarray | None:
+        """Training rows for the callbacks to look at (the Doctor's activation statistics)."""
+        return getattr(self.source, "probe", None) if self.source is not None else self.X
 
     def gather_training_rows(self) -> None:
         """Copy the training rows out once (for full-batch training, which reads all of them every step)."""
@@ -173,17 +190,41 @@ def _prepare_data(model, X, y, sample_weight, validation_data, validation_split)
     if validation_data is not None:
         if validation_split:
             raise ValueError("give validation_data or validation_split, not both")
-        if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
-            got = f"{type(validation_data).__name__} of {len(validation_data)}" \
-                if isinstance(validation_data, (tuple, list)) else type(validation_data).__name__
-            raise TypeError(f"validation_data must be a pair (X_val, y_val), got a {got}")
-        Xv = check_X(validation_data[0], model.input_shape, dtype, "X_val")
-        yv = loss.check_targets(validation_data[1], model.n_outputs, dtype, "y_val")
-        check_lengths(Xv, yv, "X_val", "y_val")
+        Xv, yv = _validation_arrays(model, validation_data)
     elif validation_split:  # the same held-out rows every time: the split is seeded by the model's seed
         rows, val_idx = validation_rows(len(X), validation_split, model.seed)
         Xv, yv = X[val_idx], y[val_idx]
     return _TrainData(X, y, w, rows, Xv, yv)
+
+
+def _validation_arrays(model, validation_data) -> tuple[np.ndarray, np.ndarray]:
+    if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+        got = f"{type(validation_data).__name__} of {len(validation_data)}" \
+            if isinstance(validation_data, (tuple, list)) else type(validation_data).__name__
+        raise TypeError(f"validation_data must be a pair (X_val, y_val), got a {got}")
+    Xv = check_X(validation_data[0], model.input_shape, model.dtype, "X_val")
+    yv = model.loss.check_targets(validation_data[1], model.n_outputs, model.dtype, "y_val")
+    check_lengths(Xv, yv, "X_val", "y_val")
+    return Xv, yv
+
+
+def _prepare_source(model, source, y, sample_weight, validation_data, validation_split, batch_size) -> _TrainData:
+    """A batch source's training data: its batches are checked one by one as they come (checked_batches)."""
+    if y is not None:
+        raise TypeError(f"a batch source holds its own targets: give y=None, got {type(y).__name__}")
+    if sample_weight is not None:
+        raise TypeError("a batch source takes no sample_weight")
+    if validation_split:
+        raise ValueError("a batch source holds out no rows for fit to take: give its validation rows as "
+                         "validation_data=(X_val, y_val)")
+    if batch_size is None:
+        raise ValueError("full-batch training needs every row at once; a batch source trains in minibatches: give "
+                         "a batch_size")
+    check_integer(source.n_rows, "the batch source's n_rows", 1, expected="a positive integer")
+    Xv = yv = None
+    if validation_data is not None:
+        Xv, yv = _validation_arrays(model, validation_data)
+    return _TrainData(None, None, None, None, Xv, yv, source)
 
 
 class _EpochRunner:
@@ -193,7 +234,8 @@ class _EpochRunner:
         self.model, self.data, self.bs, self.whole, self.shuffle, self.rng, self.augment = \
             model, data, bs, whole, shuffle, rng, augment
         self.steps = math.ceil(data.n_train / bs)
-        self.xb = None if whole else np.empty((bs,) + data.X.shape[1:], dtype=model.dtype)  # reused every step
+        # reused every step
+        self.xb = None if whole or data.X is None else np.empty((bs,) + data.X.shape[1:], dtype=model.dtype)
         self.last_batch: np.ndarray | None = None  # the inputs of the latest step, for on_divergence
         self.fallback = _Fallback(model)
 
@@ -202,24 +244,28 @@ class _EpochRunner:
         model, data, opt = self.model, self.data, self.model.optimizer
         t0 = time.perf_counter()
         lr = opt.current_lr()
-        n = data.n_train
-        order = self.rng.permutation(n) if self.shuffle else np.arange(n)
-        if data.rows is not None:
-            order = data.rows[order]
         names = model.metrics
         totals = {"loss": 0.0, **{m: 0.0 for m in names}}
-        for step in range(self.steps):
-            idx = order[step * self.bs:(step + 1) * self.bs]
-            value, ybatch, logits = self._step(idx, epoch, step, lr)
-            if step == 0:
-                self.fallback.confirmed()
-            totals["loss"] += value * len(idx)
-            for name, v in compute_metrics(names, ybatch, logits, model.loss).items():
-                totals[name] += v * len(idx)
-            for cb in callbacks:
-                cb.on_batch_end(opt.iterations, {"loss": value})
-            if interrupted.is_set():
-                return None
+        n = 0
+        batches = self._batches()
+        try:
+            for step, (xbatch, ybatch, wbatch) in enumerate(batches):
+                value, logits = self._step(xbatch, ybatch, wbatch, epoch, step, lr)
+                if step == 0:
+                    self.fallback.confirmed()
+                k = len(xbatch)
+                n += k
+                totals["loss"] += value * k
+                for name, v in compute_metrics(names, ybatch, logits, model.loss).items():
+                    totals[name] += v * k
+                for cb in callbacks:
+                    cb.on_batch_end(opt.iterations, {"loss": value})
+                if interrupted.is_set():
+                    return None
+        finally:
+            batches.close()  # a source's files are closed when an epoch stops early
+        if n == 0:
+            raise DataError("the batch source handed over no rows in an epoch")
         bad = _first_non_finite_param(model)
         if bad:
             raise TrainingDivergedError(f"training diverged in epoch {epoch} (step {opt.iterations}): {bad} "
@@ -236,23 +282,40 @@ class _EpochRunner:
         logs["time"] = time.perf_counter() - t0
         return logs
 
-    def _step(self, idx: np.ndarray, epoch: int, step: int, lr: float):
-        """One gradient step on the rows `idx`; returns (loss, targets, logits) of the batch."""
-        model, data = self.model, self.data
-        if self.whole:
-            xbatch, ybatch = data.X, data.y
-        else:
-            xbatch = model.ops.take_rows(data.X, idx, self.xb[:len(idx)])
-            ybatch = data.y[idx]
+    def _batches(self):
+        """(x, y, sample weights or None) of each step of an epoch: gathered from the arrays in a shuffled order,
+        or as a batch source hands them over."""
+        data, model = self.data, self.model
+        if data.source is not None:
+            for x, y in checked_batches(model, data.source, self.rng, self.bs):
+                yield x, y, None
+            return
+        n = data.n_train
+        order = self.rng.permutation(n) if self.shuffle else np.arange(n)
+        if data.rows is not None:
+            order = data.rows[order]
+        for step in range(self.steps):
+            idx = order[step * self.bs:(step + 1) * self.bs]
+            if self.whole:
+                xbatch, ybatch = data.X, data.y
+            else:
+                xbatch = model.ops.take_rows(data.X, idx, self.xb[:len(idx)])
+                ybatch = data.y[idx]
+            yield xbatch, ybatch, None if data.w is None else data.w[idx]
+
+    def _step(self, xbatch: np.ndarray, ybatch: np.ndarray, wbatch: np.ndarray | None, epoch: int, step: int,
+              lr: float):
+        """One gradient step on a batch; returns (loss, logits)."""
+        model = self.model
         if self.augment is not None:
             xbatch = self.augment(xbatch, self.rng)
         self.last_batch = xbatch
-        value, logits = model.train_step(xbatch, ybatch, None if data.w is None else data.w[idx])
+        value, logits = model.train_step(xbatch, ybatch, wbatch)
         if not math.isfinite(value):
             raise TrainingDivergedError(_divergence_message(model, xbatch, value, model.optimizer.iterations + 1,
                                                             epoch, step + 1, lr))
         model.history.batch_loss.append(value)
-        return value, ybatch, logits
+        return value, logits
 
 
 class _Fallback:
