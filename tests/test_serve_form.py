@@ -8,6 +8,10 @@ from __future__ import annotations
 import csv
 import http.client
 import json
+import os
+import signal
+import subprocess
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -333,3 +337,23 @@ def test_the_medians_and_categories_come_from_the_record_as_they_are():
     assert far.median is None
     assert d.describe() == {"name": "d", "kind": "date", "missing_seen": True, "median": "2022-01-08", "time": False}
     assert c.describe() == {"name": "c", "kind": "category", "missing_seen": False, "categories": ["b", "a"]}
+
+
+def test_the_command_serves_a_table_model_on_its_form_page(penguins_model):
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "numpynn.cli", "serve", str(penguins_model.parent), "--port", "0",
+                             "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        line = proc.stdout.readline()
+        assert "form: http://127.0.0.1:" in line and "Ctrl-C stops" in line, line + proc.stderr.read()
+        port = int(line.split("http://127.0.0.1:")[1].split("/")[0])
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        conn.request("POST", "/api/table/predict", json.dumps(_row()), {"Content-Type": "application/json"})
+        response = conn.getresponse()
+        assert response.status == 200 and json.loads(response.read())["label"] in ("Adelie", "Chinstrap", "Gentoo")
+        conn.close()
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0 and "stopped" in out and "draw page is off" not in err, err

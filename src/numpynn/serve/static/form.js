@@ -26,7 +26,10 @@ function fieldFor(column, index) {
     input = element("input", { id, type: "number", step: "any", inputmode: "decimal" });
     if (column.median !== null) input.placeholder = formatNumber(column.median);
   }
-  const hint = element("span", { class: "muted" }, column.kind === "number" ? "number" : column.kind);
+  const hint = element("span", { class: "muted" }, column.kind === "category"
+    ? `${column.categories.length} categor${column.categories.length === 1 ? "y" : "ies"}`
+    : (column.median !== null ? `median ${column.kind === "number" ? formatNumber(column.median) : column.median}`
+      : column.kind));
   return [label, input, hint];
 }
 
