@@ -62,6 +62,11 @@ def _shown(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+def _listed(names: Sequence[str], most: int = 8) -> str:
+    shown = ", ".join(repr(n[:40]) for n in names[:most])
+    return shown + (f" and {len(names) - most:,} more" if len(names) > most else "")
+
+
 def rows_of(body: Any) -> tuple[list[dict[str, Any]], bool]:
     """(the body's rows, whether it was a single object rather than a list)."""
     if isinstance(body, dict):
@@ -123,8 +128,8 @@ def frame_of(rows: list[dict[str, Any]], fields: Sequence[Field], ignored: Seque
         unknown = [k for k in row if k not in allowed]
         if unknown:
             raise ApiError(400, f"{at} names column(s) the model does not know: {_shown(unknown[:5])}"
-                                f"{' and more' if len(unknown) > 5 else ''}; its columns are {_shown(names[:8])}"
-                                f"{' ...' if len(names) > 8 else ''}")
+                                f"{' and more' if len(unknown) > 5 else ''}; its columns are {_listed(names)}"
+                                + (f" (and it ignores {_listed(ignored)})" if ignored else ""))
         absent = [n for n in names if n not in row]
         if absent:
             raise ApiError(400, f"{at} lacks column(s) {_shown(absent[:5])}{' and more' if len(absent) > 5 else ''}"
