@@ -79,12 +79,12 @@ def as_body(image: np.ndarray) -> dict[str, Any]:
     return {"width": grey.shape[1], "height": grey.shape[0], "pixels": base64.b64encode(grey.tobytes()).decode()}
 
 
-def train_table_model(csv_path, out, label: str, epochs: int = 5) -> Path:
+def train_table_model(csv_path, out, label: str, epochs: int = 5, *options: str) -> Path:
     """The model file `numpynn train` writes for a CSV (a few epochs; the serve tests need its answers, not its
-    accuracy)."""
+    accuracy); `options`: more of train's flags."""
     from numpynn.cli import main
 
     code = main(["train", "--dataset", str(csv_path), "--label-column", label, "--out", str(out), "--epochs",
-                 str(epochs), "--no-doctor", "--quiet", "--no-report"])
+                 str(epochs), "--no-doctor", "--quiet", "--no-report", *options])
     assert code == 0
     return Path(out) / "model.safetensors"

@@ -60,23 +60,24 @@ def server(penguins_model):
 
 @pytest.fixture(scope="module")
 def dated(tmp_path_factory) -> tuple[Path, Path]:
-    """A CSV with a row id (dropped), dates with times, a category and a number with missing cells, and the model
-    `numpynn train` makes of it."""
+    """A CSV with a row id (dropped), dates with times, a category and a number with missing cells, a category of 30
+    values (an Embedding's codes), and the model `numpynn train` makes of it."""
     rng = np.random.default_rng(3)
     n = 240
     x = rng.normal(size=n)
     days = rng.integers(0, 700, n)
     hours = rng.integers(0, 24, n)
     colors = np.array(["red", "green", "blue"])[rng.integers(0, 3, n)]
+    cities = [f"city {k}" for k in rng.integers(0, 30, n)]
     folder = tmp_path_factory.mktemp("dated")
-    lines = ["id,when,color,x,label"]
+    lines = ["id,when,color,city,x,label"]
     for i in range(n):
         when = np.datetime64("2021-01-01T00:00") + np.timedelta64(int(days[i]), "D") + np.timedelta64(int(hours[i]),
                                                                                                           "h")
         cell_x = "" if i % 11 == 0 else f"{x[i]:.3f}"
         color = "NA" if i % 7 == 0 else colors[i]
         label = "yes" if x[i] + (colors[i] == "red") > 0.3 else "no"
-        lines.append(f"{i},{str(when).replace('T', ' ')}:00,{color},{cell_x},{label}")
+        lines.append(f"{i},{str(when).replace('T', ' ')}:00,{color},{cities[i]},{cell_x},{label}")
     path = folder / "dated.csv"
     path.write_text("\n".join(lines) + "\n")
     return path, train_table_model(path, folder / "run", "label")
@@ -135,7 +136,8 @@ def test_dates_categories_and_dropped_columns_answer_as_predict_does(dated, tmp_
     served = load_served(model)
     assert isinstance(served, FormModel)
     fields = {c["name"]: c for c in served.info()["form"]["columns"]}
-    assert list(fields) == ["when", "color", "x"] and served.ignored == ("label", "id")  # id: an identifier
+    assert list(fields) == ["when", "color", "city", "x"] and served.ignored == ("label", "id")  # id: an identifier
+    assert len(fields["city"]["categories"]) == 30 and served.model.layers[0].describe().startswith("Embedding")
     assert fields["when"]["kind"] == "date" and fields["when"]["time"]
     assert fields["when"]["median"].startswith(("2021-", "2022-")) and len(fields["when"]["median"]) == 16
     assert fields["color"]["missing_seen"] and fields["x"]["missing_seen"]
@@ -148,19 +150,24 @@ def test_dates_categories_and_dropped_columns_answer_as_predict_does(dated, tmp_
         status, got = running.call("POST", "/api/table/predict", rows)
         assert status == 200 and got == expected and len(set(got["labels"])) == 2
         # a date alone (no time), a category in another spelling of missing, an unseen category
-        status, out = running.call("POST", "/api/table/predict", {"when": "2021-06-01", "color": "NA", "x": 0.5})
-        same = running.call("POST", "/api/table/predict", {"when": "2021-06-01T00:00", "color": None, "x": 0.5})[1]
+        row = {"when": "2021-06-01", "color": "NA", "city": "city 3", "x": 0.5}
+        status, out = running.call("POST", "/api/table/predict", row)
+        same = running.call("POST", "/api/table/predict", dict(row, when="2021-06-01T00:00", color=None))[1]
         assert status == 200 and out == same
-        assert running.call("POST", "/api/table/predict", {"when": None, "color": "purple", "x": None})[0] == 200
+        unseen = {"when": None, "color": "purple", "city": "Atlantis", "x": None}
+        assert running.call("POST", "/api/table/predict", unseen)[0] == 200
     finally:
         running.close()
 
 
-def test_a_regression_model_answers_its_values(tmp_path, capsys):
-    model = train_table_model(DATA / "diamonds-1000.csv", tmp_path / "run", "price", epochs=3)
+@pytest.mark.parametrize("loss, outputs", [((), ["price"]),
+                                           (("--loss", "quantile", "--quantiles", "0.1,0.9", "--log-target"),
+                                            ["price_q0.1", "price_q0.9"])], ids=["mse", "quantile-log"])
+def test_a_regression_model_answers_its_values(tmp_path, capsys, loss, outputs):
+    model = train_table_model(DATA / "diamonds-1000.csv", tmp_path / "run", "price", 3, *loss)
     served = load_served(model)
     form = served.info()["form"]
-    assert form["task"] == "regression" and form["outputs"] == ["price"] and served.info()["class_names"] == []
+    assert form["task"] == "regression" and form["outputs"] == outputs and served.info()["class_names"] == []
     assert {c["name"]: c["kind"] for c in form["columns"]}["cut"] == "category"
     assert "rownames" in form["ignored"]
     rows_csv = tmp_path / "rows.csv"
@@ -229,7 +236,7 @@ def test_non_finite_numbers_in_the_json_text_are_refused(server, token):
 def test_dates_that_are_not_dates_are_refused(dated, value):
     running = RunningServer(load_served(dated[1]))
     try:
-        status, out = running.call("POST", "/api/table/predict", {"when": value, "color": "red", "x": 1})
+        status, out = running.call("POST", "/api/table/predict", {"when": value, "color": "red", "city": "a", "x": 1})
         assert status == 400 and "column 'when' must be an ISO date" in out["error"], out
     finally:
         running.close()

@@ -48,6 +48,17 @@ def fields_of(record: dict[str, Any]) -> list[Field]:
     return fields
 
 
+def _value_names(model: Sequential, label: Any) -> list[str]:
+    """A regression's output names as `numpynn predict` heads its CSV: the label column, one per output, or per
+    target and quantile for a quantile loss."""
+    target, k = str(label) if isinstance(label, str) else "prediction", model.n_outputs
+    quantiles = getattr(model.loss, "quantiles", None)
+    if quantiles:
+        targets = [target] if k == len(quantiles) else [f"output_{j}" for j in range(k // len(quantiles))]
+        return [f"{t}_q{q:g}" for t in targets for q in quantiles]
+    return [target] if k == 1 else [f"output_{j}" for j in range(k)]
+
+
 class FormModel:
     """A model trained on a table, served through the form page. `predict` is safe to call from several request
     threads (prediction is reentrant: no lock)."""
@@ -67,13 +78,7 @@ class FormModel:
         if names is not None and (len(names) != k or not all(isinstance(n, str) for n in names)):
             raise ServeError(f"{k} class names expected for the model, got {list(names)[:8]!r:.200}")
         self.class_names = (list(names) if names else [str(i) for i in range(k)]) if self.classifier else []
-        # what each output is called, as `numpynn predict` heads its CSV
-        if self.classifier:
-            self.outputs = self.class_names
-        elif model.n_outputs == 1:
-            self.outputs = [str(label) if isinstance(label, str) else "prediction"]
-        else:
-            self.outputs = [f"output_{j}" for j in range(model.n_outputs)]
+        self.outputs = self.class_names if self.classifier else _value_names(model, label)
 
     @classmethod
     def load(cls, path: str | Path, class_names: tuple[str, ...] | None = None) -> FormModel:
