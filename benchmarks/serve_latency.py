@@ -1,6 +1,7 @@
 """How long `numpynn serve` takes to answer, over real HTTP on 127.0.0.1: one drawing on the draw page (and, side
-by side in the same run, the parts of it: the MNIST-style preparation and the model's forward pass), and the
-playground's training speed and state polls. Medians of repeated requests.
+by side in the same run, the parts of it: the MNIST-style preparation and the model's forward pass), one row and
+1,000 rows on the form page of a penguins model (and the parts: the cells checked into a Frame, the table's
+preparation, the forward pass), and the playground's training speed and state polls. Medians of repeated requests.
 
     python benchmarks/serve_latency.py
 """
@@ -13,13 +14,17 @@ import statistics
 import threading
 import time
 import urllib.request
+from pathlib import Path
 
 import numpy as np
 
 import numpynn as nn
 from numpynn.data import apply_preprocessing
 from numpynn.data.images import mnist_style
-from numpynn.serve import DrawModel, LabApp, make_server
+from numpynn.serve import DrawModel, FormModel, LabApp, make_server
+from numpynn.serve.rows import frame_of, rows_of
+
+PENGUINS = Path(__file__).resolve().parents[1] / "tests" / "data" / "penguins.csv"
 
 
 def _median_ms(fn, repeats: int) -> float:
@@ -29,6 +34,41 @@ def _median_ms(fn, repeats: int) -> float:
         fn()
         times.append(time.perf_counter() - t)
     return 1000 * statistics.median(times)
+
+
+def _post(url: str, body) -> dict:
+    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request) as response:
+        return json.loads(response.read())
+
+
+def form_latency() -> None:
+    """The form page's endpoint for a 15-64-3 model of the penguins table: one row, and 1,000 rows."""
+    (X, y), _, prep = nn.tables.load(PENGUINS, label_column="species")
+    model = nn.build_mlp(X.shape[1], [64], 3)
+    model.preprocessing = {**prep, "input_shape": [X.shape[1]]}
+    model.fit(X, y, epochs=5, verbose=0)
+    served = FormModel(model)
+    server = make_server(LabApp(served), port=0, quiet=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = server.url + "api/table/predict"
+    row = {"island": "Biscoe", "bill_length_mm": 47.5, "bill_depth_mm": 15.0, "flipper_length_mm": 217,
+           "body_mass_g": 5200, "sex": "male", "year": 2008}
+    rows = [dict(row, body_mass_g=3000 + i) for i in range(1000)]
+    _post(url, row)
+    one = _median_ms(lambda: _post(url, row), 50)
+    in_process = _median_ms(lambda: served.predict(row), 50)
+    many = _median_ms(lambda: _post(url, rows), 10)
+    checked = _median_ms(lambda: frame_of(rows_of(rows)[0], served.fields, served.ignored, False), 10)
+    frame = frame_of(rows, served.fields, served.ignored, False)
+    prepared = _median_ms(lambda: nn.tables.prepare(frame, served.prep), 10)
+    Xf = nn.tables.prepare(frame, served.prep)
+    forward = _median_ms(lambda: model.predict_proba(Xf), 10)
+    print(f"/api/table/predict, penguins on 15-64-3: one row {one:.1f} ms per request over HTTP (in process "
+          f"{in_process:.2f} ms); 1,000 rows {many:.1f} ms (in process: the cells checked into a Frame {checked:.1f} "
+          f"ms, prepare {prepared:.1f} ms, predict_proba {forward:.2f} ms)")
+    server.shutdown()
 
 
 def main() -> int:
@@ -73,6 +113,7 @@ def main() -> int:
     print(f"playground, spirals on 2-8-8-1 tanh, 200 points in batches of 10: {rate:.0f} epochs/s; "
           f"a state poll (40x40 boundary) {poll:.1f} ms")
     server.shutdown()
+    form_latency()
     return 0
 
 

@@ -1,4 +1,5 @@
-"""What the serve tests share: a model trained quickly on the bundled sample, a running server, drawn digits."""
+"""What the serve tests share: a model trained quickly on the bundled sample, a running server, drawn digits, a
+table model trained from its CSV."""
 
 from __future__ import annotations
 
@@ -6,12 +7,13 @@ import json
 import threading
 import urllib.error
 import urllib.request
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 import numpynn as nn
-from numpynn.serve import DrawModel, LabApp, make_server
+from numpynn.serve import DrawModel, FormModel, LabApp, make_server
 
 
 def train_digit_model(hidden: int = 64, epochs: int = 3, samples: int = 8000) -> nn.Sequential:
@@ -26,8 +28,8 @@ def train_digit_model(hidden: int = 64, epochs: int = 3, samples: int = 8000) ->
 class RunningServer:
     """A LabServer on a free port of 127.0.0.1, serving in a thread until `close`."""
 
-    def __init__(self, draw: DrawModel | None, *, quiet: bool = True) -> None:
-        self.server = make_server(LabApp(draw), "127.0.0.1", 0, quiet=quiet)
+    def __init__(self, model: DrawModel | FormModel | None, *, quiet: bool = True) -> None:
+        self.server = make_server(LabApp(model), "127.0.0.1", 0, quiet=quiet)
         self.url = self.server.url
         self.port = self.server.server_address[1]
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -75,3 +77,14 @@ def as_body(image: np.ndarray) -> dict[str, Any]:
 
     grey = np.round(image * 255).astype(np.uint8)
     return {"width": grey.shape[1], "height": grey.shape[0], "pixels": base64.b64encode(grey.tobytes()).decode()}
+
+
+def train_table_model(csv_path, out, label: str, epochs: int = 5, *options: str) -> Path:
+    """The model file `numpynn train` writes for a CSV (a few epochs; the serve tests need its answers, not its
+    accuracy); `options`: more of train's flags."""
+    from numpynn.cli import main
+
+    code = main(["train", "--dataset", str(csv_path), "--label-column", label, "--out", str(out), "--epochs",
+                 str(epochs), "--no-doctor", "--quiet", "--no-report", *options])
+    assert code == 0
+    return Path(out) / "model.safetensors"

@@ -1,8 +1,9 @@
 """The serve pages in a real headless Chromium (Debian's, driven by Playwright): draw a "1" and a "0" with pointer
-events and read the answer from the page; train XOR on the playground until the page reports 100 % accuracy; no
-console errors; a screenshot of each page (for the README's docs/images when NUMPYNN_SCREENSHOTS names that
-folder: `NUMPYNN_SCREENSHOTS=docs/images pytest tests/test_serve_browser.py`; else a temporary one, so a test run
-leaves the tracked images alone)."""
+events and read the answer from the page; train XOR on the playground until the page reports 100 % accuracy; fill
+in the form of a penguins model and read its species; names like markup shown as text; no console errors; a
+screenshot of each page (for the README's docs/images when NUMPYNN_SCREENSHOTS names that folder:
+`NUMPYNN_SCREENSHOTS=docs/images pytest tests/test_serve_browser.py`; else a temporary one, so a test run leaves
+the tracked images alone)."""
 
 from __future__ import annotations
 
@@ -13,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from numpynn.serve import DrawModel
+from numpynn.serve import DrawModel, FormModel, load_served
 
-from .serve_support import RunningServer, train_digit_model
+from .serve_support import RunningServer, train_digit_model, train_table_model
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed (the test extra has it)")
@@ -131,3 +132,108 @@ def test_playground_learns_xor_with_2_4_1_tanh(server, page, shots):
     page.wait_for_timeout(300)
     assert int(page.locator("#epoch").text_content()) == epoch
     assert page.errors == []
+
+
+@pytest.fixture(scope="module")
+def penguins(tmp_path_factory):
+    """A model trained on the Palmer penguins table written to CSV (the palmerpenguins package's, else the same
+    table from tests/data), served."""
+    folder = tmp_path_factory.mktemp("penguins")
+    try:
+        from palmerpenguins import load_penguins
+    except ImportError:
+        shutil.copy(Path(__file__).parent / "data" / "penguins.csv", folder / "penguins.csv")
+    else:
+        load_penguins().to_csv(folder / "penguins.csv", index=False)
+    served = load_served(train_table_model(folder / "penguins.csv", folder / "run", "species", epochs=10))
+    assert isinstance(served, FormModel)
+    running = RunningServer(served)
+    yield running, served
+    running.close()
+
+
+def _answered(page, count: int) -> None:
+    page.wait_for_function("n => Number(document.body.dataset.answered || 0) >= n", arg=count, timeout=15_000)
+
+
+def _shows(page, served: FormModel, row: dict) -> dict:
+    """Wait until the page shows the served model's answer for `row`; that answer."""
+    expected = served.predict(row)
+    page.wait_for_function(
+        "([label, p]) => document.getElementById('prediction').textContent === label && "
+        "document.getElementById('confidence').textContent === p",
+        arg=[expected["label"], f"probability {100 * max(expected['probabilities']):.1f} %"], timeout=15_000)
+    return expected
+
+
+def test_fill_in_a_penguin_and_read_its_species(penguins, page, shots):
+    server, served = penguins
+    page.goto(server.url + "form")
+    page.wait_for_selector("body[data-ready='1']")
+    _answered(page, 1)  # an answer for the row of missing cells, before anything is typed
+    names = ["island", "bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g", "sex", "year"]
+    assert page.locator("#fields label").all_text_contents() == names
+    assert page.locator("#column-0 option").all_text_contents() == ["(missing)", "Biscoe", "Dream", "Torgersen"]
+    assert page.locator("#column-5 option").all_text_contents() == ["(missing)", "female", "male"]
+    medians = {c["name"]: c["median"] for c in served.info()["form"]["columns"] if c["kind"] == "number"}
+    assert page.locator("#column-1").get_attribute("placeholder") == f"{medians['bill_length_mm']:.6g}"
+    assert page.locator("#column-6").get_attribute("type") == "number"
+    _shows(page, served, dict.fromkeys(names))
+
+    gentoo = {"island": "Biscoe", "bill_length_mm": 47.5, "bill_depth_mm": 15.0, "flipper_length_mm": 217,
+              "body_mass_g": 5200, "sex": "male", "year": 2008}
+    page.select_option("#column-0", "Biscoe")
+    page.locator("#column-1").press_sequentially("47.5", delay=30)  # key by key: predicted as it is typed
+    for k, name in enumerate(names[2:5], 2):
+        page.fill(f"#column-{k}", str(gentoo[name]))
+    page.select_option("#column-5", label="male")
+    page.fill("#column-6", "2008")
+    expected = _shows(page, served, gentoo)
+    assert expected["label"] == "Gentoo"
+    bars = page.locator("#bars .bar")
+    assert bars.count() == 3 and page.locator("#bars .bar.best").count() == 1
+    assert page.locator("#bars .bar .value").all_text_contents() == [f"{100 * p:.1f} %"
+                                                                      for p in expected["probabilities"]]
+    screenshot(page, shots / "serve-form.png")
+
+    adelie = {"island": "Torgersen", "bill_length_mm": 39.1, "bill_depth_mm": 18.7, "flipper_length_mm": 181,
+              "body_mass_g": 3750, "sex": "female", "year": 2007}
+    page.select_option("#column-0", "Torgersen")
+    for k, name in enumerate(names[1:5], 1):
+        page.fill(f"#column-{k}", str(adelie[name]))
+    page.select_option("#column-5", label="female")
+    page.fill("#column-6", "2007")
+    assert _shows(page, served, adelie)["label"] == "Adelie"
+    page.click("#clear")  # back to the row of missing cells
+    _shows(page, served, dict.fromkeys(names))
+    assert page.errors == []
+
+
+def test_names_like_markup_are_shown_as_text(tmp_path, page):
+    """A column named like an image tag with a handler, a category like a script: the page shows them as text and
+    makes no element of them; a date column gets a date-and-time input."""
+    name, category = '<img src=x onerror="window.pwned=1">', "</option><script>window.pwned=2</script>"
+    lines = [f'"{name.replace(chr(34), chr(34) * 2)}",kind,when,label'] + [
+        f"{i % 10},{[category, 'plain'][i % 2]},2021-0{1 + i % 9}-1{i % 10} {10 + i % 12}:30,{'ab'[(i // 3) % 2]}"
+        for i in range(80)]
+    (tmp_path / "t.csv").write_text("\n".join(lines) + "\n")
+    served = load_served(train_table_model(tmp_path / "t.csv", tmp_path / "run", "label", epochs=2))
+    running = RunningServer(served)
+    dialogs = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    try:
+        page.goto(running.url + "form")
+        page.wait_for_selector("body[data-ready='1']")
+        _answered(page, 1)
+        assert page.locator("#fields label").all_text_contents() == [name, "kind", "when"]
+        assert page.locator("#column-1 option").all_text_contents() == ["(missing)", category, "plain"]
+        assert page.locator("#fields img, #fields script, main img").count() == 0
+        assert page.locator("#column-2").get_attribute("type") == "datetime-local"
+        page.fill("#column-0", "4")
+        page.select_option("#column-1", label=category)
+        page.fill("#column-2", "2021-06-15T12:30")
+        _shows(page, served, {name: 4, "kind": category, "when": "2021-06-15T12:30"})
+        assert page.evaluate("() => window.pwned") is None and dialogs == []
+        assert page.errors == []
+    finally:
+        running.close()

@@ -1,4 +1,5 @@
-"""`numpynn serve`: the learner's lab in the browser (draw a digit for the model, the playground)."""
+"""`numpynn serve`: the learner's lab in the browser (draw a digit for the model, or fill in a row for a model of
+a table; the playground)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from pathlib import Path
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("serve", help="a local web app: draw a digit for a model, watch a network learn")
+    p = sub.add_parser("serve", help="a local web app: draw a digit or fill in a row for a model; watch a net learn")
     p.add_argument("model", type=Path, help="a model file or a run folder (its dataset names the classes)")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
     p.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 picks a free one)")
@@ -18,19 +19,20 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
     from ..errors import NumpynnError
-    from ..serve import DrawModel, LabApp, make_server
+    from ..serve import DrawModel, LabApp, load_served, make_server
 
-    if importlib.util.find_spec("PIL") is None:
-        raise NumpynnError("the draw page prepares drawings with Pillow: pip install 'numpynn[serve]'")
     if not 0 <= args.port <= 65535:
         raise NumpynnError(f"--port must be from 0 to 65535, got {args.port}")
     names = tuple(n.strip() for n in args.classes.split(",")) if args.classes else None
-    draw = DrawModel.load(args.model, names)
-    server = make_server(LabApp(draw), args.host, args.port, quiet=args.quiet)
-    print(f"numpynn serve: {draw.info()['name']} at {server.url}  (draw: {server.url}draw, "
+    served = load_served(args.model, names)
+    if isinstance(served, DrawModel) and importlib.util.find_spec("PIL") is None:
+        raise NumpynnError("the draw page prepares drawings with Pillow: pip install 'numpynn[serve]'")
+    server = make_server(LabApp(served), args.host, args.port, quiet=args.quiet)
+    page = "draw" if isinstance(served, DrawModel) else "form"
+    print(f"numpynn serve: {served.info()['name']} at {server.url}  ({page}: {server.url}{page}, "
           f"playground: {server.url}playground; Ctrl-C stops)", flush=True)
-    if not draw.drawable:
-        print(f"note: the draw page is off: {draw.reason}", file=sys.stderr, flush=True)
+    if isinstance(served, DrawModel) and not served.drawable:
+        print(f"note: the draw page is off: {served.reason}", file=sys.stderr, flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

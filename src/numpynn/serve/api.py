@@ -16,6 +16,7 @@ import numpy as np
 from ..checks import in_range
 from ..errors import NumpynnError
 from .draw import DrawModel
+from .form import FormModel
 from .playground import ACTIVATIONS, DATASETS, MAX_SESSIONS, PlaygroundSpec, Sessions, step_report
 from .validate import ApiError, check_object, get_int
 
@@ -50,10 +51,12 @@ def decode_image(body: Any) -> np.ndarray:
 
 
 class LabApp:
-    """The web app's state: the one served model and the playground sessions."""
+    """The web app's state: the one served model (of images, for the draw page, or of a table, for the form page)
+    and the playground sessions."""
 
-    def __init__(self, draw: DrawModel | None) -> None:
-        self.draw = draw
+    def __init__(self, model: DrawModel | FormModel | None) -> None:
+        self.draw = model if isinstance(model, DrawModel) else None
+        self.form = model if isinstance(model, FormModel) else None
         self.sessions = Sessions()
 
     def handle(self, method: str, path: str, query: dict[str, str], body: Any) -> tuple[int, Any]:
@@ -64,6 +67,9 @@ class LabApp:
         if path == "/api/predict":
             self._method(method, "POST")
             return 200, self.predict(body)
+        if path == "/api/table/predict":
+            self._method(method, "POST")
+            return 200, self.predict_rows(body)
         if path == "/api/train":
             self._method(method, "POST")
             session = self.sessions.create(PlaygroundSpec.from_json(body if body is not None else {}))
@@ -104,11 +110,15 @@ class LabApp:
             raise ApiError(405, f"this route takes {allowed}, got {method}")
 
     def info(self) -> dict[str, Any]:
-        return {"model": self.draw.info() if self.draw is not None else None,
+        served = self.draw if self.draw is not None else self.form
+        return {"model": served.info() if served is not None else None,
                 "playground": {"datasets": list(DATASETS), "activations": list(ACTIVATIONS),
                                "optimizers": sorted(_optimizers()), "max_sessions": MAX_SESSIONS}}
 
     def predict(self, body: Any) -> dict[str, Any]:
+        if self.form is not None:
+            raise ApiError(409, "the served model was trained on a table: POST its rows to /api/table/predict "
+                                "(the form page, /form, does)")
         if self.draw is None:
             raise ApiError(409, "no model is served; start `numpynn serve MODEL` to use the draw page")
         if not self.draw.drawable:
@@ -117,6 +127,15 @@ class LabApp:
         try:
             return self.draw.predict(image)
         except NumpynnError as exc:  # a blank canvas, most often
+            raise ApiError(422, str(exc)) from None
+
+    def predict_rows(self, body: Any) -> dict[str, Any]:
+        if self.form is None:
+            what = "a model of images: draw on /draw" if self.draw is not None else "no model"
+            raise ApiError(409, f"the form takes rows for a model trained on a table; this server serves {what}")
+        try:
+            return self.form.predict(body)
+        except NumpynnError as exc:  # rows.py checks every cell first: a refusal here is the model's own
             raise ApiError(422, str(exc)) from None
 
 

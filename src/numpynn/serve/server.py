@@ -30,10 +30,12 @@ MAX_QUERY_FIELDS = 10
 PAGES = {
     "/": ("index.html", "text/html; charset=utf-8"),
     "/draw": ("draw.html", "text/html; charset=utf-8"),
+    "/form": ("form.html", "text/html; charset=utf-8"),
     "/playground": ("playground.html", "text/html; charset=utf-8"),
     "/static/style.css": ("style.css", "text/css; charset=utf-8"),
     "/static/common.js": ("common.js", "text/javascript; charset=utf-8"),
     "/static/draw.js": ("draw.js", "text/javascript; charset=utf-8"),
+    "/static/form.js": ("form.js", "text/javascript; charset=utf-8"),
     "/static/playground.js": ("playground.js", "text/javascript; charset=utf-8"),
     "/static/icon.svg": ("icon.svg", "image/svg+xml"),
 }
