@@ -113,9 +113,9 @@ def _open(path: Path):
     return open(path, encoding="utf-8-sig", errors="replace", newline="")
 
 
-def _check_file(path: Path) -> tuple[bool, int]:
-    """Refuse what is not a regular, non-empty file of bounded lines; whether it holds a NUL byte, and a bound on
-    its longest line in bytes."""
+def _check_file(path: Path) -> tuple[bool, int, int]:
+    """Refuse what is not a regular, non-empty file of bounded lines; whether it holds a NUL byte, a bound on
+    its longest line in bytes, and a bound on its number of lines."""
     try:
         st = path.stat()
     except FileNotFoundError:
@@ -131,7 +131,7 @@ def _check_file(path: Path) -> tuple[bool, int]:
         raise DatasetError(f"cannot read {path}: {exc.strerror or exc}") from None
 
 
-def _check_lines(path: Path) -> tuple[bool, int]:
+def _check_lines(path: Path) -> tuple[bool, int, int]:
     """Refuse a line longer than MAX_LINE_BYTES before either reader holds it in memory: one pass over the bytes
     in chunks no longer than the limit, so that only a line crossing a chunk's edge can be too long. Whether the
     file holds a NUL byte, which NumPy's strings would silently drop from the end of a field, and a bound on the
@@ -153,7 +153,7 @@ def _check_lines(path: Path) -> tuple[bool, int]:
             run = run + len(chunk) if first < 0 else len(chunk) - 1 - ends.rfind(b"\n")
             line += ends.count(b"\n") - (chunk.count(b"\r\n") if has_cr else 0) - (cr and chunk.startswith(b"\n"))
             cr = chunk.endswith(b"\r")
-    return nul, longest
+    return nul, longest, line
 
 
 def _first_rows(path: Path) -> list[list[str]]:
@@ -180,7 +180,7 @@ def _is_header(first: list[str], second: list[str] | None) -> bool:
 def read_csv(path: str | os.PathLike) -> CsvTable:
     """Read a CSV file (header optional, double-quoted fields allowed) into its columns."""
     p = Path(path)
-    nul, _ = _check_file(p)
+    nul, _, _ = _check_file(p)
     try:
         rows = _first_rows(p)
     except (OSError, csv.Error) as exc:

@@ -15,6 +15,7 @@ treat the usual spellings of a missing cell as missing: empty, NA, N/A, NaN, nul
 from __future__ import annotations
 
 import csv
+import io
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -222,7 +223,6 @@ def _from_polars(df: Any, source: str) -> Frame:
 
 def _from_arrow(table: Any, source: str, rows: np.ndarray | None = None) -> Frame:
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     if isinstance(table, pa.RecordBatch):
         table = pa.Table.from_batches([table])
@@ -230,22 +230,69 @@ def _from_arrow(table: Any, source: str, rows: np.ndarray | None = None) -> Fram
     for name in list(table.column_names):
         col = table.column(0)
         table = table.remove_column(0)  # each column's Arrow memory can go once it is converted
-        t = col.type
-        if pa.types.is_dictionary(t):
-            col, t = col.cast(t.value_type), t.value_type
-        if pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t):
-            if t != pa.float32():
-                col = pc.cast(col, pa.float32())
-            values = col.to_numpy(zero_copy_only=False).astype(np.float32, copy=False)
-        elif pa.types.is_timestamp(t) or pa.types.is_date(t):
-            values = pc.cast(col, pa.timestamp("s")).to_numpy(zero_copy_only=False).astype("datetime64[s]")
-        elif pa.types.is_null(t):
-            values = np.full(len(col), np.nan, np.float32)
-        else:
-            values = _text_cells(pc.cast(col, pa.string()))
+        sink = ColumnSink(col.type, len(col))
+        for chunk in col.chunks:
+            sink.add(chunk)
+        del col
         names.append(str(name))
-        columns.append(values)
+        columns.append(sink.finish())
     return Frame(names, columns, source, rows)
+
+
+class ColumnSink:
+    """One Arrow column converted chunk by chunk into its Frame array (see the module's docstring), numbers
+    written straight into one preallocated float32 array of at most `capacity` rows: no chunk is held after it
+    is added, and nothing goes through pandas (which pyarrow's own to_numpy imports and copies through)."""
+
+    def __init__(self, arrow_type: Any, capacity: int) -> None:
+        import pyarrow as pa
+
+        t = arrow_type.value_type if pa.types.is_dictionary(arrow_type) else arrow_type
+        self.kind = "number" if (pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t)
+                                 or pa.types.is_null(t)) else \
+            "date" if (pa.types.is_timestamp(t) or pa.types.is_date(t)) else "text"
+        self.n = 0
+        self.numbers = np.empty(capacity, np.float32) if self.kind == "number" else None
+        self.parts: list[np.ndarray] = []
+
+    def add(self, chunk: Any) -> None:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        if pa.types.is_dictionary(chunk.type):
+            chunk = chunk.cast(chunk.type.value_type)
+        if self.kind == "text":
+            self.parts.append(_text_cells(pc.cast(chunk, pa.string())))
+        elif self.kind == "date":
+            seconds = pc.cast(pc.cast(chunk, pa.timestamp("s")), pa.int64())
+            self.parts.append(_plain(seconds, np.int64, np.iinfo(np.int64).min).view("datetime64[s]"))
+        else:
+            k = len(chunk)
+            if self.n + k > len(self.numbers):  # a source that grew while read: make room
+                self.numbers = np.concatenate([self.numbers[:self.n], np.empty(self.n + 2 * k, np.float32)])
+            if pa.types.is_null(chunk.type):
+                self.numbers[self.n:self.n + k] = np.nan
+            else:
+                if chunk.type != pa.float32():
+                    chunk = pc.cast(chunk, pa.float32())
+                self.numbers[self.n:self.n + k] = _plain(chunk, np.float32, np.nan)
+            self.n += k
+
+    def finish(self) -> np.ndarray:
+        if self.kind == "number":
+            return self.numbers[:self.n]
+        empty = np.empty(0, dtype=object if self.kind == "text" else "datetime64[s]")
+        return self.parts[0] if len(self.parts) == 1 else np.concatenate(self.parts) if self.parts else empty
+
+
+def _plain(chunk: Any, dtype: type, missing: Any) -> np.ndarray:
+    """A primitive Arrow array's values as a NumPy view of its buffer, `missing` where a cell is null."""
+    values = np.frombuffer(chunk.buffers()[1], dtype, len(chunk), chunk.offset * np.dtype(dtype).itemsize)
+    if chunk.null_count == 0:
+        return values
+    values = values.copy()
+    values[chunk.is_null().to_numpy(zero_copy_only=False)] = missing
+    return values
 
 
 def _text_cells(col: Any) -> np.ndarray:
@@ -258,7 +305,7 @@ def _text_cells(col: Any) -> np.ndarray:
     for chunk in (col.chunks if isinstance(col, pa.ChunkedArray) else [col]):
         encoded = pc.dictionary_encode(chunk)
         texts = text_column(encoded.dictionary.to_pylist() + [None])  # the last slot: missing cells
-        codes = encoded.indices.fill_null(len(texts) - 1).to_numpy(zero_copy_only=False)
+        codes = _plain(encoded.indices, np.dtype(f"int{encoded.indices.type.bit_width}"), len(texts) - 1)
         parts.append(texts[codes])
     if not parts:
         return np.empty(0, dtype=object)
@@ -331,7 +378,7 @@ def _header_of(path: Path, delimiter: str) -> tuple[list[str] | None, int]:
 
 
 def _read_csv_file(path: Path, delimiter: str | None) -> Frame:
-    nul, longest = _check_file(path)
+    nul, longest, lines = _check_file(path)
     delimiter = sniff_delimiter(path, delimiter)
     header, width = _header_of(path, delimiter)
     _check_names(path, header)
@@ -339,7 +386,7 @@ def _read_csv_file(path: Path, delimiter: str | None) -> Frame:
     if nul:
         _refuse_nul(path, delimiter, header)
     pa = _pyarrow()
-    frame = _read_csv_arrow(path, delimiter, names, header is not None, longest) if pa else \
+    frame = _read_csv_arrow(path, delimiter, names, header is not None, longest, lines) if pa else \
         _read_csv_python(path, delimiter, names, header is not None)
     if frame.n_rows == 0:
         raise DatasetError(f"{path}: no data rows")
@@ -357,25 +404,30 @@ def _refuse_nul(path: Path, delimiter: str, header: list[str] | None) -> None:
     raise DatasetError(f"{path}: the file holds a NUL byte: it is not a text table")
 
 
-def _read_csv_arrow(path: Path, delimiter: str, names: list[str], has_header: bool, longest: int) -> Frame:
+def _read_csv_arrow(path: Path, delimiter: str, names: list[str], has_header: bool, longest: int,
+                    lines: int) -> Frame:
     import pyarrow as pa
     import pyarrow.csv as pcsv
 
     read = pcsv.ReadOptions(column_names=names, skip_rows=1 if has_header else 0, encoding="utf8",
                             # small blocks keep the parser's memory small; a block must hold the longest line
-                            block_size=max(1 << 20, longest + 2))
+                            block_size=max(1 << 18, longest + 2))
     parse = pcsv.ParseOptions(delimiter=delimiter, ignore_empty_lines=True, newlines_in_values=False)
     convert = pcsv.ConvertOptions(null_values=list(MISSING), strings_can_be_null=True,
                                   quoted_strings_can_be_null=True, true_values=[], false_values=[])
     try:  # the types pyarrow infers from the first block; numbers are then parsed straight into float32
-        with pcsv.open_csv(path, read_options=read, parse_options=parse, convert_options=convert) as head:
-            convert.column_types = {f.name: pa.float32() for f in head.schema
-                                    if pa.types.is_integer(f.type) or pa.types.is_floating(f.type)}
+        with open(path, "rb") as f:  # the block alone: a reader opened on the file would read ahead far more
+            head = f.read(read.block_size)
+        head = head[:head.rfind(b"\n") + 1] or head
+        first = pcsv.read_csv(io.BytesIO(head), read_options=read, parse_options=parse, convert_options=convert)
+        convert.column_types = {f.name: pa.float32() for f in first.schema
+                                if pa.types.is_integer(f.type) or pa.types.is_floating(f.type)}
+        del first
     except (OSError, pa.ArrowException) as exc:
         raise DatasetError(f"{path}: not a readable table ({_arrow_message(str(exc))})") from None
     for _ in range(len(names) + 1):
         try:
-            table = pcsv.read_csv(path, read_options=read, parse_options=parse, convert_options=convert)
+            columns = _stream_csv(path, read, parse, convert, lines)
             break
         except pa.ArrowInvalid as exc:
             text = str(exc)
@@ -389,10 +441,21 @@ def _read_csv_arrow(path: Path, delimiter: str, names: list[str], has_header: bo
         except (OSError, pa.ArrowException) as exc:
             raise DatasetError(f"{path}: not a readable table ({_arrow_message(str(exc))})") from None
     # the file line of each data row, as long as no empty line or quoted line break comes before it
-    rows = np.arange(table.num_rows, dtype=np.int64) + 1 + has_header
-    held = [table]
-    del table  # _from_arrow holds the only reference, so each column's memory can go as it is converted
-    return _from_arrow(held.pop(), str(path), rows)
+    n = len(columns[0]) if columns else 0
+    return Frame(list(names), columns, str(path), np.arange(n, dtype=np.int64) + 1 + has_header)
+
+
+def _stream_csv(path: Path, read: Any, parse: Any, convert: Any, lines: int) -> list[np.ndarray]:
+    """The file's columns, block by block into arrays of at most `lines` rows: the parsed file is never held
+    whole beside them (peak memory: the columns and a few blocks)."""
+    import pyarrow.csv as pcsv
+
+    with pcsv.open_csv(path, read_options=read, parse_options=parse, convert_options=convert) as reader:
+        sinks = [ColumnSink(field.type, lines) for field in reader.schema]
+        for batch in reader:
+            for sink, col in zip(sinks, batch.columns, strict=True):
+                sink.add(col)
+    return [sink.finish() for sink in sinks]
 
 
 def _arrow_message(text: str) -> str:
