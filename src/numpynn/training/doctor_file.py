@@ -6,8 +6,9 @@
     {"divergence": {"text": "training diverged at step 7 ...", "step": 7, "layer": 2, ...}}
 
 Appending keeps the work per epoch constant however long the run. Lines are handed to the operating system
-every `flush_seconds` and when training ends or diverges (fsync'd then), so a killed run leaves every record up
-to the last second or so, and at worst a torn last line, which the reader (runfiles.read_doctor) drops.
+every `flush_seconds`, when training ends, and (fsync'd) before a divergence error goes up, so a killed
+run leaves every record up to the last second or so, and at worst a torn last line, which the reader
+(runfiles.read_doctor) drops.
 """
 
 from __future__ import annotations
@@ -61,14 +62,16 @@ class RecordsFile:
             self._io(self._f.flush)
             self._last_flush = time.monotonic()
 
-    def close(self) -> None:
-        """Flush, fsync and close (a later `open` appends)."""
+    def close(self, *, sync: bool = False) -> None:
+        """Flush (and with `sync`, fsync) and close; a later `open` appends. A process that ends keeps what was
+        flushed; fsync is for a divergence, whose error may end more than the process."""
         if self._f is None:
             return
         f, self._f = self._f, None
         try:
             self._io(f.flush)
-            self._io(lambda: os.fsync(f.fileno()))
+            if sync:
+                self._io(lambda: os.fsync(f.fileno()))
         finally:
             f.close()
 
