@@ -126,11 +126,12 @@ class Doctor(Callback):
         self._start, self._own = time.perf_counter(), 0.0
 
     def on_epoch_begin(self, epoch):
-        self._batch, self._ratios = 0, {}
+        self._batch = 0
         now = time.perf_counter()
-        self._watch = (self.budget is None or epoch in (self._first, self._last)
+        self._watch = (self.budget is None or epoch == self._first or epoch == self._last
                        or self._own <= self.budget * (now - self._start))
-        if self._watch:
+        if self._watch:  # an unmeasured epoch costs the doctor a clock reading and a few comparisons
+            self._ratios = {}
             np.copyto(self._before, self.model.flat.values)
             self._own += time.perf_counter() - now
 
@@ -138,7 +139,9 @@ class Doctor(Callback):
         # the update-to-weight ratio of two steps an epoch, the first and the middle one: a schedule's
         # last steps have a rate near zero and would hide a rate that is too high
         self._batch += 1
-        if not self._watch or (self._batch not in (1, self._mid) and self._batch + 1 != self._mid):
+        if not self._watch:
+            return
+        if self._batch != 1 and self._batch != self._mid and self._batch + 1 != self._mid:
             return
         t0 = time.perf_counter()
         if self._batch in (1, self._mid):
