@@ -87,7 +87,7 @@ def test_demo_configuration_writes_a_complete_report(tmp_path):
     assert r.returncode == 0, r.stderr
     for name in ("model.safetensors", "config.toml", "history.json", "history.csv", "metrics.json", "curves.png",
                  "confusion.png", "predictions.png", "mistakes.png", "first_layer.png", "report.html", "speed.png",
-                 "reliability.png", "saliency.png", "doctor.png", "doctor.json"):
+                 "reliability.png", "saliency.png", "doctor.png", "doctor.jsonl"):
         assert (out / name).is_file(), name
     assert check_report(out / "report.html") == 9
     assert "test accuracy" in r.stderr and str(out / "report.html") in r.stdout

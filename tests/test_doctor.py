@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
@@ -106,13 +105,13 @@ def test_a_nan_injected_at_a_known_step_and_layer_is_found(digits, tmp_path, cap
             if step == 6:  # after step 6: step 7's forward pass meets it
                 self.model.layers[2].params["W"][3, 5] = np.nan
 
-    doctor = Doctor(tmp_path / "doctor.json")
+    doctor = Doctor(tmp_path / "doctor.jsonl")
     with pytest.raises(nn.TrainingDivergedError, match="step 7"):
         train_with_doctor(X, y, callbacks=[InjectNaN()], doctor=doctor)
     d = doctor.divergence
     assert (d["step"], d["epoch"], d["batch"], d["layer"], d["tensor"], d["kind"]) == (7, 1, 7, 2, "W", "parameter")
-    saved = json.loads((tmp_path / "doctor.json").read_text())  # written before the error went up
-    assert saved["divergence"]["step"] == 7 and saved["findings"][0]["rule"] == "non_finite"
+    saved = load_doctor(tmp_path)  # written before the error went up
+    assert saved["divergence"]["step"] == 7 and saved["findings"][0].rule == "non_finite"
     assert main(["doctor", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "training diverged at step 7 (epoch 1, batch 7)" in out and "layer 2 (Dense(512→256, relu))" in out

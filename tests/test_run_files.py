@@ -18,7 +18,7 @@ from numpynn.compare import load_run, write_compare
 from numpynn.config import TrainConfig
 from numpynn.errors import NumpynnError, RunFileError
 from numpynn.run import train_run
-from numpynn.training.doctor import load_doctor
+from numpynn.training.doctor import _finite_json, load_doctor
 from tests.blocking import within
 
 pytest.importorskip("matplotlib")
@@ -45,9 +45,15 @@ def good_run(tmp_path_factory):
 
 @pytest.fixture
 def copy(good_run, tmp_path):
-    """A fresh copy of the genuine run, to be spoiled by the test."""
+    """A fresh copy of the genuine run, to be spoiled by the test; its doctor's records in the one-object
+    doctor.json that runs before doctor.jsonl wrote (the format with nested fields to spoil)."""
     def make(name: str = "bad") -> Path:
-        return Path(shutil.copytree(good_run, tmp_path / name))
+        folder = Path(shutil.copytree(good_run, tmp_path / name))
+        records, divergence = runfiles.read_doctor(folder / "doctor.jsonl")
+        (folder / "doctor.json").write_text(json.dumps(_finite_json({"records": records, "divergence": divergence}),
+                                                       indent=1))
+        (folder / "doctor.jsonl").unlink()
+        return folder
     return make
 
 

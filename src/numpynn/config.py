@@ -179,7 +179,7 @@ class TrainConfig:
                                    rule=fraction("0 = off"))
     average_start_epoch: int = setting(1, "training", "epoch from which the weights are averaged", rule=at_least(1))
     seed: int = setting(0, "training", "random seed", rule=at_least(0))
-    doctor: bool = setting(True, "training", "watch each layer and explain what goes wrong (doctor.json)")
+    doctor: bool = setting(True, "training", "watch each layer and explain what goes wrong (doctor.jsonl)")
     dtype: str = setting("float32", "training", "float32 or float64", choices=("float32", "float64"))
     precision: str = setting("float32", "training", "matrix products while training: float32, or bf16 (bfloat16 "
                              "with float32 sums, on CPUs with AMX/AVX512-BF16 and numpynn[bf16])",

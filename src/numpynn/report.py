@@ -172,7 +172,7 @@ def write_report(out: Path, config, model, rd, summary: dict[str, Any], *, proba
     """Draw the run's figures into `out` and write report.html embedding them.
 
     `proba` (n_test, classes): the model's class probabilities of rd.X_test, computed once by the run
-    (None for a regression). The doctor's section reads out/doctor.json when the run has one.
+    (None for a regression). The doctor's section reads out/doctor.jsonl (or doctor.json) when the run has one.
     """
     if getattr(rd, "task", "classification") == "regression":
         figures = {"curves": out / "curves.png", "speed": out / "speed.png"}
@@ -270,9 +270,10 @@ def _draw(out: Path, model, rd, summary: dict[str, Any], proba: np.ndarray) -> d
 
 
 def _doctor_section(out: Path, figures: dict[str, Path]) -> list[str]:
-    from .training.doctor import load_doctor
+    from .training.doctor import doctor_path, load_doctor
 
-    if not (out / "doctor.json").is_file():
+    path = doctor_path(out)
+    if path is None or not path.is_file():
         return []
     doc = load_doctor(out)
     parts = ["<h2>Training doctor</h2>"]
@@ -355,7 +356,7 @@ def _closing(config, model, glossary: bool = False) -> list[str]:
         _table(["item", "value"], [[k, v] for k, v in environment().items()] + [["seed", config.seed]]),
         *([f"<h2>Glossary</h2><dl>{terms}</dl>"] if glossary else []),
         "<p>Files in this folder: model.safetensors (weights and training state), config.toml, history.json, "
-        "history.csv, metrics.json, doctor.json and the pictures above.</p></body></html>",
+        "history.csv, metrics.json, doctor.jsonl and the pictures above.</p></body></html>",
     ]
 
 

@@ -2,7 +2,7 @@
 
 The run folder holds everything needed to understand and repeat the run:
 model.safetensors (saved after every epoch, with the training state), config.toml, history.json/.csv,
-metrics.json, the figures and report.html.
+metrics.json, doctor.jsonl, the figures and report.html.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from .mlp import build_mlp
 from .model import Sequential
 from .optim import Optimizer, build_optimizer
 from .training.callbacks import Callback, EarlyStopping, ModelCheckpoint, ReduceLROnPlateau, WeightAverage
-from .training.doctor import Doctor
+from .training.doctor import DOCTOR_FILE, Doctor
 from .training.history import History
 from .training.split import validation_rows
 
@@ -216,8 +216,8 @@ def build_callbacks(config: TrainConfig, model_path: Path, has_validation: bool)
         cbs.append(EarlyStopping(monitor=monitor, patience=config.early_stopping, restore_best_weights=True))
     if config.average_decay:
         cbs.append(WeightAverage(config.average_decay, config.average_start_epoch))
-    if config.doctor:  # writes doctor.json after every epoch and when training diverges
-        cbs.append(Doctor(model_path.parent / "doctor.json"))
+    if config.doctor:  # appends to doctor.jsonl every epoch; on disk at intervals, at the end and on divergence
+        cbs.append(Doctor(model_path.parent / DOCTOR_FILE))
     return cbs
 
 

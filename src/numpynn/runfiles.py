@@ -1,4 +1,5 @@
-"""The files of a run folder, read as a stranger's: history.json, metrics.json, doctor.json and config.toml.
+"""The files of a run folder, read as a stranger's: history.json, metrics.json, doctor.jsonl (or an older run's
+doctor.json) and config.toml.
 
 A run folder may come from anyone (a colleague's results, an archive from the web), and `numpynn compare`,
 `numpynn doctor` and the report read it. Each file is opened only if it is a regular file (a FIFO is refused,
@@ -102,16 +103,46 @@ def read_metrics(path: str | os.PathLike) -> dict[str, Any]:
 
 
 def read_doctor(path: str | os.PathLike) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
-    """(records, divergence) of a doctor.json, checked field by field; a null figure comes back as NaN.
+    """(records, divergence) of the doctor's file, checked field by field; a null figure comes back as NaN.
 
+    Either format: JSON lines (training/doctor_file.py: a header line, one record a line, a divergence line;
+    a torn last line, as a killed run leaves it, is dropped), or the one JSON object of runs before it,
+    {"records": [...], "divergence": ...}.
     A record: {"epoch": int, "loss": number, "layers": [{"layer": int, "name": str, <figure>: number, ...}]};
     the divergence: null or {"text": str, "layer": int or null, "epoch": int, "step": int, "batch": int, ...}."""
+    raw = read_bytes(path)
+    first = raw.split(b"\n", 1)[0]
+    if first.startswith(b"{") and first.rstrip().endswith(b"}") and b'"numpynn"' in first:
+        return _read_doctor_lines(path, raw)
     d = read_json(path)
     with fields_of(path):
         checks.obj(d, "the file")
         records = [_record(r, f"records[{i}]") for i, r in
                    enumerate(checks.array(d.get("records"), "records", "per-epoch records"))]
         return records, _divergence(d.get("divergence"))
+
+
+def _read_doctor_lines(path: str | os.PathLike, raw: bytes) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    from .training.doctor_file import HEADER
+
+    lines = raw.split(b"\n")
+    if lines[-1] and len(lines) > 1:  # no newline after it: cut short by a killed run, dropped
+        lines.pop()
+    records: list[dict[str, Any]] = []
+    divergence = None
+    with fields_of(path):
+        for n, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            item = checks.obj(parse_json(line, f"line {n}"), f"line {n}")
+            if n == 1:
+                if item.get("numpynn") != HEADER["numpynn"] or item.get("version") != HEADER["version"]:
+                    raise ModelFileError(f"line 1 must be the header {HEADER}, got {str(item):.200}")
+            elif "divergence" in item:
+                divergence = _divergence(item["divergence"], f"line {n}: divergence")
+            else:
+                records.append(_record(item, f"line {n}"))
+    return records, divergence
 
 
 def _record(value: Any, field: str) -> dict[str, Any]:
@@ -135,14 +166,14 @@ def _layer(value: Any, field: str) -> dict[str, Any]:
     return ly
 
 
-def _divergence(value: Any) -> dict[str, Any] | None:
+def _divergence(value: Any, field: str = "divergence") -> dict[str, Any] | None:
     if value is None:
         return None
-    div = checks.obj(value, "divergence")
-    checks.text(div.get("text"), "divergence.text")
+    div = checks.obj(value, field)
+    checks.text(div.get("text"), f"{field}.text")
     for key in ("layer", "epoch", "step", "batch"):
         if div.get(key) is not None:
-            checks.integer(div[key], f"divergence.{key}")
+            checks.integer(div[key], f"{field}.{key}")
     for key in ("layer_name", "tensor", "kind"):
-        checks.text(div.get(key), f"divergence.{key}", optional=True)
+        checks.text(div.get(key), f"{field}.{key}", optional=True)
     return div

@@ -5,24 +5,30 @@ the activation mean and std on a fixed probe batch, the fraction of dead ReLU un
 and of saturated sigmoid/tanh units; when training diverges, the first non-finite value's step, layer and
 tensor. `RULES` (data: threshold, source, remedy; see docs/doctor.md) turn the records into plain findings.
 Cost per epoch: one copy of the parameter vector, one forward pass over the probe batch and a few norms.
+With a path, each epoch's record is appended to a JSON-lines file (`RecordsFile`): the work per epoch stays the
+same however long the run (a file rewritten every epoch made a long run quadratic). Where epochs are so short
+that measuring each would cost more than `budget` of the training time (a tiny network, full-batch), the doctor
+measures the first and the last epoch and as many between as the budget allows; a divergence is always traced.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ..atomic import atomic_write_bytes
 from ..errors import NumpynnError
 from .callbacks import Callback
+from .doctor_file import RecordsFile
 
 PROBE_ROWS = 512
+BUDGET = 0.01  # the share of the training time the doctor may spend measuring
+DOCTOR_FILE = "doctor.jsonl"  # a run folder's records; runs before it wrote doctor.json, which still reads
 RELU_LIKE = ("relu",)
 SATURATING = ("sigmoid", "tanh")
 
@@ -81,12 +87,19 @@ class Finding:
 
 
 class Doctor(Callback):
-    """Watch training and explain what goes wrong. `path`: write the records there (JSON) after every epoch and
-    on divergence; `probe`: rows of X for the activation statistics (default the first 512 training rows)."""
+    """Watch training and explain what goes wrong. `path`: append the records there (JSON lines, one per epoch,
+    on disk at least every `flush_seconds` and before training ends or a divergence error goes up);
+    `probe`: rows of X for the activation statistics (default the first 512 training rows); `budget`: the share
+    of the training time it may spend measuring: an epoch is measured if the time so far allows it (always the
+    first and the last epoch of the run); None measures every epoch."""
 
     def __init__(self, path: str | os.PathLike | None = None, probe: np.ndarray | None = None,
-                 rules: tuple[Rule, ...] = RULES) -> None:
+                 rules: tuple[Rule, ...] = RULES, flush_seconds: float = 1.0, budget: float | None = BUDGET) -> None:
+        if budget is not None and not 0 < budget <= 1:
+            raise ValueError(f"budget must be in (0, 1] or None (measure every epoch), got {budget!r}")
+        self.budget = budget
         self.path = Path(path) if path is not None else None
+        self._file = RecordsFile(self.path, flush_seconds) if self.path is not None else None
         self.rules = rules
         self._probe_given = probe
         self.records: list[dict[str, Any]] = []
@@ -94,6 +107,9 @@ class Doctor(Callback):
         self._before: np.ndarray | None = None
         self._steps = self._batch = self._mid = 0
         self._ratios: dict[int, float] = {}
+        self._watch = True  # whether this epoch is measured
+        self._own = self._start = 0.0  # seconds spent measuring; when training began
+        self._first = self._last = 0
 
     # --- the callback ----------------------------------------------------------------------
     def on_train_begin(self, logs):
@@ -102,40 +118,67 @@ class Doctor(Callback):
         probe = self._probe_given if self._probe_given is not None else logs.get("X")
         self.probe = None if probe is None else np.ascontiguousarray(probe[:PROBE_ROWS], dtype=self.model.dtype)
         self._before = np.empty_like(self.model.flat.values)
+        model = self.model
+        self._slices = {i: _slices(model, i) for i in (model.layers.index(ly) for ly in model.steps if ly.params)}
+        self._first, self._last = model.epoch + 1, int(logs.get("epochs", 0))
+        if self._file is not None:
+            self._file.open()
+        self._start, self._own = time.perf_counter(), 0.0
 
     def on_epoch_begin(self, epoch):
-        self._batch, self._ratios = 0, {}
-        np.copyto(self._before, self.model.flat.values)
+        self._batch = 0
+        now = time.perf_counter()
+        self._watch = (self.budget is None or epoch == self._first or epoch == self._last
+                       or self._own <= self.budget * (now - self._start))
+        if self._watch:  # an unmeasured epoch costs the doctor a clock reading and a few comparisons
+            self._ratios = {}
+            np.copyto(self._before, self.model.flat.values)
+            self._own += time.perf_counter() - now
 
     def on_batch_end(self, step, logs):
         # the update-to-weight ratio of two steps an epoch, the first and the middle one: a schedule's
         # last steps have a rate near zero and would hide a rate that is too high
         self._batch += 1
+        if not self._watch:
+            return
+        if self._batch != 1 and self._batch != self._mid and self._batch + 1 != self._mid:
+            return
+        t0 = time.perf_counter()
         if self._batch in (1, self._mid):
             self._record_ratios()
         if self._batch + 1 == self._mid:
             np.copyto(self._before, self.model.flat.values)
+        self._own += time.perf_counter() - t0
 
     def _record_ratios(self) -> None:
-        model, before = self.model, self._before
-        for layer in model.steps:
-            if layer.params:
-                i = model.layers.index(layer)
-                w = _norm(before[s] for s in _slices(model, i))
-                d = math.sqrt(sum(float(np.sum((model.flat.values[s] - before[s]) ** 2)) for s in _slices(model, i)))
-                ratio = d / w if w > 0 else math.nan
-                self._ratios[i] = max(self._ratios.get(i, 0.0), ratio)
+        values, before = self.model.flat.values, self._before
+        for i, slices in self._slices.items():
+            w = _norm(before[s] for s in slices)
+            d = _norm(values[s] - before[s] for s in slices)
+            ratio = d / w if w > 0 else math.nan
+            self._ratios[i] = max(self._ratios.get(i, 0.0), ratio)
 
     def on_epoch_end(self, epoch, logs):
-        self.records.append({"epoch": int(epoch), "loss": float(logs.get("loss", math.nan)),
-                             "layers": self._measure()})
-        self.save()
+        if not self._watch:
+            return
+        t0 = time.perf_counter()
+        record = {"epoch": int(epoch), "loss": float(logs.get("loss", math.nan)), "layers": self._measure()}
+        self.records.append(record)
+        if self._file is not None:
+            self._file.append(_finite_json(record))
+        self._own += time.perf_counter() - t0
+
+    def on_train_end(self, logs):
+        if self._file is not None:
+            self._file.close()
 
     def on_divergence(self, info: dict[str, Any]) -> None:
         """Find the first non-finite value of the failing step: parameters and outputs layer by layer."""
         self.divergence = first_non_finite(self.model, info.get("x"), int(info.get("iterations", 0)),
                                            int(info.get("epoch", 0)), self._batch)
-        self.save()
+        if self._file is not None:  # on disk before the error goes up
+            self._file.append({"divergence": _finite_json(self.divergence)})
+            self._file.close(sync=True)
 
     # --- measuring -------------------------------------------------------------------------
     def _measure(self) -> list[dict[str, Any]]:
@@ -186,8 +229,9 @@ class Doctor(Callback):
                 "findings": [vars(f) for f in self.findings()]}
 
     def save(self) -> None:
-        if self.path is not None:
-            atomic_write_bytes(self.path, json.dumps(_finite_json(self.to_dict()), indent=1).encode())
+        """Put the records appended so far on disk now (training does it at intervals and at its end)."""
+        if self._file is not None:
+            self._file.flush()
 
     def findings(self) -> list[Finding]:
         return diagnose(self.records, self.divergence, self.rules)
@@ -292,14 +336,23 @@ def _finite_json(obj: Any) -> Any:
     return obj
 
 
+def doctor_path(run_dir: str | os.PathLike) -> Path | None:
+    """The doctor's file in a run folder: doctor.jsonl, else the doctor.json of runs before it; None if neither."""
+    for name in (DOCTOR_FILE, "doctor.json"):
+        if os.path.lexists(Path(run_dir) / name):
+            return Path(run_dir) / name
+    return None
+
+
 def load_doctor(run_dir: str | os.PathLike) -> dict[str, Any]:
-    """A run folder's doctor.json, every field checked (runfiles.read_doctor); its findings recomputed from the
-    records with today's rules. RunFileError naming the file and the field for anything else."""
+    """A run folder's doctor.jsonl (or an older run's doctor.json), every field checked (runfiles.read_doctor);
+    its findings recomputed from the records with today's rules. RunFileError naming the file and the field for
+    anything else."""
     from ..runfiles import read_doctor
 
-    path = Path(run_dir) / "doctor.json"
-    if not os.path.lexists(path):
-        raise NumpynnError(f"{run_dir}: no doctor.json (was the run trained with doctor = false, or is this not "
-                           f"a run folder?)")
+    path = doctor_path(run_dir)
+    if path is None:
+        raise NumpynnError(f"{run_dir}: no {DOCTOR_FILE} or doctor.json (was the run trained with doctor = false, "
+                           f"or is this not a run folder?)")
     records, divergence = read_doctor(path)
     return {"records": records, "divergence": divergence, "findings": diagnose(records, divergence)}
