@@ -77,12 +77,16 @@ def read_inputs(path: Path, prep: dict | None = None, n_features: int | None = N
     """Raw samples from an image (one digit), .npy, .csv or IDX file; every reader refuses a FIFO or a device
     and checks the size a header declares against the memory available before reading."""
     from ..data import read_idx
-    from ..data.images import load_digit_image
+    from ..data.images import BlankImageError, load_digit_image
     from ..data.npz import load_npy
 
     suffix = "".join(path.suffixes[-2:]).lower() if path.suffix == ".gz" else path.suffix.lower()
     if suffix in IMAGE_SUFFIXES:
-        return load_digit_image(path, invert=invert)[None]
+        try:
+            return load_digit_image(path, invert=invert)[None]
+        except BlankImageError as exc:
+            hint = "" if exc.inverted else " (dark ink on light paper? try --invert)"
+            raise DatasetError(f"{path}: {exc}{hint}") from None
     if suffix == ".npy":
         a = load_npy(path)
         if a.ndim == 0:
