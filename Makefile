@@ -21,7 +21,7 @@ system-deps:
 demo: $(VENV)/.installed
 	$(VENV)/bin/numpynn train --dataset mnist-sample --out runs/demo --force
 	@echo "next: open runs/demo/report.html; then, after 'source $(VENV)/bin/activate':"
-	@echo "  numpynn predict runs/demo/model.safetensors my-digit.png   (a photo or drawing of a digit)"
+	@echo "  numpynn predict runs/demo/model.safetensors examples/digits/   (drawn, photographed, inverted; or your own)"
 	@echo "  numpynn evaluate runs/demo/model.safetensors --data mnist-sample"
 	@echo "  numpynn train --help                                       (every setting; docs/cli.md has more)"
 

@@ -72,3 +72,27 @@ def test_compare_refuses_what_is_not_a_pair_of_run_folders(tmp_path, tiny_npz):
     with pytest.raises(NumpynnError, match=r"a/metrics.json is not valid JSON"):
         write_compare([tmp_path / "a", tmp_path / "a"], tmp_path / "c.html")
     assert not (tmp_path / "c.html").exists()
+
+
+def test_reports_name_files_by_name_never_by_this_machines_absolute_paths(tmp_path, tiny_npz, capsys):
+    import shutil
+    from pathlib import Path
+
+    penguins = shutil.copy(Path(__file__).parent / "data" / "penguins.csv", tmp_path / "penguins.csv")
+    runs = [run(tmp_path / "images", tiny_npz, "run", hidden=[8], epochs=1),
+            run(tmp_path / "table", penguins, "run", hidden=[8], epochs=1, label_column="species")]
+    out = tmp_path / "compare.html"
+    assert main(["compare", str(runs[0].report.parent), str(runs[1].report.parent), "--out", str(out)]) == 0
+    pages = {"compare.html": out.read_text()}
+    for res in runs:
+        pages[str(res.report.relative_to(tmp_path))] = res.report.read_text()
+        capsys.readouterr()
+        assert main(["doctor", str(res.report.parent)]) == 0 and main(["doctor", str(res.report.parent), "--json"]) == 0
+        pages[f"doctor of {res.report.parent.parent.name}"] = capsys.readouterr().out
+    forbidden = [str(tmp_path), str(tmp_path.resolve()), str(Path.home())]
+    for name, text in pages.items():
+        for path in forbidden:
+            assert path not in text, (name, path)
+    assert "<code>tiny.npz</code>" in pages["images/run/report.html"]
+    assert "penguins.csv" in pages["table/run/report.html"]
+    assert "<th>images/run</th><th>table/run</th>" in pages["compare.html"]  # same-named folders told apart

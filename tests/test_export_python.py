@@ -80,7 +80,7 @@ def test_run_as_a_script_it_prepares_raw_pixels_and_prints_class_names(tmp_path,
     py, npz = export_python(model, tmp_path / "predict_model.py", class_names=names)
     assert npz == tmp_path / "predict_model.npz" and np.load(npz, allow_pickle=False)["0.W"].shape == (784, 256)
     text = py.read_text()
-    assert len(text.splitlines()) < 70  # read in a minute: the forward pass, the preprocessing, the names
+    assert len(text.splitlines()) < 80  # read in a minute: the forward pass, the preprocessing, the names, argv
     for part in ("def preprocess(raw):", "def forward(x):", "def predict_proba(x):", "CLASS_NAMES = ['digit 0'"):
         assert part in text
     np.save(tmp_path / "samples.npy", raw[:40])
@@ -90,6 +90,14 @@ def test_run_as_a_script_it_prepares_raw_pixels_and_prints_class_names(tmp_path,
     assert done.returncode == 0, done.stderr
     want = model.predict(apply_preprocessing(raw[:40], model.preprocessing))
     assert done.stdout.splitlines() == [names[c] for c in want]
+    (tmp_path / "digit.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(64))
+    for args, says in (([], "usage: python predict_model.py samples.npy"),
+                       (["digit.png"], "digit.png: not a .npy file; give samples saved with np.save"),
+                       (["missing.npy"], "missing.npy: [Errno 2] No such file")):
+        run = script.replace("'samples.npy']", "".join(f"'{a}', " for a in args) + "]")
+        done = run_isolated(numpy_only, tmp_path, "-c", run)
+        assert done.returncode == 1 and done.stderr.startswith(says), done.stderr
+        assert "Traceback" not in done.stderr and "pickled" not in done.stderr
 
 
 def test_standardised_inputs_a_first_flatten_and_a_regressor(tmp_path, numpy_only):

@@ -102,8 +102,9 @@ def test_the_invert_decision_can_be_forced():
     grey = photo(Xt[0], 120 / 255, 0.1, rng).astype(np.float32) / 255
     auto, forced = mnist_style(grey), mnist_style(grey, invert=True)
     np.testing.assert_array_equal(auto, forced)
-    with pytest.raises(DatasetError, match="try --invert"):
+    with pytest.raises(DatasetError, match="the image is blank") as caught:
         mnist_style(np.full((50, 50), 0.9, np.float32) - 0.8 * (np.indices((50, 50)).sum(0) % 7 == 0), invert=False)
+    assert "--" not in str(caught.value) and not caught.value.inverted  # flags are the command line's to name
 
 
 def numpynn(*args):
@@ -209,3 +210,39 @@ def test_cli_predict_on_a_device_or_a_lying_npy_says_what_it_is(tmp_path, traine
     assert "one.npy: expected samples" in capsys.readouterr().err
     assert _main_within(20, ["predict", str(path), str(tmp_path / "digits.npy"), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["labels"] == [str(v) for v in labels[:3]]
+
+
+EXAMPLES = os.path.join(os.path.dirname(__file__), os.pardir, "examples", "digits")
+
+
+def test_the_shipped_example_digits_are_read_right_one_by_one_and_as_a_folder(trained, tmp_path):
+    model, path, _, _ = trained
+    shipped = sorted(f for f in os.listdir(EXAMPLES) if f.endswith(".png"))
+    assert [f.split("-")[0] for f in shipped] == ["drawn", "inverted", "photo"]
+    for name in shipped:  # the file's name says its digit
+        assert read_as(model, os.path.join(EXAMPLES, name)) == int(name[-5])
+    r = numpynn("predict", path, EXAMPLES, os.path.join(EXAMPLES, "drawn-7.png"))
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0] == "file,row,class,probability" and len(lines) == 1 + len(shipped) + 1
+    for line, name in zip(lines[1:], [*shipped, "drawn-7.png"], strict=True):
+        file, row, label, _ = line.split(",")
+        assert file.endswith(name) and row == "0" and label == name[-5]
+    np.save(tmp_path / "two.npy", data.load_raw("mnist-sample")[1][0][:2])
+    r = numpynn("predict", path, tmp_path / "two.npy", os.path.join(EXAMPLES, "photo-2.png"), "--json")
+    out = json.loads(r.stdout)
+    assert out["files"] == [str(tmp_path / "two.npy")] * 2 + [os.path.join(EXAMPLES, "photo-2.png")]
+    assert out["labels"][2] == "2"
+    (tmp_path / "empty").mkdir()
+    r = numpynn("predict", path, tmp_path / "empty")
+    assert r.returncode == 2 and "a folder with no images in it" in r.stderr
+    r = numpynn("predict", path, EXAMPLES, "--show", tmp_path / "seen.png")
+    assert r.returncode == 2 and "give one image file" in r.stderr
+
+
+def test_the_readme_and_the_demo_point_at_the_shipped_digits_and_say_what_each_time_counts():
+    root = os.path.join(os.path.dirname(__file__), os.pardir)
+    readme, makefile = (open(os.path.join(root, name)).read() for name in ("README.md", "Makefile"))
+    for text in (readme, makefile):
+        assert "numpynn predict runs/demo/model.safetensors examples/digits/" in text and "my-digit" not in text
+    assert "11-19 s on 2 cores for the whole command" in readme and "training time alone:" in readme

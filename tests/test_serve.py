@@ -116,6 +116,8 @@ BAD_PREDICT_BODIES = [
     ({"width": True, "height": 28, "pixels": ""}, 400, "'width' must be an integer"),
     ({"width": 28, "height": 28, "pixels": "", "colour": 1}, 400, "unknown field(s) ['colour']"),
     ({"width": 28, "height": 28, "pixels": base64.b64encode(bytes(784)).decode()}, 422, "blank"),
+    ({"width": 28, "height": 28, "pixels": base64.b64encode(bytes([255]) * 784).decode()}, 422,
+     "the drawing is blank: no digit strokes were found; draw a digit on the canvas"),  # a page, not a flag
 ]
 
 
@@ -123,7 +125,7 @@ BAD_PREDICT_BODIES = [
 def test_malformed_predict_bodies_get_a_4xx_with_a_message(server, body, status, message):
     got, out = server.call("POST", "/api/predict", body)
     assert got == status and message in out["error"], out
-
+    assert "--" not in out["error"]  # the page's user has no command line
 
 def test_bodies_that_are_not_json_are_refused(server):
     status, out = server.call("POST", "/api/predict", raw=b'{"width": 28,')
@@ -488,10 +490,11 @@ def test_dropping_a_session_does_not_hold_up_the_others(monkeypatch):
     ({"layers": [{"units": 4, "activation": "swish"}]}, "'activation' must be one of"),
     ({"layers": [{"units": 2}] * 7}, "at most 6 hidden layers"),
     ({"layers": "4,4"}, "'layers' must be a list"),
-    ({"lr": 0}, "'lr' must be a number above 0.0 to 10.0, got 0"),
+    ({"lr": 0}, "'lr' must be a number above 0 and at most 10, got 0"),
+    ({"lr": 11}, "'lr' must be a number above 0 and at most 10, got 11"),
     ({"lr": "fast"}, "'lr' must be a number"),
     ({"optimizer": "lbfgs"}, "'optimizer' must be one of"),
-    ({"noise": 2}, "'noise' must be a number from 0.0 to 0.5"),
+    ({"noise": 2}, "'noise' must be a number from 0 to 0.5, got 2"),
     ({"batch_size": 500, "samples": 100}, "'batch_size' must be an integer from 1 to 100"),
     ({"epochs": 3}, "unknown field(s) ['epochs']"),
 ])
@@ -601,3 +604,16 @@ def test_every_hidden_layer_is_shown_after_its_activation():
     x = apply_preprocessing(mnist_style(draw_zero())[None], model.preprocessing)
     W, b = model.layers[0].params["W"], model.layers[0].params["b"]
     assert np.allclose(first, np.tanh(x @ W + b)[0], atol=1e-4)
+
+
+def test_a_busy_port_says_to_choose_another_or_port_0(tmp_path, capsys):
+    from numpynn.cli import main
+
+    nn.build_mlp(784, [4], 10, seed=0).save(tmp_path / "m.safetensors")
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        assert main(["serve", str(tmp_path / "m.safetensors"), "--port", str(port), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert f"port {port} on 127.0.0.1 is in use" in err and "--port 0 for a free one" in err and "Errno" not in err

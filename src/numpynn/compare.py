@@ -15,6 +15,7 @@ from .config import ConfigError, TrainConfig
 from .errors import NumpynnError, RunFileError
 from .report import CSS, _img, recipe
 from .runfiles import MAX_SMALL_FILE_BYTES, read_bytes, read_history, read_metrics
+from .shown import sendable_config
 from .training.history import History
 
 
@@ -51,9 +52,11 @@ def write_compare(run_dirs: Sequence[str | os.PathLike], out: str | os.PathLike)
     if len(run_dirs) < 2:
         raise NumpynnError(f"compare needs at least two run folders, got {len(run_dirs)}")
     runs = [load_run(d) for d in run_dirs]
-    if len({r.name for r in runs}) < len(runs):  # two folders of the same name: tell them apart by path
+    if len({r.name for r in runs}) < len(runs):  # two folders of the same name: tell them apart by their parent
         for r, d in zip(runs, run_dirs, strict=True):
-            r.name = str(d)
+            r.name = f"{Path(os.path.abspath(d)).parent.name}/{r.name}"
+    for r, d in zip(runs, run_dirs, strict=True):  # the page is sent: no absolute path of this machine on it
+        r.config = sendable_config(r.config, d)
     from .plots import plot_compare
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -18,7 +18,7 @@ import numpy as np
 
 from . import model_file, saliency
 from .dtypes import resolve_dtype
-from .errors import NumpynnError, ShapeError
+from .errors import ArgumentError, NumpynnError, ShapeError
 from .layers import ActivationLayer, Dense, Layer, layer_from_config
 from .losses import Loss, get_loss
 from .ops import Activation, NumpyOps, get_ops
@@ -123,6 +123,26 @@ class Sequential:
     def preprocessing(self, value: dict[str, Any]) -> None:
         self._preprocessing = value
         self._forget_predictor()  # the plan carries it
+
+    @property
+    def class_names(self) -> tuple[str, ...] | None:
+        """What each class is called, output i (of a softmax; 0 and 1 of one sigmoid) naming class i; None when
+        unnamed. Kept in preprocessing["class_names"], so the model file, predict, serve and the exports use it;
+        fit sets it from labels given as names."""
+        names = self._preprocessing.get("class_names")
+        return tuple(names) if isinstance(names, list) else None
+
+    @class_names.setter
+    def class_names(self, names: Any) -> None:
+        prep = {k: v for k, v in self._preprocessing.items() if k != "class_names"}
+        if names is not None:
+            listed = None if isinstance(names, str) else [str(n) for n in names]  # a string is one name, not k
+            k = self.n_outputs if self.n_outputs > 1 else 2
+            if listed is None or len(listed) != k or len(set(listed)) != k:
+                raise ArgumentError(f"class_names must be {k} different names (one per class of this model), "
+                                    f"got {names!r:.80}")
+            prep["class_names"] = listed
+        self.preprocessing = prep
 
     @property
     def optimizer(self) -> Optimizer | None:

@@ -25,6 +25,7 @@ from .plots import (
     plot_reliability,
     plot_saliency,
 )
+from .shown import sendable_config
 from .version import __version__
 
 CSS = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
@@ -173,7 +174,10 @@ def write_report(out: Path, config, model, rd, summary: dict[str, Any], *, proba
 
     `proba` (n_test, classes): the model's class probabilities of rd.X_test, computed once by the run
     (None for a regression). The doctor's section reads out/doctor.jsonl (or doctor.json) when the run has one.
+    The page names files relative to `out` or by name (`shown.sendable_config`), never by this machine's absolute
+    paths.
     """
+    config = sendable_config(config, out)
     if getattr(rd, "task", "classification") == "regression":
         figures = {"curves": out / "curves.png", "speed": out / "speed.png"}
         plot_curves(model.history, figures["curves"])

@@ -1,6 +1,7 @@
 """The `numpynn` command. Each subcommand is one module here with `add_parser(sub)` and `run(args)`.
 
-Every user error ends with one short line on stderr and exit status 2, never a traceback.
+Every user error ends with one short line on stderr and exit status 2, never a traceback; a closed pipe ends
+a command quietly with 141 (pipes.py).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from collections.abc import Sequence
 from ..errors import NumpynnError
 from . import compare, datasets, doctor, evaluate, export, gradcheck, info, inspect, lr_find, predict, serve, train
 from .common import Parser
+from .pipes import EXIT_CLOSED_PIPE, PipeWatch, watched_output
 
 # subcommand name -> its module, in the order `numpynn --help` lists them
 COMMANDS = {"train": train, "evaluate": evaluate, "predict": predict, "info": info, "gradcheck": gradcheck,
@@ -31,11 +33,21 @@ def build_parser() -> Parser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    with watched_output() as pipe:
+        code = _run(args, pipe)
+    return EXIT_CLOSED_PIPE if pipe.closed else code
+
+
+def _run(args, pipe: PipeWatch) -> int:
     try:
         return COMMANDS[args.command].run(args)
+    except BrokenPipeError:  # written past the wrapped streams; the reader has gone: quiet, as pipes.py says
+        pipe.closed = True
+        return EXIT_CLOSED_PIPE
     except (NumpynnError, ValueError, OSError) as exc:
         print(f"numpynn: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("numpynn: interrupted", file=sys.stderr)
+        if not pipe.closed:
+            print("numpynn: interrupted", file=sys.stderr)
         return 130

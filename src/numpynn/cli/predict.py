@@ -1,7 +1,8 @@
-"""`numpynn predict`: classify one digit image, or predict the samples of a .npy, .csv or IDX file.
+"""`numpynn predict`: classify digit images, or predict the samples of .npy, .csv or IDX files.
 
 A CSV may be the very file the model was trained on: its label column (and any column the model was not
-trained on) is dropped by the names the model file records. Many samples come out as CSV, one row each.
+trained on) is dropped by the names the model file records. Many samples come out as CSV, one row each; with
+several inputs (files, or folders of images) each row also names its file.
 """
 
 from __future__ import annotations
@@ -22,9 +23,10 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp")
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("predict", help="classify an image of a digit (PNG/JPEG) or samples in .npy/.csv/IDX")
+    p = sub.add_parser("predict", help="classify images of digits (PNG/JPEG) or samples in .npy/.csv/IDX")
     p.add_argument("model", type=Path)
-    p.add_argument("input", type=Path)
+    p.add_argument("inputs", type=Path, nargs="+", metavar="input",
+                   help="files to predict, and folders: each image in a folder (e.g. examples/digits/)")
     p.add_argument("--top", type=int, default=3, help="how many classes to list for one image")
     p.add_argument("--json", action="store_true")
     p.add_argument("--out", type=Path, help="write the predictions as CSV to this file (default: stdout)")
@@ -75,12 +77,16 @@ def read_inputs(path: Path, prep: dict | None = None, n_features: int | None = N
     """Raw samples from an image (one digit), .npy, .csv or IDX file; every reader refuses a FIFO or a device
     and checks the size a header declares against the memory available before reading."""
     from ..data import read_idx
-    from ..data.images import load_digit_image
+    from ..data.images import BlankImageError, load_digit_image
     from ..data.npz import load_npy
 
     suffix = "".join(path.suffixes[-2:]).lower() if path.suffix == ".gz" else path.suffix.lower()
     if suffix in IMAGE_SUFFIXES:
-        return load_digit_image(path, invert=invert)[None]
+        try:
+            return load_digit_image(path, invert=invert)[None]
+        except BlankImageError as exc:
+            hint = "" if exc.inverted else " (dark ink on light paper? try --invert)"
+            raise DatasetError(f"{path}: {exc}{hint}") from None
     if suffix == ".npy":
         a = load_npy(path)
         if a.ndim == 0:
@@ -129,40 +135,74 @@ def _value_names(model, label: str, k: int) -> list[str]:
     return [label] if k == 1 else [f"output_{j}" for j in range(k)]
 
 
+def input_files(paths: list[Path]) -> list[Path]:
+    """The files named, a folder standing for the images in it (sorted by name, not descending further)."""
+    files: list[Path] = []
+    for path in paths:
+        if not path.is_dir():
+            files.append(path)
+            continue
+        images = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+        if not images:
+            raise NumpynnError(f"{path}: a folder with no images in it; expected PNG/JPEG files "
+                               f"({', '.join(IMAGE_SUFFIXES)})")
+        files += images
+    return files
+
+
 def run(args) -> int:
     from ..tables import prepare
 
     model = load_model(args.model)
     prep = model.preprocessing
     n_features = int(np.prod(model.input_shape)) if model.input_shape else None
-    raw = read_inputs(args.input, prep, n_features, invert=args.invert)
+    files = input_files(args.inputs)
     if args.show is not None:
-        if args.input.suffix.lower() not in IMAGE_SUFFIXES:
-            raise NumpynnError("--show writes the 28x28 image of a photo; the input is not an image")
-        from ..data.images import write_png
+        if len(files) != 1 or files[0].suffix.lower() not in IMAGE_SUFFIXES:
+            raise NumpynnError("--show writes the 28x28 image of one photo; give one image file")
+    parts, sources = [], []
+    for path in files:
+        raw = read_inputs(path, prep, n_features, invert=args.invert)
+        if args.show is not None:
+            from ..data.images import write_png
 
-        write_png(raw[0], args.show)
-    X = prepare(raw, prep)
+            write_png(raw[0], args.show)
+        parts.append(prepare(raw, prep))
+        sources += [(str(path), j) for j in range(len(parts[-1]))]
+    X = np.concatenate(parts) if len(parts) > 1 else parts[0]
+    several = len(args.inputs) > 1 or args.inputs[0].is_dir()  # rows say their file
+    named = {"files": [src for src, _ in sources]} if several else {}
     if not model.loss.is_classification:
         values = model.predict(X)
         if args.json:
-            print(json.dumps({"predictions": values.tolist()}))
+            print(json.dumps({"predictions": values.tolist(), **named}))
             return 0
         header = ["row"] + _value_names(model, str(prep.get("label_column", "prediction")), values.shape[1])
-        _emit(_table(header, ([i, *(f"{v:.7g}" for v in row)] for i, row in enumerate(values))), args.out)
+        rows = ([i, *(f"{v:.7g}" for v in row)] for i, row in enumerate(values))
+        _emit(_table(*_with_files(header, rows, sources, several)), args.out)
         return 0
     names = class_names_of(model)
     proba = model.predict_proba(X)
     pred = proba.argmax(1)
     if args.json:
         print(json.dumps({"predictions": pred.tolist(), "labels": [names[p] for p in pred],
-                          "classes": names, "probabilities": np.round(proba, 6).tolist()}))
+                          "classes": names, "probabilities": np.round(proba, 6).tolist(),
+                          **named}))
         return 0
-    if len(X) == 1 and args.out is None:
+    if len(X) == 1 and args.out is None and not several:
         print(f"class: {names[pred[0]]}   (probability {100 * proba[0, pred[0]]:.1f}%)")
         for c in np.argsort(-proba[0])[: args.top]:
             print(f"  {names[c]:>3}  {100 * proba[0, c]:6.2f}%  {'#' * int(round(40 * proba[0, c]))}")
         return 0
     rows = ([i, names[p], f"{row[p]:.6f}"] for i, (p, row) in enumerate(zip(pred, proba, strict=True)))
-    _emit(_table(["row", str(prep.get("label_column", "class")), "probability"], rows), args.out)
+    header = ["row", str(prep.get("label_column", "class")), "probability"]
+    _emit(_table(*_with_files(header, rows, sources, several)), args.out)
     return 0
+
+
+def _with_files(header: list[str], rows, sources: list[tuple[str, int]], several: bool):
+    """The CSV's header and rows, led by a "file" column when several inputs were given (the row then counts
+    within its file)."""
+    if not several:
+        return header, rows
+    return ["file", *header], ([src, j, *row[1:]] for (src, j), row in zip(sources, rows, strict=True))

@@ -21,6 +21,15 @@ from .files import open_regular
 MAX_PIXELS = 50_000_000  # a 50-megapixel photo decodes to 200 MB of RGBA; more is refused before decoding
 
 
+class BlankImageError(DatasetError):
+    """No digit strokes were found. `inverted`: whether the image had been inverted (read as dark ink on light
+    paper); the caller says what its user can change (a flag, a drawing), this module knows neither."""
+
+    def __init__(self, message: str, inverted: bool) -> None:
+        super().__init__(message)
+        self.inverted = inverted
+
+
 def _imaging():
     try:
         from PIL import Image, UnidentifiedImageError
@@ -109,14 +118,13 @@ def mnist_style(image: np.ndarray, *, invert: bool | None = None, box: int = 20,
     img = np.clip(img - paper, 0, 1)  # the paper becomes 0
     top = float(img.max(initial=0))
     if top < 0.05:
-        raise DatasetError("the image is blank: no digit strokes were found"
-                           + ("" if invert else " (dark ink on light paper? try --invert)"))
+        raise BlankImageError("the image is blank: no digit strokes were found", bool(invert))
     # the paper's grain: a few standard deviations of the border's noise (or a tenth of the ink) become 0
     grain = max(0.1, 4 * float(np.concatenate([img[0], img[-1], img[:, 0], img[:, -1]]).std()) / top)
     img = np.clip((img / top - grain) / (1 - grain), 0, 1) if grain < 0.9 else img / top
     ink = img > 0.2  # the box is drawn around the strokes, not around a stray speck of grain
     if not ink.any():
-        raise DatasetError("the image is blank: no digit strokes stand out from the paper's grain")
+        raise BlankImageError("the image is blank: no digit strokes stand out from the paper's grain", bool(invert))
     rows, cols = np.flatnonzero(ink.any(1)), np.flatnonzero(ink.any(0))
     crop = img[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
     h, w = crop.shape

@@ -108,13 +108,33 @@ def python_source(plan: Plan, weights_name: str) -> str:
         lines += [f"    {_statement(step)}"]
     lines += ["    return x", ""]
     lines += _predictors(plan)
-    read = "sys.argv[1]" if table else "np.load(sys.argv[1], allow_pickle=False)"  # a CSV file, or an .npy
-    lines += ["", 'if __name__ == "__main__":', f"    samples = preprocess({read})"]
+    if not table:
+        lines += ["", *_READ_SAMPLES]
+    read = "sys.argv[1]" if table else "read_samples(sys.argv[1])"  # a CSV file, or an .npy
+    what = "rows.csv   # a table's rows, with a header" if table else "samples.npy   # raw samples, np.save(path, X)"
+    lines += ["", 'if __name__ == "__main__":', "    if len(sys.argv) != 2:",
+              f'        sys.exit("usage: python " + Path(sys.argv[0]).name + " {what}")',
+              f"    samples = preprocess({read})"]
     if plan.is_classifier:
         lines += ["    for label in predict(samples):", "        print(CLASS_NAMES[label])"]
     else:
         lines += ["    for row in np.atleast_2d(predict(samples).T).T:", '        print(" ".join(map(str, row)))']
     return "\n".join(lines) + "\n"
+
+
+# the generated file's reader of an .npy: numpy's own errors ("pickled data") say nothing of what to give instead
+_READ_SAMPLES = [
+    "def read_samples(path):",
+    '    """Raw samples from an .npy file (np.save(path, X)); a message, not a traceback, for anything else."""',
+    "    try:",
+    '        with open(path, "rb") as f:',
+    '            if f.read(6) != b"\\x93NUMPY":',
+    '                sys.exit(f"{path}: not a .npy file; give samples saved with np.save (images: numpynn predict)")',
+    "            f.seek(0)",
+    "            return np.load(f, allow_pickle=False)",
+    "    except (OSError, ValueError) as exc:",
+    '        sys.exit(f"{path}: {exc}")',
+]
 
 
 def _docstring(plan: Plan, weights_name: str) -> list[str]:

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from ..checks import in_range
+from ..data.images import BlankImageError
 from ..errors import NumpynnError
 from .draw import DrawModel
 from .form import FormModel
@@ -126,7 +127,10 @@ class LabApp:
         image = decode_image(body)
         try:
             return self.draw.predict(image)
-        except NumpynnError as exc:  # a blank canvas, most often
+        except BlankImageError:  # what the page's user can do, not the command line's flags
+            raise ApiError(422, "the drawing is blank: no digit strokes were found; draw a digit on the canvas "
+                                "(or send an image whose strokes differ from its background)") from None
+        except NumpynnError as exc:
             raise ApiError(422, str(exc)) from None
 
     def predict_rows(self, body: Any) -> dict[str, Any]:

@@ -79,7 +79,8 @@ class DrawModel:
     @classmethod
     def load(cls, path: str | Path, class_names: tuple[str, ...] | None = None) -> DrawModel:
         src = locate_model(path)
-        return cls(Sequential.load(src.model_path), class_names or src.class_names, name=str(src.model_path))
+        model = Sequential.load(src.model_path)  # names: given, else the model file's, else its run's dataset's
+        return cls(model, class_names or model.class_names or src.class_names, name=str(src.model_path))
 
     def _check_drawable(self) -> tuple[bool, str]:
         m = self.model

@@ -123,4 +123,4 @@ def load_served(path: str | Path, class_names: tuple[str, ...] | None = None) ->
     model = Sequential.load(src.model_path)
     if isinstance((model.preprocessing or {}).get("table"), dict):
         return FormModel(model, class_names, name=str(src.model_path))
-    return DrawModel(model, class_names or src.class_names, name=str(src.model_path))
+    return DrawModel(model, class_names or model.class_names or src.class_names, name=str(src.model_path))

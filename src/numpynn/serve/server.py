@@ -8,6 +8,7 @@ No request path is ever joined to a file-system path. A client that hangs up is 
 
 from __future__ import annotations
 
+import errno
 import json
 import re
 import sys
@@ -239,5 +240,14 @@ def _query(text: str) -> dict[str, str]:
 
 
 def make_server(app: LabApp, host: str = "127.0.0.1", port: int = 8000, *, quiet: bool = False) -> LabServer:
-    """A server for `app` bound to (host, port); port 0 picks a free one. Call serve_forever() to run it."""
-    return LabServer((host, port), app, quiet=quiet)
+    """A server for `app` bound to (host, port); port 0 picks a free one. Call serve_forever() to run it.
+    A port in use is a ServeError that says how to choose another."""
+    try:
+        return LabServer((host, port), app, quiet=quiet)
+    except OSError as exc:
+        if exc.errno != errno.EADDRINUSE:
+            raise
+        from .draw import ServeError
+
+        raise ServeError(f"port {port} on {host} is in use (another numpynn serve?); choose another with "
+                         f"--port N, or --port 0 for a free one (make_server(..., port=0) from Python)") from None

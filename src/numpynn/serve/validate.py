@@ -43,8 +43,8 @@ def get_float(body: dict[str, Any], key: str, default: float | None, lo: float, 
               *, open_low: bool = False) -> float:
     value = body.get(key, default)
     if not in_range(value, lo, hi, open_lo=open_low):
-        low = f"above {lo}" if open_low else f"from {lo}"
-        raise ApiError(400, f"{key!r} must be a number {low} to {hi}, got {_shown(value)}")
+        span = f"above {lo:g} and at most {hi:g}" if open_low else f"from {lo:g} to {hi:g}"
+        raise ApiError(400, f"{key!r} must be a number {span}, got {_shown(value)}")
     return float(value)
 
 

@@ -30,7 +30,15 @@ from ..ops import training_engine
 from ..tables import embedding_spec
 from ..validation import astype_finite
 from .convert import build_network, dense_layers, network_from_weights, set_dense_weights
-from .frames import PREPROCESS, embedded_width, learn_inputs, model_preprocessing, replay_inputs, takes_table
+from .frames import (
+    PREPROCESS,
+    class_names_of,
+    embedded_width,
+    learn_inputs,
+    model_preprocessing,
+    replay_inputs,
+    takes_table,
+)
 from .lbfgs import fit_lbfgs
 from .solvers import STOCHASTIC_SOLVERS
 from .stochastic import fit_stochastic
@@ -253,9 +261,12 @@ class BaseMLP(BaseEstimator):
         return embedding_spec(prep["table"]) if prep else None
 
     def _record_inputs(self, model: Sequential) -> None:
-        """A table's preprocessing onto the model, so that its file, `numpynn predict` and the exports replay it."""
+        """A table's preprocessing onto the model, so that its file, `numpynn predict` and the exports replay it;
+        a classifier's classes_ as the model's class names, so that its file names them too."""
         if "_table_preprocessing" in self.__dict__:
             model.preprocessing = model_preprocessing(self)
+        elif (names := class_names_of(self)) is not None:
+            model.preprocessing = {**model.preprocessing, "class_names": names}
 
     def _engine(self, model: Sequential):
         """The engine of the matrix products while training: the model's own, or the bf16 one (numpynn.ops)."""

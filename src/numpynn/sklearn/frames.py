@@ -172,10 +172,20 @@ def model_preprocessing(est: Any) -> dict[str, Any]:
         prep["task"] = "regression"
         return prep
     prep["task"] = "classification"
-    k = {"binary": 2, "multiclass": est.n_outputs_}.get(binarizer.y_type_)
-    if k is not None and len(est.classes_) == k:  # single-label classes, each output (or 0/1) one of them
-        prep["class_names"] = [str(c) for c in est.classes_]
+    names = class_names_of(est)
+    if names is not None:
+        prep["class_names"] = names
     return prep
+
+
+def class_names_of(est: Any) -> list[str] | None:
+    """A fitted classifier's classes_ as text, when each output (or a single output's 0/1) is one of them;
+    None for a regressor or multi-label targets."""
+    binarizer = getattr(est, "_label_binarizer", None)
+    if binarizer is None:
+        return None
+    k = {"binary": 2, "multiclass": est.n_outputs_}.get(binarizer.y_type_)
+    return [str(c) for c in est.classes_] if k is not None and len(est.classes_) == k else None
 
 
 def embedded_width(spec: dict[str, list[int]] | None, n_inputs: int) -> int:

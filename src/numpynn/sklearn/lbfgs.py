@@ -12,6 +12,8 @@ import numpy as np
 import scipy.optimize
 from sklearn.utils.optimize import _check_optimize_result
 
+from .caller import rewarned
+
 try:  # scikit-learn >= 1.7 passes iprint the way the installed SciPy takes it
     from sklearn.utils.fixes import _get_additional_lbfgs_options_dict
 except ImportError:  # pragma: no cover - older scikit-learn
@@ -36,6 +38,6 @@ def fit_lbfgs(est, model, X, y, sample_weight) -> None:
         loss_and_grad, values.astype(np.float64), method="L-BFGS-B", jac=True,
         options={"maxfun": est.max_fun, "maxiter": est.max_iter, "gtol": est.tol,
                  **_get_additional_lbfgs_options_dict("iprint", iprint)})
-    est.n_iter_ = _check_optimize_result("lbfgs", result, est.max_iter)
+    est.n_iter_ = rewarned(_check_optimize_result, "lbfgs", result, est.max_iter)  # its warning: at the caller
     est.loss_ = float(result.fun)
     values[...] = result.x

@@ -10,7 +10,6 @@ random_state see the same batches.
 from __future__ import annotations
 
 import math
-import warnings
 
 import numpy as np
 from scipy import sparse
@@ -19,6 +18,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils import gen_batches, shuffle
 
+from .caller import warn_at_caller
 from .solvers import StochasticSolver
 
 
@@ -50,8 +50,7 @@ def fit_stochastic(est, model, X, y, sample_weight, incremental: bool) -> None:
         batch_size = min(200, n)
     else:
         if est.batch_size > n:
-            warnings.warn("Got `batch_size` less than 1 or larger than sample size. It is going to be clipped",
-                          stacklevel=3)
+            warn_at_caller("Got `batch_size` less than 1 or larger than sample size. It is going to be clipped")
         batch_size = int(np.clip(est.batch_size, 1, n))
     if not incremental or not hasattr(est, "_optimizer"):
         est._optimizer = StochasticSolver.for_estimator(est, math.ceil(n / batch_size))
@@ -91,10 +90,10 @@ def fit_stochastic(est, model, X, y, sample_weight, incremental: bool) -> None:
             if incremental:
                 break
             if est.n_iter_ == est.max_iter:
-                warnings.warn(f"Stochastic Optimizer: Maximum iterations ({est.max_iter}) reached and the "
-                              f"optimization hasn't converged yet.", ConvergenceWarning, stacklevel=3)
+                warn_at_caller(f"Stochastic Optimizer: Maximum iterations ({est.max_iter}) reached and the "
+                               f"optimization hasn't converged yet.", ConvergenceWarning)
     except KeyboardInterrupt:
-        warnings.warn("Training interrupted by user.", stacklevel=3)
+        warn_at_caller("Training interrupted by user.")
     if early_stopping:
         model.set_weights(est._best_weights)
 

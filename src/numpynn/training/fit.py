@@ -26,6 +26,7 @@ from ..optim import Adam, Optimizer, get_optimizer
 from ..validation import all_finite, check_integer, check_lengths, check_X
 from .callbacks import Callback, ProgressBar
 from .history import History
+from .labels import encode_names
 from .metrics import check_metrics_fit, compute_metrics
 from .source import BatchSource, checked_batches, is_batch_source
 from .split import validation_rows
@@ -178,7 +179,7 @@ class _TrainData:
 def _prepare_data(model, X, y, sample_weight, validation_data, validation_split) -> _TrainData:
     loss, dtype = model.loss, model.dtype
     X = check_X(X, model.input_shape, dtype)
-    y = loss.check_targets(y, model.n_outputs, dtype)
+    y = loss.check_targets(encode_names(model, y), model.n_outputs, dtype)
     check_lengths(X, y)
     w = None
     if sample_weight is not None:
@@ -203,7 +204,8 @@ def _validation_arrays(model, validation_data) -> tuple[np.ndarray, np.ndarray]:
             if isinstance(validation_data, (tuple, list)) else type(validation_data).__name__
         raise TypeError(f"validation_data must be a pair (X_val, y_val), got a {got}")
     Xv = check_X(validation_data[0], model.input_shape, model.dtype, "X_val")
-    yv = model.loss.check_targets(validation_data[1], model.n_outputs, model.dtype, "y_val")
+    yv = model.loss.check_targets(encode_names(model, validation_data[1], "y_val"), model.n_outputs, model.dtype,
+                                  "y_val")
     check_lengths(Xv, yv, "X_val", "y_val")
     return Xv, yv
 
