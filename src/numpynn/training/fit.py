@@ -41,6 +41,10 @@ def fit(model, X: Any, y: Any, *, loss: str | Loss | None = None, optimizer: str
         sample_weight: Any = None, resume: bool = False, precision: str = "float32") -> History:
     """Train `model` on (X, y) and return its History.
 
+    The History is the model's one record of all its training (model.history, saved in its file): fit again
+    and the new epochs are appended, numbered on from the last, with NaN for a figure this call does not
+    record (val_loss without validation data), so every list keeps one entry per epoch.
+
     X may instead be a batch source (numpynn.training.source: a table streamed from disk, numpynn.tables.
     open_stream) with y None: its minibatches are trained on as they come (it draws their order from `rng`);
     it takes validation_data, not validation_split, and neither sample_weight nor full-batch training.
