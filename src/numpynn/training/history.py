@@ -89,10 +89,11 @@ class History:
         return html_table(tuple(names), rows, 0, f"{n} epochs{why}")
 
     def plot(self) -> Any:
-        """The loss and accuracy curves as a matplotlib Figure (a notebook shows it; `.savefig(path)` saves it)."""
-        from ..plots import curves_figure
+        """The loss and accuracy curves on a new pyplot figure, returned: a notebook shows it (once), and
+        `plt.savefig(path)` or `fig.savefig(path)` saves it."""
+        from ..plots import pyplot_curves
 
-        return curves_figure(self)
+        return pyplot_curves(self)
 
 
 def _cell(name: str, value: float | None) -> str:
