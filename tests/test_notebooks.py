@@ -7,6 +7,7 @@ import json
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 nbformat = pytest.importorskip("nbformat", reason="nbformat is not installed (the test extra has it)")
@@ -54,6 +55,7 @@ def test_one_neuron_xor_mnist(kernel):
     assert "one neuron: 0.5" in cell_with(cells, "lonely = ").outputs[0]["text"] or \
         "one neuron: 0.75" in cell_with(cells, "lonely = ").outputs[0]["text"]
     assert "2-3-1: 1.0" in cell_with(cells, "lonely = ").outputs[0]["text"]
+    assert len(outputs_of(cell_with(cells, "history.plot()"), "image/png")) == 1  # shown once, not twice
     summary = outputs_of(cell_with(cells, "hidden  #"), "text/html")[0]["data"]["text/html"]
     assert "<table>" in summary and "Dense(2\u21923, sigmoid)" in summary
     fit_cell = cell_with(cells, "history = model.fit")
@@ -105,6 +107,67 @@ def test_history_plot_draws_both_panels(blobs, tmp_path):
     assert list(acc_ax.lines[0].get_ydata()) == pytest.approx([100 * a for a in history["accuracy"]])
     fig.savefig(tmp_path / "curves.png")
     assert (tmp_path / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_history_plot_is_pyplots_current_figure(blobs, tmp_path):
+    """`history.plot()` then `plt.savefig(path)` writes the curves (pyplot tracks the figure), not a blank page."""
+    pytest.importorskip("matplotlib")
+    import matplotlib.image
+    import matplotlib.pyplot as plt
+
+    import numpynn as nn
+
+    X, y = blobs
+    history = nn.Sequential([nn.Dense(4, 3)], seed=0).fit(X, y, epochs=3, metrics=["accuracy"], verbose=0)
+    fig = history.plot()
+    try:
+        assert plt.gcf() is fig and len(fig.axes) == 2
+        plt.savefig(tmp_path / "pyplot.png")
+        fig.savefig(tmp_path / "figure.png")
+    finally:
+        plt.close(fig)
+    by_pyplot, by_figure = (matplotlib.image.imread(tmp_path / n) for n in ("pyplot.png", "figure.png"))
+    assert by_pyplot.shape == by_figure.shape and (by_pyplot == by_figure).all()
+    assert len(np.unique(by_pyplot.reshape(-1, by_pyplot.shape[-1]), axis=0)) > 10  # lines and text, not blank
+
+
+def test_history_plot_saves_headless(tmp_path):
+    """With no display and no backend chosen, a script's `history.plot(); plt.savefig(...)` draws on Agg."""
+    pytest.importorskip("matplotlib")
+    import os
+    import subprocess
+
+    script = ("import numpy as np, numpynn as nn, matplotlib.pyplot as plt, matplotlib\n"
+              "X = np.random.default_rng(0).standard_normal((64, 3)).astype(np.float32)\n"
+              "h = nn.Sequential([nn.Dense(3, 2)], seed=0).fit(X, (X[:, 0] > 0).astype(int), epochs=2, verbose=0)\n"
+              "h.plot()\nplt.savefig('curves.png')\nprint(matplotlib.get_backend())\n")
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "MPLBACKEND")}
+    done = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().lower() == "agg"
+    assert (tmp_path / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_history_plot_shows_once_in_a_kernel(kernel, tmp_path):
+    """On the inline backend the figure is shown once (pyplot shows it; the cell's value adds nothing), and on
+    Agg, where pyplot shows nothing, the value is the PNG; plt.savefig in the cell writes the curves."""
+    book = nbformat.v4.new_notebook()
+    book.cells = [nbformat.v4.new_code_cell(src) for src in (
+        "import numpy as np, numpynn as nn, matplotlib.pyplot as plt\n"
+        "X = np.random.default_rng(0).standard_normal((64, 3)).astype(np.float32)\n"
+        "history = nn.Sequential([nn.Dense(3, 2)], seed=0).fit(X, (X[:, 0] > 0).astype(int), epochs=2, "
+        "verbose=0)",
+        "history.plot()",
+        "fig = history.plot()\nplt.savefig('saved.png')\nprint(plt.gcf() is fig)",
+        "plt.switch_backend('agg')\nhistory.plot()")]
+    nbclient.NotebookClient(book, kernel_name=kernel, timeout=120, resources={"metadata": {
+        "path": str(tmp_path)}}).execute()
+    saved = (tmp_path / "saved.png").read_bytes()
+    _, inline, savefig, agg = book.cells
+    assert len(outputs_of(inline, "image/png")) == 1
+    assert "True" in savefig.outputs[0]["text"] and saved[:8] == b"\x89PNG\r\n\x1a\n"
+    assert len(outputs_of(agg, "image/png")) == 1
 
 
 def test_progress_is_plain_lines_outside_a_notebook(blobs):

@@ -11,6 +11,7 @@ import pytest
 import numpynn as nn
 from numpynn import run as run_module
 from numpynn.cli import main
+from numpynn.config import TrainConfig
 from numpynn.training.callbacks import Callback
 
 TINY = ["--hidden", "16", "--epochs", "4", "--batch-size", "64", "--no-report", "--quiet"]
@@ -136,3 +137,41 @@ def test_ctrl_c_in_epoch_one_says_no_model_was_saved(tmp_path, tiny_npz, interru
     assert json.loads((out / "history.json").read_text())["epochs"] == {}
     assert main(["train", "--resume", str(out)]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_a_finished_run_continues_to_a_new_total_of_epochs(tmp_path, tiny_npz, capsys):
+    """--resume RUN --epochs N continues a finished run as if it had been started for N epochs (a constant rate:
+    bit for bit); N at or below the epochs done is refused, and config.toml records the new total."""
+    whole, grown = tmp_path / "whole", tmp_path / "grown"
+    flat = [*TINY[:2], "--schedule", "none", "--batch-size", "64", "--no-report", "--quiet"]
+    assert main(["train", "--dataset", str(tiny_npz), "--out", str(whole), *flat, "--epochs", "4"]) == 0
+    assert main(["train", "--dataset", str(tiny_npz), "--out", str(grown), *flat, "--epochs", "2"]) == 0
+    assert main(["train", "--resume", str(grown), "--epochs", "4", "--quiet", "--no-report"]) == 0
+    a, b = nn.load(whole / "model.safetensors"), nn.load(grown / "model.safetensors")
+    assert b.epoch == 4 and a.optimizer.iterations == b.optimizer.iterations
+    for key, w in a.get_weights().items():
+        assert w.tobytes() == b.get_weights()[key].tobytes(), key
+    assert _figures(a) == _figures(b)
+    assert TrainConfig.from_toml(grown / "config.toml").epochs == 4
+    assert json.loads((grown / "metrics.json").read_text())["epochs"] == 4
+    capsys.readouterr()
+    for too_few in ("4", "3"):
+        assert main(["train", "--resume", str(grown), "--epochs", too_few]) == 2
+        err = capsys.readouterr().err
+        assert f"has finished 4 epochs and the run asks for {too_few} in all" in err and "above 4" in err
+    assert nn.load(grown / "model.safetensors").epoch == 4  # refused before anything was touched
+    assert TrainConfig.from_toml(grown / "config.toml").epochs == 4
+
+
+def test_a_cosine_schedule_is_stretched_to_the_new_total(tmp_path, tiny_npz, capsys):
+    """A finished cosine run ends at rate 0; continued, it follows the rates a run planned that long has."""
+    whole, grown = tmp_path / "whole", tmp_path / "grown"
+    cosine = [*TINY[:2], "--schedule", "cosine", "--no-report", "--quiet"]
+    assert main(["train", "--dataset", str(tiny_npz), "--out", str(whole), *cosine, "--epochs", "4"]) == 0
+    assert main(["train", "--dataset", str(tiny_npz), "--out", str(grown), *cosine, "--epochs", "2"]) == 0
+    assert main(["train", "--resume", str(grown), "--epochs", "4", "--quiet", "--no-report"]) == 0
+    lr_whole, lr_grown = (nn.load(d / "model.safetensors").history["lr"] for d in (whole, grown))
+    assert len(lr_grown) == 4 and min(lr_grown[2:]) > 0
+    assert lr_grown[2:] == pytest.approx(lr_whole[2:], rel=1e-12)
+    assert nn.load(grown / "model.safetensors").optimizer.lr.total_steps == \
+        nn.load(whole / "model.safetensors").optimizer.lr.total_steps

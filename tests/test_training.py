@@ -53,6 +53,35 @@ def test_history_records_train_and_validation_figures(blobs):
     assert nn.History.from_dict(json.loads(h.to_json())).epochs == h.epochs
 
 
+def test_fit_twice_keeps_one_history_with_an_entry_per_epoch(blobs, tmp_path):
+    """A second fit appends to the model's History (the epochs numbered on); a figure a call did not record is
+    NaN in its epochs, so every list is as long as `loss`, the CSV's columns line up and the repr is current."""
+    X, y = blobs
+    model = nn.Sequential([nn.Dense(4, 8, "relu"), nn.Dense(8, 3)], seed=0)
+    first = model.fit(X, y, validation_split=0.2, epochs=2, metrics=["accuracy"], verbose=0)
+    second = model.fit(X, y, epochs=3, verbose=0)  # no validation this time
+    assert second is first is model.history and len(second) == 5 and second["epoch"] == [1, 2, 3, 4, 5]
+    assert {name: len(v) for name, v in second.epochs.items()} == dict.fromkeys(second.epochs, 5)
+    assert np.isfinite(second["val_loss"][:2]).all() and np.isnan(second["val_loss"][2:]).all()
+    shown = repr(second)
+    assert "5 epochs" in shown and "val_loss" not in shown and f"'loss': {round(second['loss'][-1], 5)}" in shown
+    third = model.fit(X, y, validation_data=(X[:30], y[:30]), epochs=1, verbose=0)
+    assert len(third["val_loss"]) == len(third["loss"]) == 6 and np.isfinite(third["val_loss"][-1])
+    assert f"'val_loss': {round(third['val_loss'][-1], 5)}" in repr(third)
+    header, *rows = [r.split(",") for r in third.to_csv().strip().splitlines()]
+    assert len(rows) == 6 and all(len(r) == len(header) for r in rows)
+    assert float(rows[5][header.index("val_loss")]) == third["val_loss"][-1]
+    assert np.isnan(float(rows[3][header.index("val_loss")]))
+    late = nn.Sequential([nn.Dense(4, 3)], seed=0)
+    late.fit(X, y, epochs=2, verbose=0)
+    late.fit(X, y, validation_split=0.2, epochs=1, verbose=0)  # validation first appears in epoch 3
+    assert len(late.history["val_loss"]) == 3 and np.isnan(late.history["val_loss"][:2]).all()
+    late.save(tmp_path / "late.safetensors")
+    loaded = nn.load(tmp_path / "late.safetensors").history
+    assert np.isnan(loaded["val_loss"][:2]).all() and loaded["val_loss"][2] == late.history["val_loss"][2]
+    assert "<td style=\"text-align:right\">nan</td>" not in late.history._repr_html_()
+
+
 def test_validation_split_holds_out_the_same_rows(blobs):
     X, y = blobs
     a = nn.Sequential([nn.Dense(4, 3)], seed=5)

@@ -40,3 +40,9 @@ class ExportError(NumpynnError, ValueError):
 class RunFileError(NumpynnError, ValueError):
     """A file of a run folder (history.json, metrics.json, doctor.json, config.toml) is missing, too large,
     not JSON, or holds a field of the wrong type."""
+
+
+class NotBuiltError(NumpynnError, AttributeError):
+    """A model was asked for what only its built layers have (weights, output size) before it knew its input
+    width: a first Dense(64) learns it from the data at the first fit or call. An AttributeError too, so
+    hasattr() and getattr(model, name, default) answer as for any attribute not there yet."""

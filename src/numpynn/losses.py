@@ -22,6 +22,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from . import regression_losses as R
+from .aliases import loss_name
 from .checks import in_range, lookup
 from .errors import ArgumentError, DataError, ShapeError
 from .ops import EngineSlot
@@ -286,17 +287,27 @@ REGRESSION_LOSSES = ("mse", "mae", "huber", "quantile")  # the names a run's con
 
 def get_loss(loss: str | Loss | None, n_outputs: int) -> Loss:
     """Resolve a loss: an instance, a name, or None for the default from the output size
-    (1 output -> binary cross-entropy, more -> cross-entropy)."""
-    if isinstance(loss, Loss):
-        resolved = loss
-    elif loss is None or loss == "auto":
+    (1 output -> binary cross-entropy, more -> cross-entropy). Names as Keras, PyTorch and scikit-learn write
+    them are taken in numpynn's meaning (numpynn.aliases)."""
+    resolved = make_loss(loss)
+    if resolved is None:
         resolved = BinaryCrossEntropy() if n_outputs == 1 else CrossEntropy()
-    elif isinstance(loss, dict):
-        resolved = loss_from_config(loss)
-    else:
-        resolved = lookup(LOSSES, loss, "loss", also="or a Loss instance")()
     resolved.check_outputs(n_outputs)
     return resolved
+
+
+def make_loss(loss: str | Loss | dict | None) -> Loss | None:
+    """The Loss a name, config or instance stands for, not yet fitted to an output size; None for "auto" (chosen
+    from the output size when there is one)."""
+    if isinstance(loss, Loss):
+        return loss
+    if isinstance(loss, dict):
+        return loss_from_config(loss)
+    if isinstance(loss, str):
+        loss = loss_name(loss, LOSSES)
+    if loss is None or loss == "auto":
+        return None
+    return lookup(LOSSES, loss, "loss", error=ArgumentError, also="or a Loss instance")()
 
 
 def loss_from_config(spec: dict) -> Loss:

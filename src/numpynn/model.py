@@ -18,18 +18,18 @@ import numpy as np
 
 from . import model_file, saliency
 from .dtypes import resolve_dtype
-from .errors import ArgumentError, NumpynnError, ShapeError
+from .errors import ArgumentError, NotBuiltError, NumpynnError, ShapeError
 from .layers import ActivationLayer, Dense, Layer, layer_from_config
-from .losses import Loss, get_loss
+from .losses import Loss, get_loss, make_loss
 from .ops import Activation, NumpyOps, get_ops
-from .optim import Optimizer
+from .optim import Optimizer, get_optimizer
 from .parameters import ParameterVector
 from .plan import Plan, plan_of_model
 from .summary import summary_html, summary_table
 from .training import fit as training_fit
 from .training import step as training_step
 from .training.history import History
-from .training.metrics import compute_metrics
+from .training.metrics import check_metrics_fit, compute_metrics, metric_names
 from .validation import check_batch_size, check_integer, check_X
 
 PREDICT_BATCH = 8192  # rows per forward pass in predict/evaluate: bounds memory on large inputs
@@ -42,13 +42,21 @@ class Sequential:
 
     `seed` seeds the model's Generator, which draws the initial weights, dropout masks, minibatch order and
     augmentation; `dtype` is "float32" (default) or "float64".
+
+    Also as Keras and PyTorch users write it: the layers one by one (`Sequential(Dense(784, 128), ReLU(), ...)`),
+    or none and then `add(layer)`; a first `Dense(64)` without its input width makes the model wait for the data:
+    it is built (the same weights as if the width had been written) at its first fit, prediction or call, or by
+    `build(input_shape)`. Until then, asking for its weights raises NotBuiltError.
     """
 
-    def __init__(self, layers: Sequence[Layer], *, seed: int | None = 0, dtype: str | np.dtype = "float32",
-                 input_shape: Sequence[int] | None = None) -> None:
-        layers = list(layers)
-        if not layers:
-            raise ValueError("Sequential needs at least one layer, got an empty list")
+    def __init__(self, layers: Sequence[Layer] | Layer | None = None, *more: Layer, seed: int | None = 0,
+                 dtype: str | np.dtype = "float32", input_shape: Sequence[int] | None = None) -> None:
+        if isinstance(layers, Layer):  # PyTorch's nn.Sequential(a, b, c)
+            layers = [layers, *more]
+        elif more:
+            raise TypeError(f"give the layers as one list or one by one, not a {type(layers).__name__} and then "
+                            f"{len(more)} more")
+        layers = [] if layers is None else list(layers)
         for i, layer in enumerate(layers):
             if not isinstance(layer, Layer):
                 raise TypeError(f"layer {i} must be a numpynn Layer, got {type(layer).__name__}")
@@ -64,9 +72,69 @@ class Sequential:
         self.history = History()
         self.epoch = 0  # epochs completed; resuming continues from here
         self.stop_training = False
-        self._build(tuple(check_integer(d, "input_shape", 1) for d in input_shape) if input_shape is not None else None)
+        self.built = False
+        shape = tuple(check_integer(d, "input_shape", 1) for d in input_shape) if input_shape is not None else None
+        if self._knows_its_shapes(shape):
+            self._build(shape)
 
     # --- structure ------------------------------------------------------------------------
+    def _knows_its_shapes(self, input_shape: tuple[int, ...] | None) -> bool:
+        """Whether the layers can be built now: they are there, and a Dense that takes its input width from
+        before it gets one (from input_shape, or a first layer that declares its input)."""
+        if not self.layers:
+            return False
+        first = self.layers[0]
+        declared = input_shape or getattr(first, "expected", None) or \
+            (isinstance(first, Dense) and not first.infers_width)
+        return bool(declared) or not any(isinstance(ly, Dense) and ly.infers_width for ly in self.layers)
+
+    def build(self, input_shape: Sequence[int | None]) -> None:
+        """Build the layers for inputs of `input_shape` per sample (Keras' `(None, 784)` with the batch axis
+        too), drawing the initial weights; fit, prediction and a call do it by themselves from their data."""
+        shape = tuple(input_shape)[1:] if len(input_shape) > 1 and input_shape[0] is None else tuple(input_shape)
+        shape = tuple(check_integer(d, "input_shape", 1) for d in shape)
+        if self.built:  # as Keras: building a built model changes nothing, for the shape it was built for
+            if shape != self.input_shape:
+                raise ShapeError(f"the model is built for inputs of shape {self.input_shape} per sample, got "
+                                 f"build({tuple(input_shape)})")
+            return
+        self._build(shape)
+
+    def add(self, layer: Layer) -> None:
+        """Append a layer (Keras' `model.add`); the model is built anew from its seed, so its weights are those
+        of `Sequential([...all layers...], seed=...)`. Only before training: training would be thrown away."""
+        if not isinstance(layer, Layer):
+            raise TypeError(f"add takes a numpynn Layer, got {type(layer).__name__}")
+        if self.epoch or len(self.history):
+            raise NumpynnError(f"add() builds the model's weights anew, and this model has trained {self.epoch} "
+                               f"epochs: add layers before training, or start a new Sequential")
+        shape = self.input_shape if self.built else None
+        self.layers.append(layer)
+        self.rng = np.random.default_rng(self.seed)
+        if self.built:
+            for name in _BUILT_ATTRIBUTES:
+                self.__dict__.pop(name, None)
+            self.built = False
+            self._forget_predictor()
+        if self._knows_its_shapes(shape):
+            self._build(shape)
+
+    def _build_for(self, X: Any) -> None:
+        """Build an unbuilt model for the per-sample shape of the data it is first given."""
+        if self.built:
+            return
+        if not self.layers:
+            raise NotBuiltError("the model has no layers: give them to Sequential([...]) or add them with "
+                                "model.add(layer)")
+        shape = getattr(X, "shape", None)
+        if shape is None and not hasattr(X, "batches"):  # lists of rows
+            shape = np.shape(X)
+        if shape is None or len(shape) < 2:
+            got = type(X).__name__ + ("" if shape is None else f" of shape {shape}")
+            raise NotBuiltError(f"the model takes its input width from its first data, which must be (samples, "
+                                f"features) rows; got {got}: give Sequential(input_shape=(n,)) or model.build((n,))")
+        self._build(tuple(int(d) for d in shape[1:]))
+
     def _build(self, input_shape: tuple[int, ...] | None) -> None:
         first = self.layers[0]
         if input_shape is None:
@@ -80,7 +148,34 @@ class Sequential:
             raise ShapeError(f"the last layer must output (batch, k) vectors, got per-sample shape {out}")
         self.n_outputs = out[0]
         self._index_parameters()
+        self.built = True
         self.set_loss(self._loss)
+
+    def __getattr__(self, name: str) -> Any:
+        # called only for attributes not there: those of the built layers, on a model not built yet
+        if name in _BUILT_ATTRIBUTES and not self.__dict__.get("built", True):
+            raise NotBuiltError(f"the model is not built yet (its {name} is made then): its layers learn their input "
+                                f"width from the first data (fit, predict or a call), or from "
+                                f"model.build((n_features,))")
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def compile(self, optimizer: str | Optimizer | None = None, loss: str | Loss | None = None,
+                metrics: Sequence[str] | None = None) -> None:
+        """Keras' reflex: choose the optimizer, loss and metrics that `fit(X, y)` then trains with (an argument
+        given to fit still wins). Names as Keras, PyTorch or scikit-learn write them are taken in numpynn's
+        meaning ("sparse_categorical_crossentropy" is cross_entropy; numpynn.aliases lists them all)."""
+        if optimizer is not None:
+            self.optimizer = get_optimizer(optimizer)
+        if loss is not None:
+            if self.built:
+                self.set_loss(loss)
+            else:  # checked now, fitted to the output size at the build
+                self._loss = make_loss(loss)
+        if metrics is not None:
+            names = metric_names(metrics)
+            if self._loss is not None:
+                check_metrics_fit(names, self._loss)
+            self.metrics = names
 
     def _index_parameters(self) -> None:
         """Put every parameter (and gradient) into one contiguous vector; the layers keep views into it."""
@@ -100,11 +195,16 @@ class Sequential:
         return copy.deepcopy(self)
 
     def __setstate__(self, state: dict[str, Any]) -> None:
+        state.setdefault("built", True)  # pickled by a numpynn that built every model at once
         self.__dict__.update(state)
-        self._index_parameters()
+        if self.built:
+            self._index_parameters()
 
     def set_loss(self, loss: str | Loss | None) -> Loss:
         """Choose the loss (None: from the output size) and fuse a matching output activation into it."""
+        if not self.built:  # the loss waits for the output size (compile, or fit's first step, sets it)
+            self._loss = make_loss(loss)
+            return self._loss
         self._loss = get_loss(loss, self.n_outputs)
         self.bind(self.ops)
         self._plan_steps()
@@ -266,6 +366,7 @@ class Sequential:
     def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
         """Logits (the output before any activation the loss fuses in), shape (batch, n_outputs). At prediction
         (training=False) a new array, and any number of threads may call it at once."""
+        self._build_for(x)
         if not training:
             return self.plan.logits(x)
         for layer in self.steps:
@@ -308,12 +409,19 @@ class Sequential:
             out[s:s + bs] = self.forward(X[s:s + bs])
         return out
 
+    def __call__(self, X: Any) -> np.ndarray:
+        """The logits of X (PyTorch's and Keras' `model(x)`; predict_proba gives probabilities), building the
+        model from X's shape if it is not built yet."""
+        return self.predict_logits(X)
+
     def predict_logits(self, X: Any, batch_size: int | None = None) -> np.ndarray:
+        self._build_for(X)
         return self._batched_logits(check_X(X, self.input_shape, self.dtype), batch_size)
 
     def predict_proba(self, X: Any, batch_size: int | None = None) -> np.ndarray:
         """Class probabilities (n, k); for a one-output binary model (n, 2) = [P(0), P(1)].
         With binary cross-entropy over k > 1 outputs each column is that class's own sigmoid (one-vs-rest)."""
+        self._build_for(X)
         if not self.loss.is_classification:
             raise NumpynnError(f"predict_proba needs a classification loss; this model uses {self.loss.name!r}")
         X = check_X(X, self.input_shape, self.dtype)
@@ -325,19 +433,21 @@ class Sequential:
     def predict(self, X: Any, batch_size: int | None = None) -> np.ndarray:
         """Class labels (n,) for classifiers; values (n, k) for regression (expm1 of the outputs for a loss
         with log_target; one column per quantile and target for a quantile loss)."""
+        self._build_for(X)
         logits = self._batched_logits(check_X(X, self.input_shape, self.dtype), batch_size)
         return self.plan.labels(logits) if self.loss.is_classification else self.plan.values(logits)
 
     def evaluate(self, X: Any, y: Any, metrics: Sequence[str] | None = None,
                  batch_size: int | None = None) -> dict[str, float]:
         """Loss and metrics on (X, y), e.g. {'loss': 0.21, 'accuracy': 0.94}."""
+        self._build_for(X)
         Xa = check_X(X, self.input_shape, self.dtype)
         ya = self.loss.check_targets(y, self.n_outputs, self.dtype)
         if len(Xa) != len(ya):
             raise ShapeError(f"X and y must have the same number of samples, got {len(Xa)} and {len(ya)}")
         logits = self._batched_logits(Xa, batch_size)
         loss, _ = self.loss(logits, ya)
-        names = list(metrics) if metrics is not None else (self.metrics or self._default_metrics())
+        names = metric_names(metrics) if metrics is not None else (self.metrics or self._default_metrics())
         return {"loss": loss + self.penalty(), **compute_metrics(names, ya, logits, self.loss)}
 
     def _default_metrics(self) -> list[str]:
@@ -355,7 +465,9 @@ class Sequential:
             print_fn(text)
         return text
 
-    _repr_html_ = summary_html  # the summary as an HTML table, for Jupyter
+    def _repr_html_(self) -> str | None:
+        """The summary as an HTML table, for Jupyter (an unbuilt model shows its repr)."""
+        return summary_html(self) if self.built else None
 
     def get_config(self) -> dict[str, Any]:
         return {"class": "Sequential", "dtype": self.dtype.name, "seed": self.seed,
@@ -411,6 +523,11 @@ class Sequential:
     def __repr__(self) -> str:
         inner = ", ".join(repr(ly) for ly in self.layers)
         return f"Sequential([{inner}], seed={self.seed}, dtype={self.dtype.name!r})"
+
+
+# what only a built model has (set by _build); asked of an unbuilt one, they raise NotBuiltError
+_BUILT_ATTRIBUTES = frozenset({"flat", "n_outputs", "steps", "input_shape", "_first_step", "_penalised",
+                               "_gradient_lock"})
 
 
 def _activation_of(layer: Layer) -> Activation | None:

@@ -1,7 +1,8 @@
 """Figures of a run: learning curves, confusion matrix, answers on test images, first-layer weights; and a look
 at the data: a grid of images with labels (and predictions), one image with its pixel values.
 
-matplotlib (the `plots` extra) is imported only when a figure is drawn, with the non-interactive Agg backend.
+matplotlib (the `plots` extra) is imported only when a figure is drawn: with the non-interactive Agg backend for
+the figures written to files; `history.plot()` draws with pyplot on the backend the user has.
 """
 
 from __future__ import annotations
@@ -106,16 +107,18 @@ def save_pixels(path: str | os.PathLike, image: np.ndarray, *, label: str | None
     plt.close(fig)
 
 
-def curves_figure(history: Any) -> Figure:
-    """Loss (per batch, light, and per epoch) and accuracy per epoch, training and validation, of a History.
+CURVES_SIZE = (10, 3.8)  # inches
 
-    A Figure of its own (not pyplot's), so a notebook shows it once, as the value of `history.plot()`."""
+
+def curves_figure(history: Any, fig: Figure | None = None) -> Figure:
+    """Loss (per batch, light, and per epoch) and accuracy per epoch, training and validation, of a History,
+    drawn on `fig` or on a Figure of its own (not pyplot's: a run's files leave no figure open)."""
     try:
         from matplotlib.figure import Figure
         from matplotlib.ticker import MaxNLocator
     except ImportError:
         raise NumpynnError("drawing the curves needs matplotlib: pip install 'numpynn[plots]'") from None
-    fig = Figure(figsize=(10, 3.8))
+    fig = Figure(figsize=CURVES_SIZE) if fig is None else fig
     ax_loss, ax_acc = fig.subplots(1, 2)
     epochs = np.asarray(history.epochs.get("epoch", []))
     if history.batch_loss and len(epochs):
@@ -138,6 +141,19 @@ def curves_figure(history: Any) -> Figure:
             ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
+
+
+def pyplot_curves(history: Any) -> Figure:
+    """The curves of `curves_figure` on a new pyplot figure, which becomes the current one: `plt.savefig` and
+    `plt.show` then act on it, and a notebook shows it once. pyplot keeps the backend the user has (Agg where
+    no display is); closing the figure is the caller's, as for any pyplot figure."""
+    try:
+        import matplotlib.pyplot as plt
+
+        from .pyplot_figure import PyplotFigure
+    except ImportError:
+        raise NumpynnError("drawing the curves needs matplotlib: pip install 'numpynn[plots]'") from None
+    return curves_figure(history, plt.figure(figsize=CURVES_SIZE, FigureClass=PyplotFigure))
 
 
 def plot_curves(history: Any, path: str | os.PathLike) -> None:

@@ -27,7 +27,7 @@ from .evaluation import classifier_outputs, evaluate_classifier, evaluate_regres
 from .losses import REGRESSION_LOSSES, CrossEntropy, Huber, Loss, Quantile, get_loss
 from .mlp import build_mlp
 from .model import Sequential
-from .optim import Optimizer, build_optimizer
+from .optim import CosineDecay, OneCycle, Optimizer, build_optimizer
 from .training.callbacks import Callback, EarlyStopping, ModelCheckpoint, ReduceLROnPlateau, WeightAverage
 from .training.doctor import DOCTOR_FILE, Doctor
 from .training.history import History
@@ -236,17 +236,24 @@ def train_run(config: TrainConfig, out_dir: str | Path, *, log=print, verbose: i
     """Train as `config` says and write the run folder; returns the model and its test figures.
 
     resume=True continues the run in `out_dir` from its model.safetensors exactly as the uninterrupted run
-    would have gone on (`config` must be the run's config.toml). After Ctrl-C or divergence every figure in the
-    folder describes the model file it holds."""
+    would have gone on (`config` must be the run's config.toml). Its `epochs` may be raised to continue a
+    finished run: a schedule of the run's length (cosine, one_cycle) is then stretched to the new total, and
+    config.toml records it. After Ctrl-C or divergence every figure in the folder describes the model file it
+    holds."""
     if report and importlib.util.find_spec("matplotlib") is None:
         log("matplotlib is not installed: training without the figures and report.html "
             "(pip install 'numpynn[plots]' to get them)")
         report = False
     out = Path(out_dir)
     plan = _plan(config, out, resume, log)  # everything is checked before the run folder is written to
-    if not resume:  # written once the run is known to start: a refused run leaves the folder as it was
-        atomic_write_bytes(out / "config.toml", config.to_toml().encode())
+    # written once the run is known to start: a refused run leaves the folder as it was (a resumed run's, when
+    # it was given a new total of epochs)
+    written = out / "config.toml"
+    if not resume or not written.is_file() or TrainConfig.from_toml(written) != config:
+        atomic_write_bytes(written, config.to_toml().encode())
     rd, n_val = plan.data, plan.n_val
+    if resume:
+        log(f"continuing {out} from epoch {plan.model.epoch} to {config.epochs}")
     log(f"training on {config.dataset}: {rd.n_train - n_val:,} train, {n_val:,} validation, "
         f"{len(rd.X_test):,} test samples; {plan.model.n_params():,} parameters")
     model, history, seconds = _fit(plan, config, resume, verbose)
@@ -304,6 +311,8 @@ def _plan(config: TrainConfig, out: Path, resume: bool, log) -> _RunPlan:
     n_fit = rd.n_train - n_val
     steps = math.ceil(n_fit / min(config.batch_size or n_fit, n_fit))
     optimizer = None if resume else optimizer_for(config, steps)  # resumed: the file's, with its state
+    if resume:
+        stretch_schedule(model.optimizer, optimizer_for(config, steps))
     augment = None
     if config.augment and rd.image_shape is not None and len(rd.image_shape) == 2:
         augment = datasets.Augmenter(rd.image_shape, config.shift, config.rotate, config.elastic,
@@ -385,8 +394,20 @@ def resumable_model(path: Path, fresh: Sequential, config: TrainConfig) -> Seque
         raise ConfigError(f"cannot resume: {path} is not the model (with its training state) that "
                           f"{path.parent / 'config.toml'} describes")
     if model.epoch >= config.epochs:
-        raise ConfigError(f"nothing to resume: {path} has finished all {config.epochs} epochs of the run")
+        raise ConfigError(f"nothing to resume: {path} has finished {model.epoch} epochs and the run asks for "
+                          f"{config.epochs} in all; to train it longer give a new total above {model.epoch}: "
+                          f"numpynn train --resume {path.parent} --epochs N")
     return model
+
+
+def stretch_schedule(optimizer: Optimizer, planned: Optimizer) -> None:
+    """Give a resumed optimizer the schedule of the run's (new) length, when its schedule depends on the length
+    (cosine, one_cycle): a finished run continued for more epochs goes on as a run planned that long would,
+    rather than at the rate its old schedule ended at (0 for cosine). An interrupted run's length is unchanged,
+    so its schedule is kept as it was."""
+    old, new = optimizer.lr, planned.lr
+    if isinstance(old, CosineDecay | OneCycle) and type(new) is type(old) and new.total_steps != old.total_steps:
+        optimizer.lr = new
 
 
 def _what_the_file_holds(path: Path) -> str:

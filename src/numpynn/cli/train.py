@@ -19,7 +19,8 @@ def add_parser(sub) -> None:
     p.add_argument("--config", type=Path, help="a TOML file (e.g. a run's config.toml); flags override it")
     p.add_argument("--out", type=Path, help="run folder (default runs/<dataset>-<time>); must be new or empty")
     p.add_argument("--resume", type=Path, metavar="RUN_DIR",
-                   help="continue an interrupted run exactly, as its config.toml says (no other settings)")
+                   help="continue a run as its config.toml says: an interrupted one exactly, or (with --epochs N, "
+                        "the new total) a finished one for more epochs; no other settings")
     p.add_argument("--force", action="store_true", help="reuse a non-empty --out, replacing the run in it")
     p.add_argument("--quiet", action="store_true", help="no per-epoch output")
     p.add_argument("--plain", action="store_true", help="plain lines instead of progress bars")
@@ -46,19 +47,21 @@ def run(args) -> int:
 
 
 def _resumed_config(args, overrides: dict) -> TrainConfig:
-    """The config of the run folder being resumed; settings cannot change mid-run (the result would match
-    neither run)."""
+    """The config of the run folder being resumed, with --epochs (the new total) if given; other settings cannot
+    change mid-run (the result would match neither run)."""
+    epochs = overrides.pop("epochs", None)
     given = [f"--{k.replace('_', '-')}" for k in overrides] + (["--config"] if args.config else []) + \
         (["--out"] if args.out else []) + (["--force"] if args.force else [])
     if given:
         raise ConfigError(f"--resume continues a run with its own config.toml; it takes no {', '.join(given)} "
-                          f"(start a new run with --out to change settings)")
+                          f"(only --epochs, the new total; start a new run with --out to change settings)")
     folder = args.resume
     if not folder.is_dir():
         raise ConfigError(f"cannot resume {str(folder)!r}: not a run folder")
     if not (folder / "config.toml").is_file():
         raise ConfigError(f"cannot resume {str(folder)!r}: it has no config.toml")
-    return TrainConfig.from_toml(folder / "config.toml")
+    # the run checks the new total against the epochs the folder's model has done (run.resumable_model)
+    return TrainConfig.from_toml(folder / "config.toml", None if epochs is None else {"epochs": epochs})
 
 
 def _claim(out: Path, force: bool) -> None:

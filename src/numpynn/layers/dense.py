@@ -17,6 +17,8 @@ class Dense(Layer):
     """Affine map with an optional fused activation and optional L1/L2 weight penalties.
 
     Shapes: x (batch, in_features) -> y (batch, out_features).
+    `Dense(64)` or `Dense(64, "relu")` (Keras' way, PyTorch's LazyLinear) gives the output width only: the input
+    width is taken from the layer before it, or from the data when the model is built at its first fit/call.
     `activation` fuses an elementwise activation in place (no extra layer, no extra copy);
     `init` is an initializer name ("auto" picks He for ReLU-like activations, Glorot otherwise);
     `l1`/`l2` add l1*sum|W| + l2*sum(W^2) to the loss.
@@ -24,17 +26,23 @@ class Dense(Layer):
 
     trainable_params = ("W", "b")
 
-    def __init__(self, in_features: int, out_features: int, activation: str | None = None, *,
-                 init: str = "auto", bias_init: str = "zeros", l1: float = 0.0, l2: float = 0.0) -> None:
+    def __init__(self, in_features: int | None, out_features: int | str | None = None, activation: str | None = None,
+                 *, init: str = "auto", bias_init: str = "zeros", l1: float = 0.0, l2: float = 0.0) -> None:
         super().__init__()
+        if isinstance(out_features, str) and activation is None:  # Dense(64, "relu")
+            out_features, activation = None, out_features
+        if out_features is None:  # Dense(64): the one width given is the output's
+            in_features, out_features = None, in_features
+        self.infers_width = in_features is None
         for name, v in (("in_features", in_features), ("out_features", out_features)):
-            if not in_range(v, 1, integer=True):
+            if not in_range(v, 1, integer=True) and not (name == "in_features" and v is None):
                 raise ValueError(f"Dense {name} must be a positive integer, got {v!r}")
         if not all(in_range(v, 0) for v in (l1, l2)):
             raise ValueError(f"Dense penalties l1 and l2 must be finite numbers >= 0, got l1={l1!r}, l2={l2!r}")
         if bias_init not in BIAS_INITIALIZERS:
             raise ValueError(f"Dense bias_init must be one of {BIAS_INITIALIZERS}, got {bias_init!r}")
-        self.in_features, self.out_features = int(in_features), int(out_features)
+        self.in_features = None if in_features is None else int(in_features)  # known at build when inferred
+        self.out_features = int(out_features)
         self.activation = None if activation in (None, "identity", "linear") else activation
         self.init = init if init != "auto" else auto_initializer(self.activation)
         get_initializer(self.init)  # fail now, not at build
@@ -50,7 +58,13 @@ class Dense(Layer):
         return {"W": (self.in_features, self.out_features), "b": (self.out_features,)}
 
     def build(self, input_shape, *, dtype, rng) -> Shape:
-        if input_shape is not None and tuple(input_shape) != (self.in_features,):
+        if self.infers_width:
+            if input_shape is None or len(input_shape) != 1:
+                raise ShapeError(f"Dense(?\u2192{self.out_features}) takes its input width from the layer before it "
+                                 f"or from the data, and got per-sample shape {input_shape}: give it as "
+                                 f"Dense(in, {self.out_features}) or the model input_shape=(n,)")
+            self.in_features = int(input_shape[0])
+        elif input_shape is not None and tuple(input_shape) != (self.in_features,):
             raise ShapeError(f"{self.describe()} cannot follow a layer whose output is {tuple(input_shape)} per sample")
         super().build((self.in_features,), dtype=dtype, rng=rng)
         shapes = self.param_shapes()
@@ -125,7 +139,7 @@ class Dense(Layer):
 
     def describe(self) -> str:
         act = f", {self.activation}" if self.activation else ""
-        return f"Dense({self.in_features}\u2192{self.out_features}{act})"
+        return f"Dense({'?' if self.in_features is None else self.in_features}\u2192{self.out_features}{act})"
 
     def flops_per_sample(self) -> int:
         return 2 * self.in_features * self.out_features + 2 * self.out_features

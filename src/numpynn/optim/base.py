@@ -14,7 +14,9 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from ..aliases import optimizer_name
 from ..checks import in_range, lookup
+from ..errors import ArgumentError
 from ..ops import EngineSlot
 from ..parameters import ParameterVector, aligned_zeros
 from .schedules import Schedule, schedule_from_config
@@ -191,6 +193,10 @@ def get_optimizer(optimizer: str | Optimizer | None, lr: float | None = None) ->
     """An Optimizer instance, or a name ('adam', 'sgd', ...) built with its default rate or `lr`."""
     if isinstance(optimizer, Optimizer):
         return optimizer
-    name = optimizer or "adam"
+    if optimizer is not None and not isinstance(optimizer, str):  # a Keras or PyTorch optimizer object
+        raise ArgumentError(f"optimizer must be a name or a numpynn Optimizer, got a {type(optimizer).__module__}."
+                            f"{type(optimizer).__name__}: write optimizer=\"adam\", or numpynn.Adam(lr=0.001) "
+                            f"(numpynn.SGD(lr=0.01, momentum=0.9), ...)")
+    name = optimizer_name(optimizer or "adam", OPTIMIZERS)
     cls = lookup(OPTIMIZERS, name, "optimizer", also="or an Optimizer")
     return cls(lr) if lr is not None else cls()

@@ -27,7 +27,7 @@ from ..validation import all_finite, check_integer, check_lengths, check_X
 from .callbacks import Callback, ProgressBar
 from .history import History
 from .labels import encode_names
-from .metrics import check_metrics_fit, compute_metrics
+from .metrics import check_metrics_fit, compute_metrics, metric_names
 from .source import BatchSource, checked_batches, is_batch_source
 from .split import validation_rows
 
@@ -42,13 +42,18 @@ def fit(model, X: Any, y: Any, *, loss: str | Loss | None = None, optimizer: str
         sample_weight: Any = None, resume: bool = False, precision: str = "float32") -> History:
     """Train `model` on (X, y) and return its History.
 
+    The History is the model's one record of all its training (model.history, saved in its file): fit again
+    and the new epochs are appended, numbered on from the last, with NaN for a figure this call does not
+    record (val_loss without validation data), so every list keeps one entry per epoch.
+
     X may instead be a batch source (numpynn.training.source: a table streamed from disk, numpynn.tables.
     open_stream) with y None: its minibatches are trained on as they come (it draws their order from `rng`);
     it takes validation_data, not validation_split, and neither sample_weight nor full-batch training.
 
     - loss: "cross_entropy", "binary_cross_entropy", "mse", "mae", "huber", "quantile", a Loss (e.g.
-      Huber(delta=2.0), Quantile((0.1, 0.5, 0.9)), MeanSquaredError(log_target=True)), or None (kept from an
-      earlier fit, else chosen from the output size).
+      Huber(delta=2.0), Quantile((0.1, 0.5, 0.9)), MeanSquaredError(log_target=True)), or None (kept from
+      `compile` or an earlier fit, else chosen from the output size). Keras', PyTorch's and scikit-learn's
+      names are taken too ("sparse_categorical_crossentropy", "CrossEntropyLoss", "log_loss": numpynn.aliases).
     - optimizer: an Optimizer or a name; None keeps the model's current optimizer (continuing its state),
       else Adam(1e-3).
     - batch_size=None is full-batch gradient descent.
@@ -64,14 +69,18 @@ def fit(model, X: Any, y: Any, *, loss: str | Loss | None = None, optimizer: str
       gradients and optimizer state stay float32), where the CPU and `numpynn[bf16]` allow; see numpynn.ops.
     """
     epochs, batch_size = _check_arguments(epochs, batch_size, validation_split)
+    model._build_for(X)  # a model whose first Dense(64) waits for the data's width
     engine = training_engine(precision, model.dtype, model.ops)
     if loss is not None or model.loss is None:
         model.set_loss(loss)
     if optimizer is not None or model.optimizer is None:
         model.optimizer = get_optimizer(optimizer) if optimizer is not None else Adam()
     if metrics is not None:
+        metrics = metric_names(metrics)
         check_metrics_fit(metrics, model.loss)
-        model.metrics = list(metrics)
+        model.metrics = metrics
+    else:  # compile's, or an earlier fit's, checked against the loss they now meet
+        check_metrics_fit(model.metrics, model.loss)
     if is_batch_source(X):
         data = _prepare_source(model, X, y, sample_weight, validation_data, validation_split, batch_size)
     else:

@@ -5,12 +5,17 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 from typing import Any
 
 
 class History:
     """`epochs[name]` lists one value per epoch ('loss', 'val_loss', 'accuracy', 'lr', 'time', ...);
-    `batch_loss` one value per training step. `stopped_early` / `interrupted` say why training ended."""
+    `batch_loss` one value per training step. `stopped_early` / `interrupted` say why training ended.
+
+    A model keeps one History, the record of all its training (saved in its file): a second `fit` appends its
+    epochs, numbered on from the first. Every list has one entry per epoch: a figure an epoch did not record
+    (val_loss in a fit without validation data, or before the first fit that had some) is NaN there."""
 
     def __init__(self) -> None:
         self.epochs: dict[str, list[float]] = {}
@@ -29,8 +34,16 @@ class History:
         return len(self.epochs.get("epoch", []))
 
     def record_epoch(self, logs: dict[str, float]) -> None:
+        """Append one epoch's figures; a figure new in this epoch gets NaN for the earlier ones, a figure this
+        epoch lacks gets NaN, so every list stays one entry per epoch."""
+        done = max(map(len, self.epochs.values()), default=0)
         for k, v in logs.items():
-            self.epochs.setdefault(k, []).append(float(v))
+            column = self.epochs.setdefault(k, [])
+            column.extend([math.nan] * (done - len(column)))
+            column.append(float(v))
+        for k, column in self.epochs.items():
+            if k not in logs:
+                column.append(math.nan)
 
     def to_dict(self) -> dict[str, Any]:
         return {"epochs": self.epochs, "batch_loss": self.batch_loss,
@@ -59,7 +72,7 @@ class History:
         return out.getvalue()
 
     def __repr__(self) -> str:
-        last = {k: round(v[-1], 5) for k, v in self.epochs.items() if v}
+        last = {k: round(v[-1], 5) for k, v in self.epochs.items() if v and not math.isnan(v[-1])}  # the last epoch's
         return f"History({len(self)} epochs, last={last})"
 
     def _repr_html_(self) -> str:
@@ -76,14 +89,15 @@ class History:
         return html_table(tuple(names), rows, 0, f"{n} epochs{why}")
 
     def plot(self) -> Any:
-        """The loss and accuracy curves as a matplotlib Figure (a notebook shows it; `.savefig(path)` saves it)."""
-        from ..plots import curves_figure
+        """The loss and accuracy curves on a new pyplot figure, returned: a notebook shows it (once), and
+        `plt.savefig(path)` or `fig.savefig(path)` saves it."""
+        from ..plots import pyplot_curves
 
-        return curves_figure(self)
+        return pyplot_curves(self)
 
 
 def _cell(name: str, value: float | None) -> str:
-    if value is None:
+    if value is None or math.isnan(value):  # not recorded in that epoch
         return ""
     if name == "epoch":
         return str(int(value))

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from ..aliases import metric_name
 from ..checks import is_int, lookup
 from ..errors import ArgumentError
 
@@ -167,6 +168,14 @@ def get_metric(name: str) -> MetricFn:
         k = int(name[3:-9])
         return lambda t, s: top_k_accuracy(t, s, k)
     return lookup(METRICS, name, "metric", error=ArgumentError, also="or 'topK_accuracy'")
+
+
+def metric_names(names: Iterable[str]) -> list[str]:
+    """The metrics in numpynn's names (History keys): Keras' "acc" or "sparse_categorical_accuracy" is
+    "accuracy", "mean_absolute_error" is "mae" (numpynn.aliases)."""
+    if isinstance(names, str):
+        raise ArgumentError(f"metrics is a list of names, such as [{names!r}]; got the string {names!r}")
+    return [metric_name(n) for n in names]
 
 
 def check_metrics_fit(names: Iterable[str], loss: Any) -> None:
