@@ -22,6 +22,7 @@ import numpy as np
 from ..errors import DataError, TrainingDivergedError
 from ..losses import Loss
 from ..ops import training_engine
+from ..ops.threads import EpochThreads, largest_product
 from ..optim import Adam, Optimizer, get_optimizer
 from ..validation import all_finite, check_integer, check_lengths, check_X
 from .callbacks import Callback, ProgressBar
@@ -249,9 +250,14 @@ class _EpochRunner:
         self.xb = None if whole or data.X is None else np.empty((bs,) + data.X.shape[1:], dtype=model.dtype)
         self.last_batch: np.ndarray | None = None  # the inputs of the latest step, for on_divergence
         self.fallback = _Fallback(model)
+        self.threads = EpochThreads(largest_product(model, bs))
 
     def epoch(self, epoch: int, callbacks, interrupted) -> dict[str, float] | None:
         """Train one epoch and return its figures, or None if Ctrl-C stopped it."""
+        with self.threads.epoch():
+            return self._epoch(epoch, callbacks, interrupted)
+
+    def _epoch(self, epoch: int, callbacks, interrupted) -> dict[str, float] | None:
         model, data, opt = self.model, self.data, self.model.optimizer
         t0 = time.perf_counter()
         lr = opt.current_lr()
