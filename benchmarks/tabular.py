@@ -100,7 +100,8 @@ def run_cli(path: Path, label: str, task: str, test_idx: np.ndarray, work: Path)
     test_csv = work / f"{path.stem}-test.csv"
     rows.to_csv(test_csv, index=False)
     checks = answers_agree(model_path, test_csv, task, work)
-    return {"score": figure, "seconds": seconds, **checks}
+    trained = json.loads((out / "metrics.json").read_text()).get("train_seconds")
+    return {"score": figure, "seconds": seconds, "train_seconds": trained, **checks}
 
 
 def _cli(*args: str) -> str:
@@ -378,7 +379,8 @@ def main() -> None:
                 row = {"table": name, "rows": int(len(idx[0]) + len(idx[1])), "task": task, "system": system,
                        **result}
                 checks = " ".join(f"{k}={row[k]}" for k in ("predict", "serve", "onnx", "python") if k in row)
-                figure = f"{row['score']:8.4f} {row['seconds']:8.2f}" if "score" in row else \
+                trained = f" ({row['train_seconds']:.2f} training)" if row.get("train_seconds") else ""
+                figure = f"{row['score']:8.4f} {row['seconds']:8.2f}{trained}" if "score" in row else \
                     f"{'-':>8} {'-':>8}  {row.get('skipped') or row.get('error')}"
                 print(f"{name:12} {row['rows']:8,} {system:10} {figure}  {checks}", flush=True)
                 if args.json:
