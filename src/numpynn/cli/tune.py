@@ -20,7 +20,7 @@ def add_parser(sub) -> None:
                    "postgresql://user@host/db (default: SQLite in --out)")
     p.add_argument("--study", help="the study's name in the storage (default: the --out folder's name)")
     p.add_argument("--timeout", type=float, help="seconds after which no new trial starts")
-    p.add_argument("--no-report", action="store_true", help="skip tune.html")
+    p.add_argument("--no-report", action="store_true", help="skip tune.html and each trial's figures and report.html")
     p.add_argument("--quiet", action="store_true", help="no line per trial")
 
 
@@ -29,7 +29,8 @@ def run(args) -> int:
 
     log = (lambda *a, **k: None) if args.quiet else (lambda msg: print(msg, file=sys.stderr, flush=True))
     result = tune(args.config, args.space, trials=args.trials, out=args.out, jobs=args.jobs, storage=args.storage,
-                  study=args.study, timeout=args.timeout, report=not args.no_report, log=log)
+                  study=args.study, timeout=args.timeout, report=not args.no_report,
+                  trial_reports=not args.no_report, log=log)
     if result.best_number is not None:
         log(f"best: trial {result.best_number}, {result.best_value:.4g}, {result.best_params} -> "
             f"{result.best_run_dir}")

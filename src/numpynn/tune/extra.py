@@ -14,7 +14,7 @@ def optuna() -> Any:
         import optuna as module
     except ImportError:
         raise NumpynnError("numpynn tune needs Optuna: pip install 'numpynn[tune]'") from None
-    module.logging.set_verbosity(module.logging.WARNING)
+    module.logging.set_verbosity(module.logging.ERROR)
     # heartbeats and fail_stale_trials are marked experimental; numpynn relies on them on purpose
     warnings.filterwarnings("ignore", category=module.exceptions.ExperimentalWarning)
     return module

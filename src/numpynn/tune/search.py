@@ -60,7 +60,7 @@ def tune(config: TrainConfig | str | os.PathLike, space: Space | dict | str | os
         raise ConfigError("tune compares trials on their validation figures: the base config needs "
                           "validation_split > 0")
     raw = _space_tables(space)
-    parse_space(raw, base)  # every error of the space, before anything else
+    parse_space(raw, base, where="space" if isinstance(space, dict) else str(space))  # every error, before all else
     trials, jobs = _count(trials, "trials"), check_jobs(jobs)
     if timeout is not None and (not is_real(timeout) or not math.isfinite(timeout) or timeout <= 0):
         raise ConfigError(f"timeout must be a positive number of seconds, got {timeout!r:.40}")

@@ -135,6 +135,7 @@ def _objective(trial: Any, spec: StudySpec, space: Space, base: TrainConfig, log
     from ..run import train_run
 
     trial.set_user_attr(WORKER_ATTR, worker_id())
+    trial.set_user_attr("blas_threads", blas_threads())
     folder = Path(spec.out) / TRIALS_DIR / f"{trial.number:04d}"
     trial.set_user_attr("run_dir", str(folder.relative_to(spec.out)))
     values = {p.name: suggest(trial, p) for p in space.params}
@@ -169,6 +170,16 @@ def _objective(trial: Any, spec: StudySpec, space: Space, base: TrainConfig, log
     log(f"trial {trial.number}: {space.objective} {value:.4g} after {result.model.epoch} epochs, "
         f"{result.seconds:.1f} s {where}")
     return value
+
+
+def blas_threads() -> int | None:
+    """The BLAS threads this process computes with (None without threadpoolctl to ask)."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return None
+    counts = [p.get("num_threads") for p in threadpool_info() if p.get("user_api") == "blas"]
+    return max(counts) if counts else None
 
 
 def objective_value(epochs: dict[str, list[float]], objective: str, restored: bool) -> float:
