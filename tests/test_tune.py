@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -238,19 +239,27 @@ def _slow(tmp_path: Path, **kw) -> tuple[Path, Path]:
     return config, space
 
 
-def _kill_mid_trial(out: Path, proc: subprocess.Popen, deadline: float = 120) -> optuna.trial.FrozenTrial:
-    """SIGKILL the process running a trial once that trial has reported an epoch; the trial."""
+def _kill_mid_trial(out: Path, proc: subprocess.Popen, deadline: float = 120) -> int:
+    """SIGKILL the process running a trial once that trial has reported an epoch; the trial's number. The study
+    is read straight from its SQLite file, read-only (opening it through Optuna would create its tables)."""
+    import json
+    import sqlite3
+
+    query = ("SELECT t.number, a.value_json FROM trials t JOIN trial_user_attributes a ON a.trial_id = t.trial_id "
+             "WHERE t.state = 'RUNNING' AND a.key = 'worker' AND EXISTS (SELECT 1 FROM trial_intermediate_values v "
+             "WHERE v.trial_id = t.trial_id)")
     start = time.monotonic()
     while time.monotonic() - start < deadline:
         assert proc.poll() is None, proc.communicate()
-        if (out / "study.db").exists():
-            try:
-                running = [t for t in trials_of(out) if t.state.name == "RUNNING" and t.intermediate_values]
-            except Exception:  # noqa: BLE001  the study is still being created
-                running = []
-            if running:
-                os.kill(int(running[0].user_attrs["worker"].rpartition(":")[2]), signal.SIGKILL)
-                return running[0]
+        try:
+            with sqlite3.connect(f"file:{out / 'study.db'}?mode=ro", uri=True, timeout=5) as db:
+                running = db.execute(query).fetchall()
+        except sqlite3.OperationalError:  # not made yet
+            running = []
+        if running:
+            number, worker = running[0]
+            os.kill(int(json.loads(worker).rpartition(":")[2]), signal.SIGKILL)
+            return number
         time.sleep(0.2)
     raise AssertionError("no trial reached its first epoch")
 
@@ -266,7 +275,7 @@ def test_a_worker_killed_mid_trial_loses_only_its_trial_and_the_study_goes_on(tm
     _, err = proc.communicate(timeout=240)
     assert proc.returncode == 1 and "ended with status -9" in err  # the tuner says a worker died
     trials = {t.number: t for t in trials_of(out)}
-    assert trials[killed.number].state.name == "FAIL" and "died" in trials[killed.number].user_attrs["error"]
+    assert trials[killed].state.name == "FAIL" and "died" in trials[killed].user_attrs["error"]
     done = [t for t in trials.values() if t.state.name == "COMPLETE"]
     assert len(done) == 3 and len(trials) == 4  # the other worker finished the study
     for t in done:  # intact run folders
@@ -288,7 +297,7 @@ def test_a_killed_tuner_is_resumed_by_running_it_again(tmp_path, one_engine):
     assert states(trials_of(out)) == ["RUNNING"]  # nobody is left to say otherwise
     lines = []
     result = nn.tune(config, space, trials=2, out=out, report=False, log=lines.append)
-    assert f"trial(s) [{killed.number}] of a stopped worker marked failed" in lines[0]
+    assert f"trial(s) [{killed}] of a stopped worker marked failed" in lines[0]
     assert states(trials_of(out)) == ["FAIL", "COMPLETE", "COMPLETE"] and result.n_finished == 2
 
 
@@ -311,14 +320,15 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def postgres(tmp_path_factory):
+def postgres():
     """A PostgreSQL server of its own in a temporary folder, on a free port; its URL. As root the server runs as
     the `postgres` user (PostgreSQL refuses root)."""
-    pytest.importorskip("psycopg2", reason="no PostgreSQL driver (pip install psycopg2-binary)")
+    pytest.importorskip("psycopg", reason="no PostgreSQL driver for postgresql:// URLs (pip install 'psycopg[binary]')")
     initdb, pg_ctl = _postgres_bin("initdb"), _postgres_bin("pg_ctl")
     if not initdb or not pg_ctl:
         pytest.skip("PostgreSQL's initdb and pg_ctl are not installed (tools/install-system-deps.sh installs them)")
-    folder = tmp_path_factory.mktemp("postgres")
+    # not under pytest's own temporary folder: that one is private to this user, and the server may run as another
+    folder = Path(tempfile.mkdtemp(prefix="numpynn-postgres-"))
     prefix: list[str] = []
     if os.geteuid() == 0:
         import pwd
@@ -330,22 +340,23 @@ def postgres(tmp_path_factory):
         os.chown(folder, user.pw_uid, user.pw_gid)
         prefix = ["runuser", "-u", "postgres", "--"]
     data, port = folder / "data", _free_port()
-    made = subprocess.run([*prefix, initdb, "-D", data, "-U", "postgres", "--auth=trust"], capture_output=True,
-                          text=True)
-    if made.returncode != 0:
-        pytest.skip(f"initdb failed: {made.stderr.strip()[-300:]}")
-    options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off"
-    started = subprocess.run([*prefix, pg_ctl, "-D", data, "-o", options, "-l", folder / "log", "-w", "start"],
-                             capture_output=True, text=True, timeout=60)
-    if started.returncode != 0:
-        pytest.skip(f"PostgreSQL did not start: {started.stderr.strip()[-300:]}")
     try:
+        made = subprocess.run([*prefix, initdb, "-D", data, "-U", "postgres", "--auth=trust"], capture_output=True,
+                              text=True)
+        if made.returncode != 0:
+            pytest.skip(f"initdb failed: {made.stderr.strip()[-300:]}")
+        options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off"
+        started = subprocess.run([*prefix, pg_ctl, "-D", data, "-o", options, "-l", folder / "log", "-w", "start"],
+                                 capture_output=True, text=True, timeout=60)
+        if started.returncode != 0:
+            pytest.skip(f"PostgreSQL did not start: {started.stderr.strip()[-300:]}")
         yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
     finally:
         subprocess.run([*prefix, pg_ctl, "-D", data, "-m", "immediate", "stop"], capture_output=True)
+        shutil.rmtree(folder, ignore_errors=True)
 
 
-def test_workers_share_a_study_in_postgresql(tmp_path, postgres, one_engine):
+def test_workers_share_a_study_in_postgresql(tmp_path, one_engine, postgres):
     out = tmp_path / "search"
     result = nn.tune(base(), SPACE, trials=3, out=out, jobs=2, storage=postgres, study="penguins", report=False,
                      trial_reports=False, log=QUIET)

@@ -42,6 +42,8 @@ def open_storage(url: str, *, heartbeat: int = 10, grace: int = 60) -> Any:
         return opt.storages.RDBStorage(url, engine_kwargs=engine, heartbeat_interval=heartbeat, grace_period=grace)
     except Exception as exc:  # SQLAlchemy's errors, a missing driver (ImportError), a malformed URL
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if isinstance(exc.__cause__, ImportError) or isinstance(exc, ImportError):  # the URL's driver is missing
+            first = f"{first} ({exc.__cause__ or exc}; for postgresql:// URLs: pip install 'psycopg[binary]')"
         raise ConfigError(f"cannot open the study storage {shown(url)}: {first[:300]}") from None
 
 
