@@ -136,7 +136,8 @@ def test_a_search_makes_run_folders_and_continues_where_it_stopped(tmp_path):
     widths = [layer.params["W"].shape[1] for layer in model.layers if isinstance(layer, nn.Dense)]
     assert model.epoch == 3 and widths == [*config.hidden, 3]  # the network the trial's config describes
     again = nn.tune(base(), SPACE, trials=4, out=out, report=False, trial_reports=False, log=QUIET)
-    assert again.n_finished == 4 and len(trials_of(out)) == 4  # one more trial, none repeated
+    assert again.n_finished == 4 and len(trials_of(out)) == 4  # one more trial, none run twice
+    assert len({t.params["lr"] for t in trials_of(out)}) == 4  # the resumed sampler does not draw trial 0 again
     assert nn.tune(base(), SPACE, trials=4, out=out, report=False, trial_reports=False, log=QUIET).n_finished == 4
 
 
@@ -226,6 +227,7 @@ def test_two_workers_share_one_study_with_the_cores_split_between_them(tmp_path,
     trials = trials_of(out)
     assert result.worker_statuses == [0, 0] and states(trials) == ["COMPLETE"] * 4
     assert len({t.user_attrs["worker"] for t in trials}) == 2  # both processes ran trials
+    assert len({t.params["lr"] for t in trials}) == 4  # each worker draws from its own seed
     pytest.importorskip("threadpoolctl")
     assert {t.user_attrs["blas_threads"] for t in trials} == {max(1, usable_cpus() // 2)}
     assert sorted(p.name for p in (out / "trials").iterdir()) == [f"{i:04d}" for i in range(4)]

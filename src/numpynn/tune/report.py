@@ -112,7 +112,7 @@ def _pretty_space(study: Any) -> str:
 
 def plot_objective(trials: list[Any], maximize: bool, objective: str, path: Path) -> None:
     """Each completed trial's objective (dots), the best so far (line), pruned trials' last report (crosses)."""
-    from ..plots import _finish, _pyplot
+    from ..plots import _finish, _integer_epochs, _pyplot
 
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(8, 3.6))
@@ -131,6 +131,7 @@ def plot_objective(trials: list[Any], maximize: bool, objective: str, path: Path
         xs, ys = zip(*pruned, strict=True)
         ax.plot(xs, ys, "x", ms=5, color="#a33", label="pruned (last epoch reported)")
     ax.set(xlabel="trial", ylabel=objective)
+    _integer_epochs((ax,))  # trial numbers are whole, as epochs are
     ax.grid(alpha=0.3)
     if ax.lines:
         ax.legend(fontsize=8)

@@ -78,7 +78,8 @@ def tune(config: TrainConfig | str | os.PathLike, space: Space | dict | str | os
         raise ConfigError(f"{out / TRIALS_DIR} holds trials but {out / DB_NAME} is missing: give a new --out, or "
                           f"the --storage the study lives in")
     spec = StudySpec(base.to_toml(), raw, str(out.resolve()), url, name, trials,
-                     None if timeout is None else float(timeout), heartbeat, grace, bool(trial_reports))
+                     None if timeout is None else float(timeout), heartbeat, grace, bool(trial_reports),
+                     shared=jobs > 1 or storage is not None)
     optuna()
     out.mkdir(parents=True, exist_ok=True)
     the_study, db = open_study(spec, create=True)

@@ -14,6 +14,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from ..config import ConfigError, TrainConfig
 from ..errors import TrainingDivergedError
 from .extra import optuna
@@ -38,6 +40,7 @@ class StudySpec:
     heartbeat: int = 10
     grace: int = 60
     reports: bool = True  # each trial's figures and report.html
+    shared: bool = False  # other processes (--jobs, --storage) may run trials of the study at the same time
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
@@ -91,10 +94,13 @@ def _pruner(space: Space, base: TrainConfig) -> Any:
     return opt.pruners.NopPruner()
 
 
-def _sampler(space: Space, worker: int) -> Any:
-    """TPE (or random); each worker draws from its own seed, or two would propose the same first trials."""
+def _sampler(space: Space, worker: int, n_trials: int, shared: bool) -> Any:
+    """TPE (or random), seeded from the space's seed, the worker, the trials the study holds already (a resumed
+    study does not draw its first trials again) and, where other processes share the study, this process: two
+    workers with one seed would propose the same trials. Alone on a study, the same search repeats."""
     opt = optuna()
-    seed = space.seed + worker
+    entropy = [space.seed, worker, n_trials] + ([os.getpid(), *worker_id().encode()] if shared else [])
+    seed = int(np.random.SeedSequence(entropy).generate_state(1)[0] & 0x7FFFFFFF)
     if space.sampler == "random":
         return opt.samplers.RandomSampler(seed=seed)
     return opt.samplers.TPESampler(seed=seed, n_startup_trials=min(10, max(2, 2 * len(space.params))))
@@ -110,7 +116,7 @@ def run_worker(spec: StudySpec, worker: int = 0, log=print) -> int:
     of other workers count as they will finish), or `spec.timeout` passes; the number of trials run here."""
     opt, space = optuna(), spec.parsed_space()
     study, storage = open_study(spec, create=False)
-    study.sampler = _sampler(space, worker)
+    study.sampler = _sampler(space, worker, len(study.get_trials(deepcopy=False)), spec.shared)
     base, start, ran = spec.base_config(), time.monotonic(), 0
     state = opt.trial.TrialState
     while True:
