@@ -32,7 +32,7 @@ def run(args) -> int:
                   study=args.study, timeout=args.timeout, report=not args.no_report,
                   trial_reports=not args.no_report, log=log)
     if result.best_number is not None:
-        log(f"best: trial {result.best_number}, {result.best_value:.4g}, {result.best_params} -> "
-            f"{result.best_run_dir}")
+        where = result.best_run_dir or f"its run folder is on the machine of worker {result.best_worker}"
+        log(f"best: trial {result.best_number}, {result.best_value:.4g}, {result.best_params} -> {where}")
     print(result.report or result.out)
     return 0 if all(code == 0 for code in result.worker_statuses) else 1

@@ -38,7 +38,8 @@ class TuneResult:
     best_number: int | None
     best_value: float | None
     best_params: dict[str, Any]
-    best_run_dir: Path | None
+    best_run_dir: Path | None  # None where the best trial ran on another machine (best_worker says which)
+    best_worker: str | None
     report: Path | None
     worker_statuses: list[int]
 
@@ -126,9 +127,12 @@ def _result(study: Any, spec: StudySpec, out: Path, page: Path | None, statuses:
     failed = study.get_trials(deepcopy=False, states=(state.FAIL,))
     best = study.best_trial if done else None
     run_dir = out / best.user_attrs["run_dir"] if best is not None and "run_dir" in best.user_attrs else None
+    if run_dir is not None and not (run_dir / "config.toml").is_file():  # run by a worker on another machine
+        run_dir = None
     return TuneResult(spec.study, shown(spec.storage), out, finished_count(study), len(failed),
                       None if best is None else best.number, None if best is None else float(best.value),
-                      {} if best is None else _decoded(best.params, spec), run_dir, page, statuses)
+                      {} if best is None else _decoded(best.params, spec), run_dir,
+                      None if best is None else best.user_attrs.get("worker"), page, statuses)
 
 
 def _decoded(params: dict[str, Any], spec: StudySpec) -> dict[str, Any]:
