@@ -30,7 +30,7 @@ def run(args) -> int:
     log = (lambda *a, **k: None) if args.quiet else (lambda msg: print(msg, file=sys.stderr, flush=True))
     result = tune(args.config, args.space, trials=args.trials, out=args.out, jobs=args.jobs, storage=args.storage,
                   study=args.study, timeout=args.timeout, report=not args.no_report,
-                  trial_reports=not args.no_report, log=log)
+                  trial_reports=not args.no_report, log=log, quiet_workers=args.quiet)
     if result.best_number is not None:
         where = result.best_run_dir or f"its run folder is on the machine of worker {result.best_worker}"
         log(f"best: trial {result.best_number}, {result.best_value:.4g}, {result.best_params} -> {where}")

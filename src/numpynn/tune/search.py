@@ -47,7 +47,7 @@ class TuneResult:
 def tune(config: TrainConfig | str | os.PathLike, space: Space | dict | str | os.PathLike, *, trials: int,
          out: str | os.PathLike, jobs: int = 1, storage: str | None = None, study: str | None = None,
          timeout: float | None = None, heartbeat: int = 10, grace: int = 60, report: bool = True,
-         trial_reports: bool = True, log=print) -> TuneResult:
+         trial_reports: bool = True, log=print, quiet_workers: bool = False) -> TuneResult:
     """Search `space` around the base `config` until the study holds `trials` finished trials (or `timeout`
     seconds pass), with `jobs` worker processes; write OUT/tune.html. Everything is checked before anything is
     written: the config, the space, the counts, the storage, and that a resumed study has the same base and space.
@@ -55,6 +55,7 @@ def tune(config: TrainConfig | str | os.PathLike, space: Space | dict | str | os
     storage: an Optuna database URL (default: SQLite in OUT/study.db); study: its name (default: OUT's name).
     heartbeat, grace: seconds between a worker's heartbeats, and after which a silent worker's trial fails.
     report: write OUT/tune.html; trial_reports: each trial's figures and report.html.
+    log: where this process's lines go; quiet_workers: --jobs workers print no line per trial.
     """
     base = config if isinstance(config, TrainConfig) else TrainConfig.from_toml(config)
     if not base.validation_split:
@@ -80,7 +81,7 @@ def tune(config: TrainConfig | str | os.PathLike, space: Space | dict | str | os
                           f"the --storage the study lives in")
     spec = StudySpec(base.to_toml(), raw, str(out.resolve()), url, name, trials,
                      None if timeout is None else float(timeout), heartbeat, grace, bool(trial_reports),
-                     shared=jobs > 1 or storage is not None)
+                     shared=jobs > 1 or storage is not None, quiet=bool(quiet_workers))
     optuna()
     out.mkdir(parents=True, exist_ok=True)
     the_study, db = open_study(spec, create=True)

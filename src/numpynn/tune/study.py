@@ -41,6 +41,7 @@ class StudySpec:
     grace: int = 60
     reports: bool = True  # each trial's figures and report.html
     shared: bool = False  # other processes (--jobs, --storage) may run trials of the study at the same time
+    quiet: bool = False  # worker processes print no line per trial
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))

@@ -12,8 +12,10 @@ def main(argv: list[str]) -> int:
 
     index = int(argv[0]) if argv and argv[0].isdigit() else 0
     spec = StudySpec.from_json(sys.stdin.read())
+    log = (lambda msg: None) if spec.quiet else \
+        (lambda msg: print(f"[worker {index}] {msg}", file=sys.stderr, flush=True))
     try:
-        run_worker(spec, index, log=lambda msg: print(f"[worker {index}] {msg}", file=sys.stderr, flush=True))
+        run_worker(spec, index, log=log)
     except NumpynnError as exc:
         print(f"numpynn: error: [worker {index}] {exc}", file=sys.stderr)
         return 2
