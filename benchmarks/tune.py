@@ -46,7 +46,7 @@ def search(folder: Path, name: str, jobs: int, threads: int, trials: int) -> flo
     start = time.perf_counter()
     subprocess.run([sys.executable, "-m", "numpynn.cli", "tune", "--config", folder / "base.toml", "--space",
                     folder / "space.toml", "--trials", str(trials), "--out", folder / name, "--jobs", str(jobs),
-                    "--no-report", "--quiet"], check=True, env=env)
+                    "--no-report", "--quiet"], check=True, env=env, stdout=subprocess.DEVNULL)
     return time.perf_counter() - start
 
 

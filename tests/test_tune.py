@@ -366,3 +366,19 @@ def test_workers_share_a_study_in_postgresql(tmp_path, one_engine, postgres):
     trials = optuna.load_study(study_name="penguins", storage=postgres).get_trials()
     assert states(trials) == ["COMPLETE"] * 3
     assert all((out / t.user_attrs["run_dir"] / "model.safetensors").is_file() for t in trials)
+
+
+# --- Dask ------------------------------------------------------------------------------------------------------
+
+def test_the_workers_run_as_tasks_of_a_dask_local_cluster(tmp_path, one_engine):
+    pytest.importorskip("dask.distributed")
+    out = tmp_path / "search"
+    result = nn.tune(base(), SPACE, trials=3, out=out, jobs=2, dask="local", report=False, trial_reports=False,
+                     log=QUIET)
+    trials = trials_of(out)
+    assert result.n_finished == 3 and states(trials) == ["COMPLETE"] * 3
+    pids = {int(t.user_attrs["worker"].rpartition(":")[2]) for t in trials}
+    assert os.getpid() not in pids  # the trials ran in the cluster's worker processes
+    assert all((out / t.user_attrs["run_dir"] / "model.safetensors").is_file() for t in trials)
+    with pytest.raises(ConfigError, match="dask must be a scheduler address"):
+        nn.tune(base(), SPACE, trials=3, out=out, dask="scheduler:8786", log=QUIET)

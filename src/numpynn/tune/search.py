@@ -47,7 +47,7 @@ class TuneResult:
 def tune(config: TrainConfig | str | os.PathLike, space: Space | dict | str | os.PathLike, *, trials: int,
          out: str | os.PathLike, jobs: int = 1, storage: str | None = None, study: str | None = None,
          timeout: float | None = None, heartbeat: int = 10, grace: int = 60, report: bool = True,
-         trial_reports: bool = True, log=print, quiet_workers: bool = False) -> TuneResult:
+         trial_reports: bool = True, log=print, quiet_workers: bool = False, dask: str | None = None) -> TuneResult:
     """Search `space` around the base `config` until the study holds `trials` finished trials (or `timeout`
     seconds pass), with `jobs` worker processes; write OUT/tune.html. Everything is checked before anything is
     written: the config, the space, the counts, the storage, and that a resumed study has the same base and space.
@@ -56,6 +56,7 @@ def tune(config: TrainConfig | str | os.PathLike, space: Space | dict | str | os
     heartbeat, grace: seconds between a worker's heartbeats, and after which a silent worker's trial fails.
     report: write OUT/tune.html; trial_reports: each trial's figures and report.html.
     log: where this process's lines go; quiet_workers: --jobs workers print no line per trial.
+    dask: a Dask scheduler's address (or "local" for a LocalCluster): the `jobs` workers run as its tasks.
     """
     base = config if isinstance(config, TrainConfig) else TrainConfig.from_toml(config)
     if not base.validation_split:
@@ -64,6 +65,8 @@ def tune(config: TrainConfig | str | os.PathLike, space: Space | dict | str | os
     raw = _space_tables(space)
     parse_space(raw, base, where="space" if isinstance(space, dict) else str(space))  # every error, before all else
     trials, jobs = _count(trials, "trials"), check_jobs(jobs)
+    if dask is not None and (not isinstance(dask, str) or not (dask == "local" or "://" in dask)):
+        raise ConfigError(f"dask must be a scheduler address such as tcp://host:8786, or local; got {dask!r:.60}")
     if timeout is not None and (not is_real(timeout) or not math.isfinite(timeout) or timeout <= 0):
         raise ConfigError(f"timeout must be a positive number of seconds, got {timeout!r:.40}")
     heartbeat, grace = _count(heartbeat, "heartbeat"), _count(grace, "grace")
@@ -81,7 +84,7 @@ def tune(config: TrainConfig | str | os.PathLike, space: Space | dict | str | os
                           f"the --storage the study lives in")
     spec = StudySpec(base.to_toml(), raw, str(out.resolve()), url, name, trials,
                      None if timeout is None else float(timeout), heartbeat, grace, bool(trial_reports),
-                     shared=jobs > 1 or storage is not None, quiet=bool(quiet_workers))
+                     shared=jobs > 1 or storage is not None or dask is not None, quiet=bool(quiet_workers))
     optuna()
     out.mkdir(parents=True, exist_ok=True)
     the_study, db = open_study(spec, create=True)
@@ -90,7 +93,11 @@ def tune(config: TrainConfig | str | os.PathLike, space: Space | dict | str | os
     log(f"study {name!r} in {shown(url)}: {resumed} of {trials} trials finished"
         + (f"; trial(s) {failed} of a stopped worker marked failed" if failed else ""))
     statuses = [0]
-    if jobs == 1:
+    if dask is not None:
+        from .dask_workers import run_on_dask
+
+        statuses = [0 for _ in run_on_dask(spec, dask, jobs, log=log)]
+    elif jobs == 1:
         run_worker(spec, 0, log=log)
     else:
         statuses = run_workers(spec, jobs, log=log)
