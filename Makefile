@@ -33,7 +33,7 @@ lint: $(VENV)/.test-installed
 	$(PY) -m ruff check .
 
 bench: $(VENV)/.installed system-deps
-	$(PIP) -e ".[bench,bf16]"
+	$(PIP) -e ".[bench,bf16,tune]"
 	$(PY) benchmarks/run.py
 	$(PY) benchmarks/sklearn_comparison.py
 	$(PY) benchmarks/csv_speed.py
@@ -44,6 +44,7 @@ bench: $(VENV)/.installed system-deps
 	$(PY) benchmarks/inference.py
 	$(PY) benchmarks/serve_latency.py
 	$(PY) benchmarks/doctor_overhead.py
+	$(PY) benchmarks/tune.py
 
 # mutate the fuzz corpus for FUZZ_SECONDS in all (each case limited to 2 GiB and 20 s); findings in fuzz/findings/
 FUZZ_SECONDS ?= 180
