@@ -152,6 +152,30 @@ def test_a_changed_base_config_or_space_is_refused_and_the_study_left_alone(tmp_
     assert len(trials_of(out)) == 1 and sorted(p.name for p in out.iterdir()) == ["study.db", "trials"]
 
 
+def test_a_new_study_does_not_write_over_another_ones_trials(tmp_path):
+    out = tmp_path / "search"
+    nn.tune(base(), SPACE, trials=1, out=out, report=False, trial_reports=False, log=QUIET)
+    with pytest.raises(ConfigError, match="holds the trials of another study"):
+        nn.tune(base(), SPACE, trials=1, out=out, study="another", report=False, log=QUIET)
+    (out / "study.db").unlink()
+    with pytest.raises(ConfigError, match="holds trials but .* is missing"):
+        nn.tune(base(), SPACE, trials=1, out=out, report=False, log=QUIET)
+    assert not (out / "study.db").exists()
+
+
+def test_a_failure_every_trial_repeats_stops_the_search(tmp_path):
+    space = {**SPACE, "search": {"objective": "val_r2"}}  # a classification records no val_r2
+    with pytest.raises(ConfigError, match=r"trials \[0, 1, 2\] all failed alike.*'val_r2' is not a figure"):
+        nn.tune(base(), space, trials=5, out=tmp_path / "search", report=False, trial_reports=False, log=QUIET)
+    assert states(trials_of(tmp_path / "search")) == ["FAIL"] * 3
+
+
+def test_no_trial_starts_after_the_timeout(tmp_path):
+    result = nn.tune(base(), SPACE, trials=50, out=tmp_path / "search", timeout=1e-6, report=False,
+                     trial_reports=False, log=QUIET)
+    assert result.n_finished == 0 and trials_of(tmp_path / "search") == []
+
+
 @pytest.mark.parametrize("kw, says", [
     ({"trials": 0}, "trials must be a positive integer"),
     ({"trials": True}, "trials must be a positive integer"),

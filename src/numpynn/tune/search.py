@@ -82,6 +82,8 @@ def tune(config: TrainConfig | str | os.PathLike, space: Space | dict | str | os
     elif not (out / DB_NAME).exists() and (out / TRIALS_DIR).is_dir() and any((out / TRIALS_DIR).iterdir()):
         raise ConfigError(f"{out / TRIALS_DIR} holds trials but {out / DB_NAME} is missing: give a new --out, or "
                           f"the --storage the study lives in")
+    if storage is not None or (out / DB_NAME).exists():
+        _check_trials_folder(out, url, name, heartbeat, grace)
     spec = StudySpec(base.to_toml(), raw, str(out.resolve()), url, name, trials,
                      None if timeout is None else float(timeout), heartbeat, grace, bool(trial_reports),
                      shared=jobs > 1 or storage is not None or dask is not None, quiet=bool(quiet_workers))
@@ -108,6 +110,15 @@ def tune(config: TrainConfig | str | os.PathLike, space: Space | dict | str | os
         page = write_tune_report(the_study, out, figures=importlib.util.find_spec("matplotlib") is not None)
         log(f"report: {page.resolve()}")
     return _result(the_study, spec, out, page, statuses)
+
+
+def _check_trials_folder(out: Path, url: str, name: str, heartbeat: int, grace: int) -> None:
+    """A new study cannot write its trials over the run folders of another one in OUT/trials."""
+    folder = out / TRIALS_DIR
+    if not folder.is_dir() or not any(folder.iterdir()):
+        return
+    if name not in optuna().get_all_study_names(open_storage(url, heartbeat=heartbeat, grace=grace)):
+        raise ConfigError(f"{folder} holds the trials of another study; a new study {name!r} needs its own --out")
 
 
 def _space_tables(space: Space | dict | str | os.PathLike) -> dict[str, Any]:

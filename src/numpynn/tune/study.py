@@ -24,6 +24,7 @@ from .space import Param, Space, parse_space, trial_config
 from .storage import WORKER_ATTR, fail_dead_trials, open_storage, shown, worker_id
 
 TRIALS_DIR = "trials"
+SAME_FAILURES = 3  # a worker stops after this many of its trials in a row failed with the same error
 
 
 @dataclass
@@ -120,6 +121,7 @@ def run_worker(spec: StudySpec, worker: int = 0, log=print) -> int:
     study.sampler = _sampler(space, worker, len(study.get_trials(deepcopy=False)), spec.shared)
     base, start, ran = spec.base_config(), time.monotonic(), 0
     state = opt.trial.TrialState
+    failures: list[tuple[int, str]] = []  # this worker's failed trials since its last finished one
     while True:
         fail_dead_trials(study, storage)
         taken = len(study.get_trials(deepcopy=False, states=(state.COMPLETE, state.PRUNED, state.RUNNING)))
@@ -128,6 +130,22 @@ def run_worker(spec: StudySpec, worker: int = 0, log=print) -> int:
         study.optimize(lambda trial: _objective(trial, spec, space, base, log), n_trials=1,
                        catch=(ConfigError, TrainingDivergedError))
         ran += 1
+        last = _last_own_trial(study)
+        if last is not None and last.state == state.FAIL:
+            failures.append((last.number, str(last.user_attrs.get("error", ""))))
+        else:
+            failures = []
+        if len(failures) >= SAME_FAILURES and len({e for _, e in failures[-SAME_FAILURES:]}) == 1:
+            # a failure every trial repeats (an objective the run does not record) would otherwise never end
+            numbers = [n for n, _ in failures[-SAME_FAILURES:]]
+            raise ConfigError(f"trials {numbers} all failed alike, so the search stops: {failures[-1][1]}")
+
+
+def _last_own_trial(study: Any) -> Any:
+    """The latest trial this process ran (other workers' trials interleave with its own)."""
+    me = worker_id()
+    own = [t for t in study.get_trials(deepcopy=False) if t.user_attrs.get(WORKER_ATTR) == me]
+    return own[-1] if own else None
 
 
 def suggest(trial: Any, p: Param) -> Any:
