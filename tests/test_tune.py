@@ -249,12 +249,13 @@ def test_two_workers_share_one_study_with_the_cores_split_between_them(tmp_path,
     out = tmp_path / "search"
     result = nn.tune(base(), SPACE, trials=4, out=out, jobs=2, report=False, trial_reports=False, log=QUIET)
     trials = trials_of(out)
-    assert result.worker_statuses == [0, 0] and states(trials) == ["COMPLETE"] * 4
+    # two workers may both start a trial when the study lacks one: at least 4, at most one more
+    assert result.worker_statuses == [0, 0] and states(trials) == ["COMPLETE"] * len(trials) and 4 <= len(trials) <= 5
     assert len({t.user_attrs["worker"] for t in trials}) == 2  # both processes ran trials
-    assert len({t.params["lr"] for t in trials}) == 4  # each worker draws from its own seed
+    assert len({t.params["lr"] for t in trials}) == len(trials)  # each worker draws from its own seed
     pytest.importorskip("threadpoolctl")
     assert {t.user_attrs["blas_threads"] for t in trials} == {max(1, usable_cpus() // 2)}
-    assert sorted(p.name for p in (out / "trials").iterdir()) == [f"{i:04d}" for i in range(4)]
+    assert sorted(p.name for p in (out / "trials").iterdir()) == [f"{i:04d}" for i in range(len(trials))]
 
 
 def _slow(tmp_path: Path, **kw) -> tuple[Path, Path]:
@@ -303,12 +304,12 @@ def test_a_worker_killed_mid_trial_loses_only_its_trial_and_the_study_goes_on(tm
     trials = {t.number: t for t in trials_of(out)}
     assert trials[killed].state.name == "FAIL" and "died" in trials[killed].user_attrs["error"]
     done = [t for t in trials.values() if t.state.name == "COMPLETE"]
-    assert len(done) == 2 and len(trials) == 3  # the other worker finished the study
+    assert 2 <= len(done) <= 3 and len(trials) == len(done) + 1  # the other worker finished the study
     for t in done:  # intact run folders
         assert nn.load(out / t.user_attrs["run_dir"] / "model.safetensors").epoch == 100
     resumed = cli("tune", "--config", config, "--space", space, "--trials", 3, "--out", out, "--no-report")
     assert resumed.returncode == 0, resumed.stderr
-    assert sorted(states(trials_of(out))) == ["COMPLETE"] * 3 + ["FAIL"]
+    assert sorted(states(trials_of(out))) == ["COMPLETE"] * 3 + ["FAIL"]  # (one more, or none was missing)
 
 
 def test_a_killed_tuner_is_resumed_by_running_it_again(tmp_path, one_engine):
@@ -386,9 +387,9 @@ def test_workers_share_a_study_in_postgresql(tmp_path, one_engine, postgres):
     out = tmp_path / "search"
     result = nn.tune(base(), SPACE, trials=3, out=out, jobs=2, storage=postgres, study="penguins", report=False,
                      trial_reports=False, log=QUIET)
-    assert result.worker_statuses == [0, 0] and result.n_finished == 3 and not (out / "study.db").exists()
+    assert result.worker_statuses == [0, 0] and 3 <= result.n_finished <= 4 and not (out / "study.db").exists()
     trials = optuna.load_study(study_name="penguins", storage=postgres).get_trials()
-    assert states(trials) == ["COMPLETE"] * 3
+    assert states(trials) == ["COMPLETE"] * result.n_finished
     assert all((out / t.user_attrs["run_dir"] / "model.safetensors").is_file() for t in trials)
 
 
@@ -400,7 +401,7 @@ def test_the_workers_run_as_tasks_of_a_dask_local_cluster(tmp_path, one_engine):
     result = nn.tune(base(), SPACE, trials=3, out=out, jobs=2, dask="local", report=False, trial_reports=False,
                      log=QUIET)
     trials = trials_of(out)
-    assert result.n_finished == 3 and states(trials) == ["COMPLETE"] * 3
+    assert 3 <= result.n_finished <= 4 and states(trials) == ["COMPLETE"] * result.n_finished
     pids = {int(t.user_attrs["worker"].rpartition(":")[2]) for t in trials}
     assert os.getpid() not in pids  # the trials ran in the cluster's worker processes
     assert all((out / t.user_attrs["run_dir"] / "model.safetensors").is_file() for t in trials)

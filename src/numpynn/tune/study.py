@@ -115,7 +115,9 @@ def finished_count(study: Any) -> int:
 
 def run_worker(spec: StudySpec, worker: int = 0, log=print) -> int:
     """Run trials of the study until it has `spec.trials` finished ones (completed or pruned; the running ones
-    of other workers count as they will finish), or `spec.timeout` passes; the number of trials run here."""
+    of other workers count as they will finish), or `spec.timeout` passes; the number of trials run here.
+    Workers that look at the count at the same moment may each start a trial: K workers finish at most K - 1
+    trials more than asked (as Optuna's MaxTrialsCallback does)."""
     opt, space = optuna(), spec.parsed_space()
     study, storage = open_study(spec, create=False)
     study.sampler = _sampler(space, worker, len(study.get_trials(deepcopy=False)), spec.shared)
