@@ -17,7 +17,6 @@ Every value the space can give is checked as the config checks it, against the b
 from __future__ import annotations
 
 import json
-import math
 import os
 import tomllib
 from dataclasses import asdict, dataclass, field, fields
@@ -217,11 +216,3 @@ def _search(table: dict[str, Any], where: str) -> tuple[str, str, int]:
     if not is_int(seed) or not 0 <= seed < 2**31:
         raise ConfigError(f"{where}: [search] seed must be an integer in [0, 2**31), got {seed!r:.40}")
     return objective, sampler, int(seed)
-
-
-def float_range_text(p: Param) -> str:
-    """A range as a person reads it, e.g. "1e-4 .. 0.01 (log)"."""
-    if p.choices is not None:
-        return " | ".join(json.dumps(c) for c in p.choices)
-    fmt = (lambda v: str(v)) if p.is_int else (lambda v: f"{v:.4g}" if math.isfinite(v) else str(v))
-    return f"{fmt(p.low)} .. {fmt(p.high)}" + (" (log)" if p.log else "") + (f" step {p.step}" if p.step else "")
