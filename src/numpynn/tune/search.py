@@ -44,7 +44,7 @@ class TuneResult:
     worker_statuses: list[int]
 
 
-def tune(config: TrainConfig | str | os.PathLike, space: Space | dict | str | os.PathLike, *, trials: int,
+def tune(config: TrainConfig | str | os.PathLike, space: dict | str | os.PathLike, *, trials: int,
          out: str | os.PathLike, jobs: int = 1, storage: str | None = None, study: str | None = None,
          timeout: float | None = None, heartbeat: int = 10, grace: int = 60, report: bool = True,
          trial_reports: bool = True, log=print, quiet_workers: bool = False, dask: str | None = None) -> TuneResult:
