@@ -62,6 +62,15 @@ def write_toml(path: Path, text: str) -> Path:
     return path
 
 
+def test_nn_tune_is_the_search_and_importing_numpynn_loads_no_optuna():
+    from numpynn.tune import tune
+
+    assert nn.tune is tune
+    code = "import sys, numpynn; print(sorted({'optuna', 'sqlalchemy'} & set(sys.modules)))"
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env).stdout == "[]\n"
+
+
 # --- the space file -----------------------------------------------------------------------------------------
 
 def test_a_space_reads_ranges_choices_the_pruner_and_the_objective():
