@@ -35,7 +35,7 @@ lint: $(VENV)/.test-installed
 	$(PY) -m ruff check .
 
 bench: $(VENV)/.installed system-deps
-	$(PIP) -e ".[bench,bf16]"
+	$(PIP) -e ".[bench,bf16,tune]"
 	$(BENCH) benchmarks/run.py
 	$(BENCH) benchmarks/sklearn_comparison.py
 	$(BENCH) benchmarks/csv_speed.py
@@ -48,6 +48,7 @@ bench: $(VENV)/.installed system-deps
 	$(BENCH) benchmarks/doctor_overhead.py
 	$(BENCH) benchmarks/table_read.py
 	$(BENCH) benchmarks/tabular.py
+	$(BENCH) benchmarks/tune.py
 
 # mutate the fuzz corpus for FUZZ_SECONDS in all (each case limited to 2 GiB and 20 s); findings in fuzz/findings/
 FUZZ_SECONDS ?= 180

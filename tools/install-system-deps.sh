@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Debian packages some tests use: Fashion-MNIST (found offline in /usr/share/datasets) and Chromium (renders
-# report.html in a real browser; Playwright drives it through the `numpynn serve` pages, with no browser download). Installed when this machine allows it; the tests that need them skip otherwise.
+# report.html in a real browser; Playwright drives it through the `numpynn serve` pages, with no browser download),
+# PostgreSQL (`numpynn tune --storage postgresql://...`: its test starts a server of its own from the binaries).
+# Installed when this machine allows it; the tests that need them skip otherwise.
 set -u
-packages=(dataset-fashion-mnist chromium)
+packages=(dataset-fashion-mnist chromium postgresql)
 command -v apt-get >/dev/null 2>&1 || { echo "no apt-get: skipping ${packages[*]}"; exit 0; }
 missing=()
 for p in "${packages[@]}"; do

@@ -68,6 +68,7 @@ from .training.callbacks import (
 from .training.doctor import Doctor
 from .training.history import History
 from .training.lr_find import lr_find
+from .tune import tune  # noqa: E402  (nn.tune; the numpynn.tune package stays importable by name)
 from .version import __version__
 
 load = Sequential.load  # nn.load("model.safetensors")
@@ -83,5 +84,5 @@ __all__ = [
     "ReduceLROnPlateau", "Schedule",
     "Sequential", "ShapeError", "Sigmoid", "Softmax", "StepDecay", "Tanh", "TrainingDivergedError", "WeightAverage",
     "__version__", "build_mlp", "gradcheck",
-    "initializers", "load", "losses", "metrics", "ops", "optim", "Doctor", "lr_find",
+    "initializers", "load", "losses", "metrics", "ops", "optim", "Doctor", "lr_find", "tune",
 ]

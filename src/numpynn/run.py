@@ -11,6 +11,7 @@ import importlib.util
 import json
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -232,8 +233,9 @@ class RunResult:
 
 
 def train_run(config: TrainConfig, out_dir: str | Path, *, log=print, verbose: int = 1,
-              report: bool = True, resume: bool = False) -> RunResult:
+              report: bool = True, resume: bool = False, callbacks: Sequence[Callback] = ()) -> RunResult:
     """Train as `config` says and write the run folder; returns the model and its test figures.
+    `callbacks` join the run's own (numpynn tune adds its pruning there).
 
     resume=True continues the run in `out_dir` from its model.safetensors exactly as the uninterrupted run
     would have gone on (`config` must be the run's config.toml). Its `epochs` may be raised to continue a
@@ -246,6 +248,7 @@ def train_run(config: TrainConfig, out_dir: str | Path, *, log=print, verbose: i
         report = False
     out = Path(out_dir)
     plan = _plan(config, out, resume, log)  # everything is checked before the run folder is written to
+    plan.callbacks.extend(callbacks)
     # written once the run is known to start: a refused run leaves the folder as it was (a resumed run's, when
     # it was given a new total of epochs)
     written = out / "config.toml"

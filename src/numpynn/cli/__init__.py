@@ -10,14 +10,28 @@ import sys
 from collections.abc import Sequence
 
 from ..errors import NumpynnError
-from . import compare, datasets, doctor, evaluate, export, gradcheck, info, inspect, lr_find, predict, serve, train
+from . import (
+    compare,
+    datasets,
+    doctor,
+    evaluate,
+    export,
+    gradcheck,
+    info,
+    inspect,
+    lr_find,
+    predict,
+    serve,
+    train,
+    tune,
+)
 from .common import Parser
 from .pipes import EXIT_CLOSED_PIPE, PipeWatch, watched_output
 
 # subcommand name -> its module, in the order `numpynn --help` lists them
 COMMANDS = {"train": train, "evaluate": evaluate, "predict": predict, "info": info, "gradcheck": gradcheck,
             "inspect": inspect, "datasets": datasets, "export": export, "serve": serve, "doctor": doctor,
-            "lr-find": lr_find, "compare": compare}
+            "lr-find": lr_find, "compare": compare, "tune": tune}
 
 
 def build_parser() -> Parser:
