@@ -212,6 +212,17 @@ def test_dates_become_days_month_weekday_and_hour():
     assert parts["hour"][:2].tolist() == [6, 18.5] and np.isnan(parts["days"][2])
 
 
+def test_a_date_column_with_no_cells_is_missing_and_one_of_numbers_is_refused_by_name():
+    when = np.array(["2024-03-01T06:00:00", "2024-03-02T18:30:00", "2024-04-02T10:00:00"], dtype="datetime64[s]")
+    record, _ = tables.learn(Frame(["t", "y"], [when, np.arange(3, dtype=np.float32)]), label="y")
+    blank = tables.transform(record, Frame(["t"], [np.full(2, np.nan, np.float32)], "blank.csv"))
+    full = tables.transform(record, Frame(["t"], [np.array(["NaT", "NaT"], dtype="datetime64[s]")], "nat.csv"))
+    np.testing.assert_array_equal(blank, full)  # an empty date column reads as numbers: both all missing
+    with pytest.raises(DatasetError, match=r"numbers.csv: row 2, column 't': 17 is a number; the model was trained "
+                                           r"with dates"):
+        tables.transform(record, Frame(["t"], [np.array([np.nan, 17], np.float32)], "numbers.csv"))
+
+
 def test_a_hostile_record_in_a_model_file_is_refused():
     frame = read_table(PENGUINS)
     record, _ = tables.learn(frame, label="species")

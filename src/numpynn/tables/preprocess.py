@@ -62,6 +62,20 @@ def numbers_of(col: np.ndarray, name: str, source: str, frame: Frame | None = No
     return out
 
 
+def _dates_of(col: np.ndarray, name: str, frame: Frame) -> np.ndarray:
+    """A column the model reads as dates: dates, ISO text, or a column with no cell at all (read as numbers, NaN);
+    numbers are refused, naming a row (seconds or days since when? the model cannot tell)."""
+    if col.dtype.kind != "f":
+        return col
+    present = np.flatnonzero(~np.isnan(col))
+    if len(present):
+        i = int(present[0])
+        raise DatasetError(f"{frame.source}: row {frame.row_of(i)}, column {name!r}: {float(col[i]):g} is a number; "
+                           "the model was trained with dates in this column (ISO text such as 2024-01-31 or "
+                           "2024-01-31T12:30:00)")
+    return np.full(len(col), np.datetime64("NaT"), dtype="datetime64[s]")
+
+
 def date_parts(col: np.ndarray) -> dict[str, np.ndarray]:
     """A dates column's numeric parts, float64, NaN where missing."""
     d = as_dates(col)
@@ -199,7 +213,7 @@ def transform(record: dict[str, Any], frame: Frame, dtype=np.float32) -> np.ndar
         if e["kind"] in ("numeric", "datetime"):
             if e["kind"] == "datetime":
                 if e["name"] not in parts:
-                    parts[e["name"]] = date_parts(col)
+                    parts[e["name"]] = date_parts(_dates_of(col, e["name"], frame))
                 x = parts[e["name"]][e["part"]].copy()
             else:
                 x = numbers_of(col, e["name"], frame.source, frame)
