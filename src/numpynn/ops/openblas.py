@@ -29,6 +29,21 @@ def _openblas_entry_points() -> tuple[str, int, int] | None:
     The functions are looked up through NumPy's own compiled module, so the search covers that module and the
     libraries it was linked with, in their order: NumPy's BLAS, not another copy of OpenBLAS that SciPy or
     another package has loaded beside it (whose idle threads would then be woken, and compete, at every step)."""
+    numpy_c = numpy_library()
+    try:
+        run = ctypes.cast(numpy_c.gotoblas_pthread, ctypes.c_void_p).value
+    except AttributeError:  # None too: not Linux, or the module could not be opened
+        return None
+    for name in _THREAD_COUNT_NAMES:
+        count = getattr(numpy_c, name, None)
+        if count is not None:
+            return _library_holding(run), run, ctypes.cast(count, ctypes.c_void_p).value
+    return None  # an OpenBLAS whose thread count cannot be read: its limits could not be followed
+
+
+def numpy_library() -> ctypes.CDLL | None:
+    """NumPy's own compiled module, already loaded, whose symbol search covers the BLAS it was linked with;
+    None on platforms other than Linux."""
     if not sys.platform.startswith("linux"):
         return None
     try:
@@ -36,15 +51,9 @@ def _openblas_entry_points() -> tuple[str, int, int] | None:
     except ImportError:  # NumPy 1.x
         umath = importlib.import_module("numpy.core._multiarray_umath")
     try:
-        numpy_c = ctypes.CDLL(umath.__file__, mode=os.RTLD_NOLOAD | os.RTLD_LAZY)  # the module already loaded
-        run = ctypes.cast(numpy_c.gotoblas_pthread, ctypes.c_void_p).value
-    except (OSError, AttributeError):
+        return ctypes.CDLL(umath.__file__, mode=os.RTLD_NOLOAD | os.RTLD_LAZY)
+    except OSError:
         return None
-    for name in _THREAD_COUNT_NAMES:
-        count = getattr(numpy_c, name, None)
-        if count is not None:
-            return _library_holding(run), run, ctypes.cast(count, ctypes.c_void_p).value
-    return None  # an OpenBLAS whose thread count cannot be read: its limits could not be followed
 
 
 def _library_holding(address: int) -> str:

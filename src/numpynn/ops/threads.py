@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import importlib
 import math
 import os
-import sys
 from collections.abc import Iterator
 from pathlib import Path
+
+from .openblas import numpy_library
 
 # a product below this many multiply-adds (about 20 us on one core) gains nothing from a second thread
 SMALL_PRODUCT = 1 << 22
@@ -28,15 +28,8 @@ _NAMES = [(f"{p}openblas_get_num_threads{s}", f"{p}openblas_set_num_threads{s}")
 
 def _openblas_threads() -> tuple[ctypes._CFuncPtr, ctypes._CFuncPtr] | None:
     """(get, set) of NumPy's own OpenBLAS thread count, or None (another BLAS, another platform)."""
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        umath = importlib.import_module("numpy._core._multiarray_umath")
-    except ImportError:  # NumPy 1.x
-        umath = importlib.import_module("numpy.core._multiarray_umath")
-    try:
-        lib = ctypes.CDLL(umath.__file__, mode=os.RTLD_NOLOAD | os.RTLD_LAZY)
-    except OSError:
+    lib = numpy_library()
+    if lib is None:
         return None
     for get_name, set_name in _NAMES:
         get, put = getattr(lib, get_name, None), getattr(lib, set_name, None)
