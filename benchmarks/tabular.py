@@ -37,7 +37,7 @@ TABLES = {
     "creditcard": ("AER", "CreditCard", "card", "classification"),  # 1,319 rows, yes/no columns
     "credit": ("modeldata", "credit_data", "Status", "classification"),  # 4,454 rows, missing cells, text
     "mpls-stops": ("carData", "MplsStops", "problem", "classification"),  # 51,920 rows, dates, an identifier
-    "fertility": ("AER", "Fertility", "work", "classification"),  # 254,654 rows of yes/no answers
+    "fertility": ("AER", "Fertility", "morekids", "classification"),  # 254,654 rows of yes/no answers
     "economics": ("ggplot2", "economics", "unemploy", "regression"),  # 574 months, a date column
     "ames": ("modeldata", "ames", "Sale_Price", "regression"),  # 2,930 houses, 73 columns, 40 of text
     "diamonds": ("ggplot2", "diamonds", "price", "regression"),  # 53,940 rows, graded text
