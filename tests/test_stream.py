@@ -290,7 +290,7 @@ def test_a_streamed_run_scores_close_to_the_in_memory_run_on_the_same_table(fold
             assert any("uniform sample of" in line for line in lines)
             summary = json.loads((tmp_path / mode / "metrics.json").read_text())
             assert summary["samples"]["train"] + summary["samples"]["validation"] < 6000
-            assert (tmp_path / mode / "doctor.json").exists()
+            assert (tmp_path / mode / "doctor.jsonl").exists()
     assert figures["on"] > 0.95 and figures["off"] > 0.95
     assert abs(figures["on"] - figures["off"]) < 0.02, figures
     # the streamed model predicts rows of the table by their columns, as one trained in memory does
