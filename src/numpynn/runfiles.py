@@ -143,10 +143,10 @@ def _read_doctor_lines(path: str | os.PathLike, raw: bytes) -> tuple[list[dict[s
             if n == 1:
                 if item.get("numpynn") != HEADER["numpynn"] or item.get("version") != HEADER["version"]:
                     raise ModelFileError(f"line 1 must be the header {HEADER}, got {str(item):.200}")
+                if "data" in item:
+                    data = _data(item["data"], "line 1: data")
             elif "divergence" in item:
                 divergence = _divergence(item["divergence"], f"line {n}: divergence")
-            elif "data" in item:
-                data = _data(item["data"], f"line {n}: data")
             else:
                 records.append(_record(item, f"line {n}"))
     return records, divergence, data

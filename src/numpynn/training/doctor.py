@@ -5,7 +5,7 @@ the activation mean and std on a fixed probe batch, the fraction of dead ReLU un
 and of saturated sigmoid/tanh units; when training diverges, the first non-finite value's step, layer and
 tensor. `RULES` (data: threshold, source, remedy; see docs/doctor.md) turn the records into plain findings;
 the run-level rules of doctor_rules.py read the losses, the probe accuracy and the data's scale, measured once
-before the first step (a `{"data": ...}` line of the file).
+before the first step (the `data` field of the file's header line).
 Cost per epoch: one copy of the parameter vector, one forward pass over the probe batch and a few norms.
 With a path, each epoch's record is appended to a JSON-lines file (`RecordsFile`): the work per epoch stays the
 same however long the run (a file rewritten every epoch made a long run quadratic). Where epochs are so short
@@ -120,8 +120,8 @@ class Doctor(Callback):
         self._slices = {i: _slices(model, i) for i in (model.layers.index(ly) for ly in model.steps if ly.params)}
         self._first, self._last = model.epoch + 1, int(logs.get("epochs", 0))
         if self._file is not None:
+            self._file.header_extra = {"data": _finite_json(self.data)}
             self._file.open()
-            self._file.append({"data": _finite_json(self.data)})
         self._start, self._own = time.perf_counter(), 0.0
 
     def on_epoch_begin(self, epoch):
