@@ -14,7 +14,8 @@ from typing import Any
 
 import numpy as np
 
-DATA_ROWS = 4096  # rows the data figures are measured on: enough for a feature's scale, cheap once
+DATA_ROWS = 4096  # rows the data figures are measured on: enough for a feature's scale, cheap once ...
+DATA_VALUES = 1 << 22  # ... and at most this many values (a wide input is measured on fewer rows)
 STALLED_SHARE = 0.9  # learning_stalled: the last training loss at >= 90 % of the chance-level loss
 VANISHING_RATIO = 1e-5  # vanishing_updates: update/weight below this ...
 VANISHING_EPOCHS = 3  # ... in this many measured epochs (all of them in a shorter run) at >= LR_SHARE of the peak
@@ -63,7 +64,8 @@ def data_figures(model, X: np.ndarray | None, y: np.ndarray | None) -> dict[str,
     and for a classifier the classes, majority share and chance-level loss, for a regression mean and std."""
     out: dict[str, Any] = {}
     if X is not None and len(X) and np.ndim(X) == 2:
-        x = np.asarray(X[:DATA_ROWS], dtype=np.float64)
+        rows = max(64, min(DATA_ROWS, DATA_VALUES // max(1, X.shape[1])))
+        x = np.asarray(X[:rows], dtype=np.float64)
         codes = _embedded_columns(model)
         if codes:  # category codes fed to an Embedding are indices, not scaled features
             x = np.delete(x, codes, axis=1)
@@ -75,6 +77,8 @@ def data_figures(model, X: np.ndarray | None, y: np.ndarray | None) -> dict[str,
     if y is None or loss is None or not len(y):
         return out
     y = np.asarray(y)
+    if loss.name == "binary_cross_entropy" and y.ndim == 2 and y.shape[1] > 1:
+        return out  # several independent labels: no one class share or chance level
     if loss.is_classification:
         labels = (np.argmax(y, axis=1) if y.ndim == 2 and y.shape[1] > 1 else y.reshape(-1)).astype(np.int64)
         k = max(int(getattr(model, "n_outputs", 0) or 0), 2 if loss.name == "binary_cross_entropy" else 0,
