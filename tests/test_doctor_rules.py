@@ -173,3 +173,20 @@ def test_every_run_rule_is_documented_with_its_threshold_and_source():
         assert f"{value:g}" in doc
     for source in ("Prechelt", "LeCun", "Pascanu", "He & Garcia", "Karpathy"):
         assert source in doc
+
+
+def test_a_schedules_small_tail_is_not_vanishing_and_a_thousandfold_growth_is_exploding():
+    from numpynn.training.doctor import diagnose
+
+    def records(lrs, ratios, grads):
+        return [{"epoch": e, "loss": 0.1, "lr": lr, "layers": [{"layer": 0, "update_ratio": u, "grad_norm": g,
+                                                                 "weight_norm": 10.0}]}
+                for e, (lr, u, g) in enumerate(zip(lrs, ratios, grads, strict=True), 1)]
+
+    decayed = records([1e-3, 1e-3, 5e-4, 5e-5, 1e-5, 1e-6], [1e-3, 8e-4, 4e-4, 9e-6, 2e-6, 2e-7], [1.0] * 6)
+    assert diagnose(decayed) == []
+    flat = records([1e-3] * 6, [1e-3, 8e-4, 4e-4, 9e-6, 2e-6, 2e-7], [1.0] * 6)
+    assert [(f.rule, f.layer, f.epoch) for f in diagnose(flat)] == [("vanishing_updates", 0, 4)]
+    growing = records([1e-3] * 3, [1e-3] * 3, [1e-3, 0.5, 2.0])
+    found = diagnose(growing)
+    assert [f.rule for f in found] == ["exploding_gradients"] and "more than 1000-fold" in found[0].text
