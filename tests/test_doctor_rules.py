@@ -158,6 +158,18 @@ def test_a_table_through_the_cli_is_silent(tmp_path, capsys):
     assert json.loads(capsys.readouterr().out)["findings"] == []
 
 
+def test_a_price_regression_through_the_cli_is_silent(tmp_path, capsys):
+    """Prices in thousands: `numpynn train` starts the output at their mean and spread, and the run trains well;
+    the hidden layers' gradients carry the price's scale, which is no finding there."""
+    table = shutil.copy(ROOT / "tests" / "data" / "diamonds-1000.csv", tmp_path / "diamonds.csv")
+    out = tmp_path / "run"
+    assert main(["train", "--dataset", str(table), "--label-column", "price", "--task", "regression", "--epochs",
+                 "10", "--no-report", "--quiet", "--out", str(out)]) == 0
+    doc = load_doctor(out)
+    assert doc["data"]["y_mean"] > 1000 and doc["findings"] == []
+    assert json.loads((out / "metrics.json").read_text())["test"]["r2"] > 0.8
+
+
 def test_a_hostile_data_figure_is_refused(tmp_path):
     (tmp_path / "doctor.jsonl").write_text('{"numpynn": "doctor records", "version": 1, "data": {"classes": "x"}}\n')
     with pytest.raises(nn.NumpynnError, match=r"line 1: data.classes must be a number or null, got 'x'"):

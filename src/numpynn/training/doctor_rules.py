@@ -145,9 +145,34 @@ def _by_layer(records) -> dict[int, list[tuple[int, dict[str, Any]]]]:
     return out
 
 
+def _target_far_from_1(data) -> bool:
+    mean, std = _num(data.get("y_mean")), _num(data.get("y_std"))
+    return mean is not None and std is not None and not SCALE_LOW <= max(mean, std) <= SCALE_HIGH
+
+
+def _target_strained(records, data, divergence) -> bool:
+    """A target far from 1 that reaches the run: the output layer's gradient norm above 10 times its weight norm
+    in some epoch, or a divergence. (`numpynn train` starts a regression's output at the target's mean and
+    spread; then its weights carry the scale, its gradients stay below them, and the run trains well.)"""
+    if not _target_far_from_1(data):
+        return False
+    layers = _by_layer(records)
+    out_layer = layers[max(layers)] if layers else []
+    return divergence is not None or any(
+        _num(r.get("grad_norm")) and _num(r.get("weight_norm")) and r["grad_norm"] > 10 * r["weight_norm"]
+        for _, r in out_layer)
+
+
+def _started_at_target_scale(records, data, divergence) -> bool:
+    return _target_far_from_1(data) and not _target_strained(records, data, divergence)
+
+
 def _vanishing(records, data, divergence):
     found = []
-    for i, series in sorted(_by_layer(_eligible(records)).items()):
+    layers = _by_layer(_eligible(records))
+    if layers and _started_at_target_scale(records, data, divergence):  # an output layer with the target's
+        layers.pop(max(layers))  # scale in its weights takes relative steps that are small by design
+    for i, series in sorted(layers.items()):
         ratios = [(e, _num(r.get("update_ratio"))) for e, r in series if _num(r.get("update_ratio")) is not None]
         low = [(e, v) for e, v in ratios if v < VANISHING_RATIO]
         if not ratios or len(low) < min(VANISHING_EPOCHS, len(ratios)):
@@ -161,12 +186,15 @@ def _vanishing(records, data, divergence):
 
 def _exploding(records, data, divergence):
     found = []
+    calm = _started_at_target_scale(records, data, divergence)
     for i, series in sorted(_by_layer(records).items()):
         g = [(e, _num(r.get("grad_norm")), _num(r.get("weight_norm"))) for e, r in series]
         g = [(e, gn, wn) for e, gn, wn in g if gn is not None]
         if not g:
             continue
-        big = [(e, gn, wn) for e, gn, wn in g if wn and gn > EXPLODING_RATIO * wn]
+        # a target far from 1 puts its scale into the hidden layers' gradients even where the output layer was
+        # started at that scale and the run trains well: there only the growth counts
+        big = [] if calm else [(e, gn, wn) for e, gn, wn in g if wn and gn > EXPLODING_RATIO * wn]
         grown = [(e, gn) for e, gn, _ in g if g[0][1] > 0 and gn > EXPLODING_GROWTH * g[0][1]]
         if big:
             e, gn, wn = max(big, key=lambda t: t[1] / t[2])
@@ -194,21 +222,9 @@ def _inputs(records, data, divergence):
 
 
 def _targets(records, data, divergence):
-    mean, std = _num(data.get("y_mean")), _num(data.get("y_std"))
-    if mean is None or std is None:
+    if not _target_strained(records, data, divergence):
         return []
-    scale = max(mean, std)
-    if SCALE_LOW <= scale <= SCALE_HIGH and (std >= SCALE_LOW or mean > 0):
-        return []
-    # a run whose output layer was started at the targets' mean and spread (numpynn train) trains fine at any
-    # scale: only a run whose gradients show the scale, or which diverged, is told
-    last = _by_layer(records)
-    out_layer = last[max(last)] if last else []
-    strained = divergence is not None or any(
-        _num(r.get("grad_norm")) and _num(r.get("weight_norm")) and r["grad_norm"] > 10 * r["weight_norm"]
-        for _, r in out_layer)
-    if not strained:
-        return []
+    mean, std = data["y_mean"], data["y_std"]
     return [_f("unscaled_targets", f"the target's mean is {mean:.3g} and its standard deviation {std:.3g}, far "
                f"from 1 (outside {SCALE_LOW:g}-{SCALE_HIGH:g}); the loss's gradients carry that scale")]
 
