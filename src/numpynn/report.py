@@ -285,7 +285,7 @@ def _doctor_section(out: Path, figures: dict[str, Path]) -> list[str]:
     if findings:
         parts.append("<ul>" + "".join(f"<li class='finding'>{html.escape(str(f))}</li>" for f in findings) + "</ul>")
     else:
-        parts.append("<p>No findings: no dead or saturated layers, no oversized updates, nothing non-finite.</p>")
+        parts.append("<p>No findings: none of the doctor's rules fired (docs/doctor.md lists them).</p>")
     if doc["records"]:
         figures["doctor"] = out / "doctor.png"
         plot_doctor(doc["records"], figures["doctor"])

@@ -26,6 +26,7 @@ MAX_SMALL_FILE_BYTES = 1 << 20  # metrics.json, config.toml: a few kilobytes in 
 PLOTTED = ("loss", "val_loss", "accuracy", "val_accuracy")  # drawn against epochs['epoch'] by compare
 DOCTOR_FIGURES = ("weight_norm", "grad_norm", "update_ratio", "act_mean", "act_std", "dead_fraction",
                   "saturated_fraction")
+RECORD_FIGURES = ("val_loss", "lr", "probe_accuracy")  # a record's optional run-level figures
 
 
 @contextlib.contextmanager
@@ -102,8 +103,9 @@ def read_metrics(path: str | os.PathLike) -> dict[str, Any]:
     return d
 
 
-def read_doctor(path: str | os.PathLike) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+def read_doctor(path: str | os.PathLike, *, with_data: bool = False) -> tuple:
     """(records, divergence) of the doctor's file, checked field by field; a null figure comes back as NaN.
+    With `with_data`, (records, divergence, data): the data's scale figures ({} where the file has none).
 
     Either format: JSON lines (training/doctor_file.py: a header line, one record a line, a divergence line;
     a torn last line, as a killed run leaves it, is dropped), or the one JSON object of runs before it,
@@ -113,23 +115,26 @@ def read_doctor(path: str | os.PathLike) -> tuple[list[dict[str, Any]], dict[str
     raw = read_bytes(path)
     first = raw.split(b"\n", 1)[0]
     if first.startswith(b"{") and first.rstrip().endswith(b"}") and b'"numpynn"' in first:
-        return _read_doctor_lines(path, raw)
-    d = read_json(path)
-    with fields_of(path):
-        checks.obj(d, "the file")
-        records = [_record(r, f"records[{i}]") for i, r in
-                   enumerate(checks.array(d.get("records"), "records", "per-epoch records"))]
-        return records, _divergence(d.get("divergence"))
+        records, divergence, data = _read_doctor_lines(path, raw)
+    else:
+        d = read_json(path)
+        with fields_of(path):
+            checks.obj(d, "the file")
+            records = [_record(r, f"records[{i}]") for i, r in
+                       enumerate(checks.array(d.get("records"), "records", "per-epoch records"))]
+            divergence, data = _divergence(d.get("divergence")), {}
+    return (records, divergence, data) if with_data else (records, divergence)
 
 
-def _read_doctor_lines(path: str | os.PathLike, raw: bytes) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+def _read_doctor_lines(path: str | os.PathLike, raw: bytes) -> tuple[list[dict[str, Any]], dict[str, Any] | None,
+                                                                     dict[str, Any]]:
     from .training.doctor_file import HEADER
 
     lines = raw.split(b"\n")
     if lines[-1] and len(lines) > 1:  # no newline after it: cut short by a killed run, dropped
         lines.pop()
     records: list[dict[str, Any]] = []
-    divergence = None
+    divergence, data = None, {}
     with fields_of(path):
         for n, line in enumerate(lines, 1):
             if not line.strip():
@@ -138,11 +143,24 @@ def _read_doctor_lines(path: str | os.PathLike, raw: bytes) -> tuple[list[dict[s
             if n == 1:
                 if item.get("numpynn") != HEADER["numpynn"] or item.get("version") != HEADER["version"]:
                     raise ModelFileError(f"line 1 must be the header {HEADER}, got {str(item):.200}")
+                if "data" in item:
+                    data = _data(item["data"], "line 1: data")
             elif "divergence" in item:
                 divergence = _divergence(item["divergence"], f"line {n}: divergence")
             else:
                 records.append(_record(item, f"line {n}"))
-    return records, divergence
+    return records, divergence, data
+
+
+def _data(value: Any, field: str) -> dict[str, Any]:
+    """The data's scale figures: every value a number (null read as NaN); names are checked by the rules' use."""
+    d = checks.obj(value, field)
+    out = {}
+    for key, v in d.items():
+        checks.text(key, f"{field} key")
+        n = checks.optional_number(v, f"{field}.{key}")
+        out[key] = float("nan") if n is None else n
+    return out
 
 
 def _record(value: Any, field: str) -> dict[str, Any]:
@@ -150,8 +168,13 @@ def _record(value: Any, field: str) -> dict[str, Any]:
     epoch = checks.integer(r.get("epoch"), f"{field}.epoch")
     loss = checks.optional_number(r.get("loss"), f"{field}.loss")
     layers = checks.array(r.get("layers"), f"{field}.layers", "per-layer figures")
-    return {"epoch": epoch, "loss": float("nan") if loss is None else loss,
-            "layers": [_layer(ly, f"{field}.layers[{j}]") for j, ly in enumerate(layers)]}
+    out = {"epoch": epoch, "loss": float("nan") if loss is None else loss,
+           "layers": [_layer(ly, f"{field}.layers[{j}]") for j, ly in enumerate(layers)]}
+    for key in RECORD_FIGURES:
+        if key in r:
+            v = checks.optional_number(r[key], f"{field}.{key}")
+            out[key] = float("nan") if v is None else v
+    return out
 
 
 def _layer(value: Any, field: str) -> dict[str, Any]:

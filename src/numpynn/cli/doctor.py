@@ -7,7 +7,8 @@ from pathlib import Path
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("doctor", help="what went wrong in a training run (dead units, large updates, NaN, ...)")
+    p = sub.add_parser("doctor", help="what went wrong in a training run and what to change (stalled "
+                                        "learning, vanishing or exploding updates, unscaled data, over-fitting, ...)")
     p.add_argument("run_dir", type=Path, help="a run folder written by `numpynn train`")
     p.add_argument("--json", action="store_true", help="the findings and records as JSON")
 
@@ -18,7 +19,8 @@ def run(args) -> int:
     doc = load_doctor(args.run_dir)
     findings = doc["findings"]
     if args.json:
-        print(json.dumps({"findings": [vars(f) for f in findings], "divergence": doc.get("divergence")}))
+        print(json.dumps({"findings": [vars(f) for f in findings], "divergence": doc.get("divergence"),
+                          "data": doc.get("data")}))
         return 0
     if doc["records"]:
         last = doc["records"][-1]
@@ -30,9 +32,11 @@ def run(args) -> int:
                   f"{_g(r.get('update_ratio')):>13}  {_g(r.get('act_mean')):>8}  {_g(r.get('act_std')):>7}  "
                   f"{'' if unhealthy is None else f'{100 * unhealthy:.0f} %':>14}")
     if not findings:
-        print("no findings: no dead or saturated layers, no oversized updates, nothing non-finite")
+        print("no findings: learning moved off chance, no dead or saturated layers, updates and gradients in "
+              "range, data scaled, no over-fitting or hidden class imbalance, nothing non-finite")
     for f in findings:
-        print(f"- {f}")
+        where = f"layer {f.layer}: " if f.layer is not None else ""
+        print(f"- {where}{f.text}\n  what to change: {f.remedy}")
     return 0
 
 

@@ -3,7 +3,9 @@
 Per layer and epoch it records weight and gradient norms, the update-to-weight ratio of the epoch's last step,
 the activation mean and std on a fixed probe batch, the fraction of dead ReLU units (never active on the probe)
 and of saturated sigmoid/tanh units; when training diverges, the first non-finite value's step, layer and
-tensor. `RULES` (data: threshold, source, remedy; see docs/doctor.md) turn the records into plain findings.
+tensor. `RULES` (data: threshold, source, remedy; see docs/doctor.md) turn the records into plain findings;
+the run-level rules of doctor_rules.py read the losses, the probe accuracy and the data's scale, measured once
+before the first step (the `data` field of the file's header line).
 Cost per epoch: one copy of the parameter vector, one forward pass over the probe batch and a few norms.
 With a path, each epoch's record is appended to a JSON-lines file (`RecordsFile`): the work per epoch stays the
 same however long the run (a file rewritten every epoch made a long run quadratic). Where epochs are so short
@@ -25,6 +27,9 @@ import numpy as np
 from ..errors import NumpynnError
 from .callbacks import Callback
 from .doctor_file import RecordsFile
+from .doctor_rules import Finding, data_figures, run_findings
+
+__all__ = ["RULES", "Doctor", "Finding", "Rule", "diagnose", "load_doctor"]
 
 PROBE_ROWS = 512
 BUDGET = 0.01  # the share of the training time the doctor may spend measuring
@@ -73,19 +78,6 @@ RULES: tuple[Rule, ...] = (
 NON_FINITE_REMEDY = "lower the learning rate, clip gradients (clip_norm), or check the inputs for NaN/inf"
 
 
-@dataclass(frozen=True)
-class Finding:
-    rule: str
-    layer: int | None
-    text: str
-    remedy: str
-    epoch: int | None = None
-
-    def __str__(self) -> str:
-        where = f"layer {self.layer}: " if self.layer is not None else ""
-        return f"{where}{self.text}; {self.remedy}"
-
-
 class Doctor(Callback):
     """Watch training and explain what goes wrong. `path`: append the records there (JSON lines, one per epoch,
     on disk at least every `flush_seconds` and before training ends or a divergence error goes up);
@@ -104,6 +96,9 @@ class Doctor(Callback):
         self._probe_given = probe
         self.records: list[dict[str, Any]] = []
         self.divergence: dict[str, Any] | None = None
+        self.data: dict[str, Any] = {}  # the training data's scale figures (doctor_rules.data_figures)
+        self._probe_y: np.ndarray | None = None
+        self._logits: np.ndarray | None = None
         self._before: np.ndarray | None = None
         self._steps = self._batch = self._mid = 0
         self._ratios: dict[int, float] = {}
@@ -117,11 +112,15 @@ class Doctor(Callback):
         self._mid = max(2, (self._steps + 1) // 2)
         probe = self._probe_given if self._probe_given is not None else logs.get("X")
         self.probe = None if probe is None else np.ascontiguousarray(probe[:PROBE_ROWS], dtype=self.model.dtype)
+        y = logs.get("y") if self._probe_given is None else None  # a probe of the caller's has no labels here
+        self.data = data_figures(self.model, logs.get("X"), y)
+        self._probe_y = _labels(y[:PROBE_ROWS]) if y is not None and "classes" in self.data else None
         self._before = np.empty_like(self.model.flat.values)
         model = self.model
         self._slices = {i: _slices(model, i) for i in (model.layers.index(ly) for ly in model.steps if ly.params)}
         self._first, self._last = model.epoch + 1, int(logs.get("epochs", 0))
         if self._file is not None:
+            self._file.header_extra = {"data": _finite_json(self.data)}
             self._file.open()
         self._start, self._own = time.perf_counter(), 0.0
 
@@ -163,6 +162,11 @@ class Doctor(Callback):
             return
         t0 = time.perf_counter()
         record = {"epoch": int(epoch), "loss": float(logs.get("loss", math.nan)), "layers": self._measure()}
+        for key in ("val_loss", "lr"):
+            if key in logs:
+                record[key] = float(logs[key])
+        if self._probe_y is not None and self._logits is not None and len(self._logits) == len(self._probe_y):
+            record["probe_accuracy"] = float(np.mean(_labels(self._logits, predicted=True) == self._probe_y))
         self.records.append(record)
         if self._file is not None:
             self._file.append(_finite_json(record))
@@ -201,6 +205,7 @@ class Doctor(Callback):
     def _activations(self) -> dict[int, dict[str, Any]]:
         """Activation figures of each hidden layer's output on the probe batch."""
         model = self.model
+        self._logits = None
         if self.probe is None or not len(self.probe):
             return {}
         figures: dict[int, dict[str, Any]] = {}
@@ -209,6 +214,7 @@ class Doctor(Callback):
         for k, layer in enumerate(steps):
             x = layer.forward(x, training=False)
             if k == len(steps) - 1:
+                self._logits = x
                 break
             name = activation_name(layer)
             if name is None and not layer.params:
@@ -225,7 +231,7 @@ class Doctor(Callback):
 
     # --- results ---------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        return {"records": self.records, "divergence": self.divergence,
+        return {"records": self.records, "divergence": self.divergence, "data": self.data,
                 "findings": [vars(f) for f in self.findings()]}
 
     def save(self) -> None:
@@ -234,7 +240,16 @@ class Doctor(Callback):
             self._file.flush()
 
     def findings(self) -> list[Finding]:
-        return diagnose(self.records, self.divergence, self.rules)
+        return diagnose(self.records, self.divergence, self.rules, self.data)
+
+
+def _labels(y: np.ndarray, predicted: bool = False) -> np.ndarray:
+    """Class indices (n,) of integer labels, one-hot rows or (with `predicted`) logits; one logit: above 0."""
+    y = np.asarray(y)
+    if y.ndim == 2 and y.shape[1] > 1:
+        return np.argmax(y, axis=1)
+    flat = y.reshape(-1)
+    return (flat > 0).astype(np.int64) if predicted else flat.astype(np.int64)
 
 
 def activation_name(layer) -> str | None:
@@ -244,8 +259,9 @@ def activation_name(layer) -> str | None:
 
 
 def diagnose(records: list[dict[str, Any]], divergence: dict[str, Any] | None = None,
-             rules: tuple[Rule, ...] = RULES) -> list[Finding]:
-    """The findings of a doctor's records: each rule once per layer, with the epochs it held."""
+             rules: tuple[Rule, ...] = RULES, data: dict[str, Any] | None = None) -> list[Finding]:
+    """The findings of a doctor's records: each per-layer rule once per layer, with the epochs it held, then the
+    run-level rules (doctor_rules.run_findings) on the records and the data figures."""
     found: list[Finding] = []
     if divergence:
         found.append(Finding("non_finite", divergence.get("layer"), divergence["text"], NON_FINITE_REMEDY,
@@ -266,6 +282,7 @@ def diagnose(records: list[dict[str, Any]], divergence: dict[str, Any] | None = 
                     else f"in epochs {first}-{held[-1][0]}")
             shown = f"{100 * value:.0f} %" if rule.percent else f"{value:.3g}"
             found.append(Finding(rule.name, i, rule.message.format(value=shown, when=when), rule.remedy, first))
+    found.extend(run_findings(records, data, divergence))
     return found
 
 
@@ -354,5 +371,6 @@ def load_doctor(run_dir: str | os.PathLike) -> dict[str, Any]:
     if path is None:
         raise NumpynnError(f"{run_dir}: no {DOCTOR_FILE} or doctor.json (was the run trained with doctor = false, "
                            f"or is this not a run folder?)")
-    records, divergence = read_doctor(path)
-    return {"records": records, "divergence": divergence, "findings": diagnose(records, divergence)}
+    records, divergence, data = read_doctor(path, with_data=True)
+    return {"records": records, "divergence": divergence, "data": data,
+            "findings": diagnose(records, divergence, data=data)}

@@ -1,6 +1,6 @@
 """The doctor's file: a header line, then one JSON line per record appended as training goes.
 
-    {"numpynn": "doctor records", "version": 1}
+    {"numpynn": "doctor records", "version": 1, "data": {"x_rms_max": 1.0, "classes": 10, ...}}
     {"epoch": 1, "loss": 0.69, "layers": [{"layer": 0, "name": "Dense(2→3, sigmoid)", "weight_norm": 1.2, ...}]}
     ...
     {"divergence": {"text": "training diverged at step 7 ...", "step": 7, "layer": 2, ...}}
@@ -31,6 +31,7 @@ class RecordsFile:
     def __init__(self, path: str | os.PathLike, flush_seconds: float = 1.0) -> None:
         self.path, self.flush_seconds = Path(path), float(flush_seconds)
         self.lines = 0  # written since the file was started, the header included
+        self.header_extra: dict[str, Any] = {}  # more fields of the header line (the doctor's data figures)
         self._f: BinaryIO | None = None
         self._started = False
         self._last_flush = 0.0
@@ -46,7 +47,7 @@ class RecordsFile:
             raise NumpynnError(f"cannot write {os.fspath(self.path)!r}: {exc.strerror or exc}") from None
         if not self._started:
             self._started = True
-            self.append(HEADER)
+            self.append({**HEADER, **self.header_extra})
             self.flush()
 
     def append(self, obj: dict[str, Any]) -> None:

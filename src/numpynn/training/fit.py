@@ -107,7 +107,8 @@ def fit(model, X: Any, y: Any, *, loss: str | Loss | None = None, optimizer: str
     model.stop_training = False
     history.interrupted = history.stopped_early = False
     for cb in cbs:
-        cb.on_train_begin({"epochs": last_epoch, "steps_per_epoch": run.steps, "samples": n, "X": data.probe})
+        cb.on_train_begin({"epochs": last_epoch, "steps_per_epoch": run.steps, "samples": n, "X": data.probe,
+                          "y": data.y if data.source is None else None})
     with _sigint_stops() as interrupted, model.training_engine(engine):
         for epoch in range(model.epoch + 1, last_epoch + 1):
             for cb in cbs:
