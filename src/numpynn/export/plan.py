@@ -51,7 +51,7 @@ class Preparation:
 def preparation(plan: Plan) -> Preparation:
     """The preprocessing constants both exporters write, checked as a model file's are."""
     prep = plan.preprocessing
-    if not prep:
+    if not prep or not {"normalize", "table", "input_shape"} & prep.keys():  # class names alone prepare nothing
         return Preparation(None, {}, False, plan.input_shape)
     try:
         filechecks.preprocessing(prep, "the model's preprocessing", n_features=math.prod(plan.input_shape))
