@@ -315,7 +315,13 @@ def run_peer(system: str, path: Path, label: str, task: str, idx: tuple[np.ndarr
 
         X, _ = pd.read_csv(path), None  # numpynn's estimator takes the DataFrame as read: it drops keys itself
         X = X.drop(columns=[label])
-        est = NumpynnClassifier(random_state=0) if task == "classification" else NumpynnRegressor(random_state=0)
+        if task == "classification":
+            est = NumpynnClassifier(random_state=0)
+        else:  # the estimators keep scikit-learn's meaning: the target as given, so it is standardised as for it
+            from sklearn.compose import TransformedTargetRegressor
+            from sklearn.preprocessing import StandardScaler
+
+            est = TransformedTargetRegressor(NumpynnRegressor(random_state=0), transformer=StandardScaler())
     elif system == "sklearn":
         est = sklearn_pipeline(X, task)
     elif system == "hgb":
