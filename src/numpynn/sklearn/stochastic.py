@@ -18,6 +18,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils import gen_batches, shuffle
 
+from ..ops.threads import EpochThreads, largest_product
 from .caller import warn_at_caller
 from .solvers import StochasticSolver
 
@@ -58,13 +59,16 @@ def fit_stochastic(est, model, X, y, sample_weight, incremental: bool) -> None:
     model.optimizer = solver.optimizer  # held by the model, it computes with the model's (training) engine
     batches = _Batches(model, X_train, targets, sw_train, batch_size)
     sample_idx = np.arange(n, dtype=np.int64)
+    threads = EpochThreads(largest_product(model, batch_size))
     try:
         est.n_iter_ = 0
         for _ in range(est.max_iter):
             if est.shuffle:
                 sample_idx = shuffle(sample_idx, random_state=rs)
             accumulated_loss = 0.0
-            with model.ops.flush_subnormals():  # as numpynn's fit: decayed optimizer state would slow every step
+            # as numpynn's fit: one BLAS thread where a second cannot help; subnormals flushed, as decayed
+            # optimizer state would slow every step
+            with threads.epoch(), model.ops.flush_subnormals():
                 for batch in gen_batches(n, batch_size):
                     Xb, yb, swb = batches.take(sample_idx[batch] if est.shuffle else batch)
                     loss, _ = model.train_step(Xb, yb, swb, **est._step_terms(model, Xb, swb), update=solver.step,
