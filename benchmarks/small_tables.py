@@ -13,6 +13,7 @@ round. Targets (issue 29): numpynn/floor <= 1.5 and sklearn/numpynn >= 3. Run it
 
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/small_tables.py [--rounds 5]
         [--widths 8,26,64] [--batches 32,200,512] [--threads 1,2] [--json results.json]
+    python benchmarks/small_tables.py --profile 26,200 --threads 1     # cProfile of numpynn's epochs there
 """
 
 from __future__ import annotations
@@ -160,6 +161,29 @@ def measure(width: int, bs: int, n_threads: int, rounds: int) -> dict:
             "loop threads": sorted(set(timer.threads)), "loop choice": choice}
 
 
+def profile(width: int, bs: int, n_threads: int, epochs: int = 10, top: int = 25) -> None:
+    """cProfile of numpynn's epochs at one shape: where the time over the floor goes (by own time)."""
+    import cProfile
+    import pstats
+
+    from threadpoolctl import threadpool_limits
+
+    X, y = table(width)
+    with threadpool_limits(n_threads):
+        ours, timer, _ = numpynn_epoch(X, y, bs)
+        floor = floor_epoch(len(X), [width, *HIDDEN, 1], bs)
+        floor()
+        profiler = cProfile.Profile()
+        profiler.enable()
+        for _ in range(epochs):
+            ours()
+        profiler.disable()
+        floor_s = float(np.median([timed(floor)[0] for _ in range(epochs)]))
+    print(f"numpynn {width} inputs, batch {bs}, {n_threads} thread(s): {epochs} epochs under cProfile, median epoch "
+          f"{np.median(timer.seconds):.4f} s (the floor's {floor_s:.4f} s without the profiler)")
+    pstats.Stats(profiler).sort_stats("tottime").print_stats(top)
+
+
 def blas_info() -> list[dict]:
     from threadpoolctl import threadpool_info
 
@@ -174,10 +198,16 @@ def main(argv=None) -> int:
     parser.add_argument("--batches", default="32,200,512")
     parser.add_argument("--threads", default="1,2")
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--profile", metavar="WIDTH,BATCH", default=None,
+                        help="only profile numpynn's epochs at this shape (cProfile, first --threads count)")
     args = parser.parse_args(argv)
     widths = [int(w) for w in args.widths.split(",")]
     batches = [int(b) for b in args.batches.split(",")]
     thread_counts = [int(t) for t in args.threads.split(",")]
+    if args.profile:
+        width, bs = (int(v) for v in args.profile.split(","))
+        profile(width, bs, thread_counts[0])
+        return 0
 
     import sklearn
 
@@ -209,6 +239,12 @@ def main(argv=None) -> int:
     met = sum(r["numpynn/floor"] <= FLOOR_TARGET and r["sklearn/numpynn"] >= SKLEARN_TARGET for r in rows)
     print(f"both targets met in {met} of {len(rows)} rows (numpynn/floor <= {FLOOR_TARGET}, "
           f"sklearn/numpynn >= {SKLEARN_TARGET})")
+    one = {(r["width"], r["batch"]): r["seconds"]["floor"] for r in rows if r["threads"] == 1}
+    for r in rows:  # a busy machine slows the 2-thread floor itself: numpynn's epoch against the 1-thread floor too
+        if r["threads"] > 1 and (r["width"], r["batch"]) in one:
+            r["numpynn/floor at 1 thread"] = r["seconds"]["numpynn"] / one[r["width"], r["batch"]]
+            print(f"width {r['width']:3d} batch {r['batch']:4d}: numpynn at {r['threads']} threads / the 1-thread "
+                  f"floor {r['numpynn/floor at 1 thread']:.2f}")
     if args.json:
         args.json.write_text(json.dumps({"environment": env, "rows": rows}, indent=1, default=str))
     return 0
