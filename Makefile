@@ -48,6 +48,7 @@ bench: $(VENV)/.installed system-deps
 	$(BENCH) benchmarks/doctor_overhead.py
 	$(BENCH) benchmarks/table_read.py
 	$(BENCH) benchmarks/tabular.py
+	$(BENCH) benchmarks/small_tables.py
 	$(BENCH) benchmarks/tune.py
 
 # mutate the fuzz corpus for FUZZ_SECONDS in all (each case limited to 2 GiB and 20 s); findings in fuzz/findings/
