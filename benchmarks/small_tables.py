@@ -22,6 +22,7 @@ import argparse
 import json
 import os
 import platform
+import sys
 import time
 import warnings
 from pathlib import Path
@@ -30,6 +31,9 @@ import numpy as np
 
 import numpynn as nn
 from numpynn.ops import threads as epoch_threads
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from run import floor_epoch  # noqa: E402 (the products of one epoch, as benchmarks/run.py times them)
 
 ROWS = 16_000
 HIDDEN = (256, 128)
@@ -45,30 +49,6 @@ def table(width: int, rows: int = ROWS, seed: int = 0) -> tuple[np.ndarray, np.n
     return X, y.astype(np.float32).reshape(-1, 1)
 
 
-# --- the floor: only the matrix products of one epoch ---------------------------------------------------------
-def floor_epoch(n: int, sizes: list[int], bs: int):
-    """One epoch's products for `sizes` at batch `bs` over n rows (the last batch is as long as the others)."""
-    rng = np.random.default_rng(0)
-    Ws = [(rng.standard_normal((a, b)) * 0.05).astype(np.float32) for a, b in zip(sizes[:-1], sizes[1:], strict=True)]
-    outs = [np.empty((bs, b), np.float32) for b in sizes[1:]]
-    dxs = [np.empty((bs, a), np.float32) for a in sizes[:-1]]
-    gWs = [np.empty_like(W) for W in Ws]
-    xb = rng.standard_normal((bs, sizes[0])).astype(np.float32)
-    steps = -(-n // bs)
-
-    def epoch() -> None:
-        for _ in range(steps):
-            h, acts = xb, []
-            for W, out in zip(Ws, outs, strict=True):
-                acts.append(h)
-                h = np.matmul(h, W, out=out)
-            d = h
-            for i in reversed(range(len(Ws))):
-                np.matmul(acts[i].T, d, out=gWs[i])
-                if i:
-                    d = np.matmul(d, Ws[i].T, out=dxs[i])
-
-    return epoch
 
 
 # --- numpynn --------------------------------------------------------------------------------------------------
@@ -140,7 +120,7 @@ def measure(width: int, bs: int, n_threads: int, rounds: int) -> dict:
     X, y = table(width)
     with threadpool_limits(n_threads), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # MLPRegressor warns that one epoch has not converged
-        floor = floor_epoch(len(X), [width, *HIDDEN, 1], bs)
+        floor = floor_epoch(X, [width, *HIDDEN, 1], bs)
         floor()
         ours, timer, model = numpynn_epoch(X, y, bs)
         theirs = sklearn_epoch(X, y, bs)
@@ -171,7 +151,7 @@ def profile(width: int, bs: int, n_threads: int, epochs: int = 10, top: int = 25
     X, y = table(width)
     with threadpool_limits(n_threads):
         ours, timer, _ = numpynn_epoch(X, y, bs)
-        floor = floor_epoch(len(X), [width, *HIDDEN, 1], bs)
+        floor = floor_epoch(X, [width, *HIDDEN, 1], bs)
         floor()
         profiler = cProfile.Profile()
         profiler.enable()
