@@ -144,3 +144,51 @@ def test_it_learns_a_periodic_target_that_a_plain_mlp_of_the_raw_column_misses()
         m.fit(x, y, epochs=20, batch_size=64, optimizer=nn.Adam(1e-2), verbose=0)
         accuracy[name] = m.evaluate(x, y)["accuracy"]
     assert accuracy["plr"] > 0.95 and accuracy["plain"] < 0.8, accuracy
+
+
+def _exported_module(path):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(f"plr_{path.stem}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("lite", [False, True], ids=["per-feature", "lite"])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_onnxruntime_and_the_numpy_file_predict_what_numpynn_predicts(lite, dtype, tmp_path):
+    onnx = pytest.importorskip("onnx")
+    ort = pytest.importorskip("onnxruntime")
+    from numpynn.export import export_onnx, export_python
+
+    m = nn.Sequential([nn.PeriodicEmbedding(N_IN, k=K, d=D, sigma=1.0, lite=lite), nn.Dense(8, "relu"),
+                       nn.Dense(3)], input_shape=(N_IN,), seed=5, dtype=dtype)
+    m.fit(rows(200, dtype=dtype), np.arange(200) % 3, epochs=2, optimizer="adam", verbose=0)
+    path = export_onnx(m, tmp_path / "m.onnx")
+    onnx.checker.check_model(onnx.load(path), full_check=True)
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    py, _ = export_python(m, tmp_path / "m.py")
+    module = _exported_module(py)
+    for n in (1, 500):
+        X = rows(n, seed=n, dtype=dtype) * 3  # frequencies times inputs well past one period
+        want = m.predict_proba(X)
+        proba, label = session.run(None, {"x": X})
+        assert proba.dtype == np.dtype(dtype)
+        np.testing.assert_allclose(proba, want, rtol=1e-5, atol=1e-5)
+        np.testing.assert_array_equal(label, m.predict(X))
+        np.testing.assert_allclose(module.predict_proba(X), want, rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(module.forward(X), m.predict_logits(X), rtol=1e-5, atol=1e-5)
+    assert "x = periodic(x, " in py.read_text()
+
+
+def test_a_regression_with_a_periodic_embedding_exports_its_values(tmp_path):
+    ort = pytest.importorskip("onnxruntime")
+    from numpynn.export import export_onnx
+
+    m = nn.Sequential([nn.PeriodicEmbedding(N_IN, k=2, d=3), nn.Dense(1)], input_shape=(N_IN,), seed=1)
+    m.set_loss("mse")
+    X = rows(50)
+    m.fit(X, X[:, :1] ** 2, epochs=1, verbose=0)
+    session = ort.InferenceSession(str(export_onnx(m, tmp_path / "r.onnx")), providers=["CPUExecutionProvider"])
+    np.testing.assert_allclose(session.run(None, {"x": X})[0], m.predict(X), rtol=1e-5, atol=1e-5)

@@ -90,10 +90,14 @@ class PeriodicEmbedding(Layer):
     def _periodic(self, x: np.ndarray, z: np.ndarray, v: np.ndarray) -> np.ndarray:
         """v (batch, n_features, 2k) = [cos(z), sin(z)] with z = x_j * (2 pi c_j), written through scratch z."""
         k = self.k
-        np.multiply(x[:, :, None], self.params["c"] * self.dtype.type(TWO_PI), out=z)
+        np.multiply(x[:, :, None], self.frequencies(), out=z)
         np.cos(z, out=v[..., :k])
         np.sin(z, out=v[..., k:])
         return v
+
+    def frequencies(self) -> np.ndarray:
+        """2 pi c (n_features, k) in the layer's dtype: what x_j is multiplied by (the exporters write it)."""
+        return self.params["c"] * self.dtype.type(TWO_PI)
 
     def _linear_relu(self, v: np.ndarray, out: np.ndarray) -> np.ndarray:
         """out (batch, n_features * d) = relu(v_j @ W_j + b_j) per feature j (one W for all when lite)."""
