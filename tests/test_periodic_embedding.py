@@ -192,3 +192,18 @@ def test_a_regression_with_a_periodic_embedding_exports_its_values(tmp_path):
     m.fit(X, X[:, :1] ** 2, epochs=1, verbose=0)
     session = ort.InferenceSession(str(export_onnx(m, tmp_path / "r.onnx")), providers=["CPUExecutionProvider"])
     np.testing.assert_allclose(session.run(None, {"x": X})[0], m.predict(X), rtol=1e-5, atol=1e-5)
+
+
+def test_build_mlp_puts_the_periodic_embedding_first_and_sizes_the_first_dense():
+    m = nn.build_mlp(N_IN, [8], 2, input_dropout=0.1, numeric_embedding={"k": 16, "d": 6, "sigma": 0.1})
+    assert [type(ly).__name__ for ly in m.layers] == ["PeriodicEmbedding", "Dropout", "Dense", "Dense"]
+    assert m.layers[0].get_config() == {"n_features": N_IN, "k": 16, "d": 6, "sigma": 0.1, "lite": False}
+    assert m.layers[2].in_features == N_IN * 6 and m.input_shape == (N_IN,)
+    m.fit(rows(64), np.arange(64) % 2, epochs=1, verbose=0)
+    assert nn.build_mlp(N_IN, [8], 2, numeric_embedding={"lite": True}).layers[0].params["W"].shape == (32, 16)
+    for bad in ({"k": 4, "freqs": 2}, [16], "plr"):
+        with pytest.raises(ValueError, match="numeric_embedding must be None or a dict of some of the keys"):
+            nn.build_mlp(N_IN, [8], 2, numeric_embedding=bad)
+    with pytest.raises(ValueError, match="give embedding or numeric_embedding, not both"):
+        nn.build_mlp(N_IN, [8], 2, numeric_embedding={}, embedding={"columns": [0], "cardinalities": [3],
+                                                                     "dims": [2]})

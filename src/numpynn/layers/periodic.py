@@ -57,6 +57,10 @@ class PeriodicEmbedding(Layer):
             return {"c": (n, self.k), "W": (k2, d), "b": (d,)}
         return {"c": (n, self.k), "W": (n, k2, d), "b": (n, d)}
 
+    def out_features(self, n_in: int | None = None) -> int:
+        """The output width (as Embedding.out_features): d values for each of the n_features columns."""
+        return self.n_features * self.d
+
     def build(self, input_shape, *, dtype, rng) -> Shape:
         if input_shape is not None and tuple(input_shape) != (self.n_features,):
             raise ShapeError(f"{self.describe()} embeds {self.n_features} input columns, got per-sample shape "
@@ -67,7 +71,7 @@ class PeriodicEmbedding(Layer):
         self._add_param("c", rng.normal(0.0, self.sigma, size=shapes["c"]))
         self._add_param("W", rng.uniform(-limit, limit, size=shapes["W"]))
         self._add_param("b", rng.uniform(-limit, limit, size=shapes["b"]))
-        self.output_shape = (self.n_features * self.d,)
+        self.output_shape = (self.out_features(),)
         return self.output_shape
 
     # --- computing ------------------------------------------------------------------------
