@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from .layers import ActivationLayer, BatchNorm, Dense, Dropout, Embedding, Flatten, Layer
+from .layers import ActivationLayer, BatchNorm, Dense, Dropout, Embedding, Flatten, Layer, PeriodicEmbedding
 from .ops import Activation
 
 # what the model's last output becomes: the loss's output activation and predict_proba's columns
@@ -33,17 +33,17 @@ OUTPUTS = {
 
 
 ELEMENTWISE = ("activation", "batchnorm")  # a new array, or in place on an input the plan owns
-ALLOCATING = ("dense", "embedding", "exp", "expm1")  # always a new array
+ALLOCATING = ("dense", "embedding", "periodic", "exp", "expm1")  # always a new array
 TARGET_TRANSFORMS = {"exp": np.exp, "expm1": np.expm1}  # a regression's values from its outputs
 
 
 @dataclass(frozen=True)
 class Step:
-    """One step of a prediction. `op` is "dense", "batchnorm", "activation", "flatten", "embedding", "exp" (a
-    Poisson regressor's log link) or "expm1" (a model trained with log_target), both added by the exporters from
-    the plan's `target_transform`, or "layer" (a layer of another kind, run by its `infer`, which the exporters
-    cannot write); `activation` is what a dense or activation step applies; `name` is the
-    layer's index in `model.layers`."""
+    """One step of a prediction. `op` is "dense", "batchnorm", "activation", "flatten", "embedding", "periodic"
+    (a PeriodicEmbedding), "exp" (a Poisson regressor's log link) or "expm1" (a model trained with log_target),
+    both added by the exporters from the plan's `target_transform`, or "layer" (a layer of another kind, run by
+    its `infer`, which the exporters cannot write); `activation` is what a dense or activation step applies;
+    `name` is the layer's index in `model.layers`."""
 
     op: str
     name: str
@@ -54,7 +54,8 @@ class Step:
     def tensors(self) -> dict[str, np.ndarray]:
         """The numbers an exporter writes: dense W, b; batchnorm mean, scale, beta (y = (x - mean) * scale +
         beta, with the float operations of BatchNorm.infer); embedding "plain" (the ordinary columns' positions,
-        int64) and the tables E0, E1, ... (the code columns are `layer.columns`)."""
+        int64) and the tables E0, E1, ... (the code columns are `layer.columns`); periodic "freqs" (2 pi times the
+        frequencies, in the model's dtype, as PeriodicEmbedding multiplies x by them), W and b."""
         layer = self.layer
         if self.op == "dense":
             return {"W": layer.params["W"], "b": layer.params["b"]}
@@ -63,6 +64,8 @@ class Step:
         if self.op == "embedding":
             return {"plain": layer.plain.astype(np.int64), **{f"E{i}": layer.params[f"E{i}"]
                                                                for i in range(len(layer.columns))}}
+        if self.op == "periodic":
+            return {"freqs": layer.frequencies(), "W": layer.params["W"], "b": layer.params["b"]}
         return {}
 
     def run(self, x: np.ndarray, inplace: bool = False) -> np.ndarray:
@@ -162,6 +165,8 @@ def _step(layer: Layer, name: str) -> Step | None:
         return Step("flatten", name, layer)
     if isinstance(layer, Embedding):
         return Step("embedding", name, layer)
+    if isinstance(layer, PeriodicEmbedding):
+        return Step("periodic", name, layer)
     if isinstance(layer, ActivationLayer) and type(layer).__module__ == "numpynn.layers.activations":
         return None if layer.act.name in ("identity", "linear") else Step("activation", name, layer, layer.act)
     return Step("layer", name, layer)

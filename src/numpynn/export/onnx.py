@@ -167,6 +167,8 @@ def _emit(g: Graph, step: Step, x: str) -> str:
         return g.node("Flatten", [x], axis=1)
     if step.op == "embedding":
         return _embedding(g, step, x)
+    if step.op == "periodic":
+        return _periodic(g, step, x)
     if step.op == "exp":
         return g.node("Exp", [x])
     if step.op == "expm1":  # ONNX has no Expm1, and exp(x) - 1 loses the digits of a small x
@@ -195,6 +197,24 @@ def _embedding(g: Graph, step: Step, x: str) -> str:
         code = g.node("Cast", [code], to=g.elem(int64))
         parts.append(g.node("Gather", [g.const(f"{name}.E{i}", t[f"E{i}"]), code], axis=0))  # (batch, dim)
     return g.node("Concat", parts, axis=1) if len(parts) > 1 else g.node("Identity", parts)
+
+
+def _periodic(g: Graph, step: Step, x: str) -> str:
+    """PeriodicEmbedding.infer: z = x_j * freqs_j (batch, features, k), [Cos, Sin] concatenated, then per
+    feature a MatMul by W_j as one batched MatMul over the features (one shared W when lite), + b, Relu, and
+    the features' vectors side by side (batch, features * d)."""
+    name, t, int64 = step.name, step.tensors, np.dtype(np.int64)
+    z = g.node("Mul", [g.node("Unsqueeze", [x, g.const(f"{name}.axis", [2], int64)]),
+                       g.const(f"{name}.freqs", t["freqs"])])
+    v = g.node("Concat", [g.node("Cos", [z]), g.node("Sin", [z])], axis=2)  # (batch, features, 2k)
+    if step.layer.lite:
+        h = g.node("MatMul", [v, g.const(f"{name}.W", t["W"])])
+    else:  # (features, batch, 2k) @ (features, 2k, d), back to (batch, features, d)
+        h = g.node("MatMul", [g.node("Transpose", [v], perm=[1, 0, 2]), g.const(f"{name}.W", t["W"])])
+        h = g.node("Transpose", [h], perm=[1, 0, 2])
+    h = g.node("Relu", [g.node("Add", [h, g.const(f"{name}.b", t["b"])])])
+    width = step.layer.output_shape[0]
+    return g.node("Reshape", [h, g.const(f"{name}.shape", [-1, width], int64)])
 
 
 def _activation(g: Graph, act: Activation, x: str, name: str) -> str:

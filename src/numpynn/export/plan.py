@@ -112,7 +112,8 @@ def _model_plan(model: Any, class_names: Any) -> Plan:
     for step in plan.steps:
         if step.op == "layer":
             raise ExportError(f"layer {step.name} ({type(step.layer).__name__}) cannot be exported: the exporters "
-                              f"know Dense, Dropout, BatchNorm, Flatten, Embedding and the activation layers")
+                              f"know Dense, Dropout, BatchNorm, Flatten, Embedding, PeriodicEmbedding and the "
+                              f"activation layers")
         for key, a in step.tensors.items():
             if not np.isfinite(a).all():
                 raise ExportError(f"layer {step.name}'s {key} has NaN or inf values: a model that cannot predict "

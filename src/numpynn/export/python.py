@@ -49,6 +49,14 @@ _FUNCTIONS = {
               '            raise ValueError(f"column {column} must hold category codes 0..{len(table) - 1}")',
               "        parts.append(table[codes.astype(np.int64)])",
               "    return np.concatenate(parts, axis=1)"],
+    "periodic": ["def periodic(x, freqs, W, b):",
+                 '    """Each column j as relu([cos(z), sin(z)] @ W_j + b_j) with z = x_j * freqs_j (2 pi times its',
+                 "    frequencies); one W and b for every column when W has two axes; side by side (n, columns * d).",
+                 '    """',
+                 "    z = x[:, :, None] * freqs",
+                 "    v = np.concatenate([np.cos(z), np.sin(z)], axis=2)",
+                 '    h = v @ W if W.ndim == 2 else np.einsum("nji,jid->njd", v, W)',
+                 "    return np.maximum(h + b, 0).reshape(len(x), -1)"],
     "softmax": ["def softmax(x):", '    """Row-wise, shifted by the row maximum so exp never overflows."""',
                 "    e = np.exp(x - x.max(axis=1, keepdims=True))", "    return e / e.sum(axis=1, keepdims=True)"],
 }
@@ -89,6 +97,7 @@ def python_source(plan: Plan, weights_name: str) -> str:
     used = {s.activation.name for s in plan.steps if s.activation is not None}
     used |= {"softmax"} if plan.output == "softmax" else {"sigmoid"} if plan.output else set()
     used |= {"embed"} if any(s.op == "embedding" for s in plan.steps) else set()
+    used |= {"periodic"} if any(s.op == "periodic" for s in plan.steps) else set()
     n_in = ", ".join(map(str, plan.input_shape))
     table = prep.table is not None
     stdlib = ["import csv", "import io", "import json", "import sys"] if table else ["import sys"]
@@ -197,6 +206,10 @@ def _statement(step) -> str:
         layer = step.layer
         tables = ", ".join(f'({c}, W["{n}.E{i}"])' for i, c in enumerate(layer.columns))
         return f'x = embed(x, W["{n}.plain"], [{tables}])  # Embedding {layer.n_in} -> {layer.output_shape[0]}'
+    if step.op == "periodic":
+        layer = step.layer
+        args = ", ".join(f'W["{n}.{key}"]' for key in ("freqs", "W", "b"))
+        return f"x = periodic(x, {args})  # PeriodicEmbedding {layer.n_features} -> {layer.output_shape[0]}"
     if step.op == "exp":
         return "x = np.exp(x)  # the log link of a Poisson regressor"
     if step.op == "expm1":

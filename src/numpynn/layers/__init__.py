@@ -17,9 +17,11 @@ from .dense import Dense
 from .dropout import Dropout
 from .embedding import Embedding
 from .norm import BatchNorm
+from .periodic import PeriodicEmbedding
 from .reshape import Flatten
 
 __all__ = [
     "ACTIVATION_LAYERS", "ActivationLayer", "BatchNorm", "Dense", "Dropout", "ELU", "Embedding", "Flatten", "GELU",
-    "Identity", "LAYERS", "Layer", "LeakyReLU", "ReLU", "Sigmoid", "Softmax", "Tanh", "layer_from_config",
+    "Identity", "LAYERS", "Layer", "LeakyReLU", "PeriodicEmbedding", "ReLU", "Sigmoid", "Softmax", "Tanh",
+    "layer_from_config",
 ]
