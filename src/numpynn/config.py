@@ -24,6 +24,16 @@ class ConfigError(NumpynnError, ValueError):
     """A configuration value or file is not usable."""
 
 
+
+def read_toml(path: str | os.PathLike, what: str) -> dict[str, Any]:
+    """A TOML file's tables; ConfigError naming the file (`what` it is: config, space) when it cannot be read."""
+    try:
+        return tomllib.loads(Path(path).read_text())
+    except OSError as exc:
+        raise ConfigError(f"cannot read {what} {path}: {exc.strerror or exc}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+
 @dataclass(frozen=True)
 class Rule:
     """A condition on one setting's value; `text` completes "<name> must be ...", e.g. "> 0"."""
@@ -250,12 +260,7 @@ class TrainConfig:
 
     @classmethod
     def from_toml(cls, path: str | os.PathLike, overrides: dict[str, Any] | None = None) -> TrainConfig:
-        try:
-            raw = tomllib.loads(Path(path).read_text())
-        except OSError as exc:
-            raise ConfigError(f"cannot read config {path}: {exc.strerror or exc}") from None
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+        raw = read_toml(path, "config")
         values: dict[str, Any] = {}
         for key, value in raw.items():
             if key in SECTIONS and isinstance(value, dict):

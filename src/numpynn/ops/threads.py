@@ -83,11 +83,12 @@ class EpochThreads:
         self.setting = found[0]() if found else 1
         self.small = largest_product < SMALL_PRODUCT
         self.current = self.setting
+        self.cpus = usable_cpus()  # affinity and quota, read once per fit
 
     def for_epoch(self) -> int:
         if self.setting <= 1 or self.small:
             return 1
-        cpus = min(self.setting, usable_cpus())
+        cpus = min(self.setting, self.cpus)
         # half a core taken by others already makes a split product wait on a descheduled half
         return 1 if others_load(self.current) >= 0.5 * cpus else cpus
 

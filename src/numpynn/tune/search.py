@@ -12,13 +12,12 @@ from __future__ import annotations
 import importlib.util
 import math
 import os
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..checks import is_int, is_real
-from ..config import ConfigError, TrainConfig
+from ..config import ConfigError, TrainConfig, read_toml
 from .extra import optuna
 from .space import Space, parse_space
 from .storage import DB_NAME, default_url, fail_dead_trials, open_storage, shown
@@ -126,12 +125,7 @@ def _space_tables(space: Space | dict | str | os.PathLike) -> dict[str, Any]:
         raise ConfigError("give the space as its TOML file or its tables (a dict), as a study records it")
     if isinstance(space, dict):
         return space
-    try:
-        return tomllib.loads(Path(space).read_text())
-    except OSError as exc:
-        raise ConfigError(f"cannot read space {space}: {exc.strerror or exc}") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{space}: not valid TOML: {exc}") from None
+    return read_toml(space, "space")
 
 
 def _count(value: Any, name: str) -> int:

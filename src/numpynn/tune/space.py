@@ -18,13 +18,11 @@ from __future__ import annotations
 
 import json
 import os
-import tomllib
 from dataclasses import asdict, dataclass, field, fields
-from pathlib import Path
 from typing import Any
 
 from ..checks import is_finite_real, is_int
-from ..config import FLOAT, INT, ConfigError, TrainConfig
+from ..config import FLOAT, INT, ConfigError, TrainConfig, read_toml
 
 SECTIONS = ("space", "pruner", "search")
 PRUNERS = ("median", "hyperband", "none")
@@ -91,13 +89,7 @@ class Space:
 
 def load_space(path: str | os.PathLike, base: TrainConfig | None = None) -> Space:
     """Read and check a space file; every value it can give is checked against `base` (default config)."""
-    try:
-        raw = tomllib.loads(Path(path).read_text())
-    except OSError as exc:
-        raise ConfigError(f"cannot read space {path}: {exc.strerror or exc}") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-    return parse_space(raw, base, where=str(path))
+    return parse_space(read_toml(path, "space"), base, where=str(path))
 
 
 def parse_space(raw: dict[str, Any], base: TrainConfig | None = None, *, where: str = "space") -> Space:
